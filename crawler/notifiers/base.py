@@ -1,0 +1,84 @@
+"""The ``Notifier`` contract: deliver one event, say what happened; never decide about retries.
+
+The outbox (:mod:`crawler.outbox`) owns scheduling: it calls :meth:`Notifier.send` with a stable
+``message_id`` (the Standard Webhooks ``webhook-id``, one per token × notifier) and acts on the
+:class:`DeliveryResult`.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from crawler.config import NotifierConfig
+
+Outcome = Literal["delivered", "retry", "disabled", "failed"]
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """What a notifier may say about one token. ``token`` is plaintext: only webhooks send it."""
+
+    token: str = field(repr=False)
+    token_sha256: str
+    redacted: str
+    rule: str
+    severity: str
+    status: str
+    verified_at: datetime | None
+    first_seen_at: datetime
+    source: str
+    url: str
+    path: str | None
+    line: int | None
+    sightings: int
+
+
+@dataclass(frozen=True)
+class Event:
+    """``token.exposed`` (with ``exposure``) or ``report.weekly`` (with ``report`` and ``summary``)."""
+
+    type: str
+    timestamp: datetime
+    exposure: Exposure | None = None
+    report: dict[str, Any] | None = None
+    summary: str | None = None
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    outcome: Outcome
+    status_code: int | None = None
+    retry_after: float | None = None
+    detail: str = ""
+
+
+class NotifierOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Notifier(abc.ABC):
+    kind: ClassVar[str]
+    Options: ClassVar[type[NotifierOptions]] = NotifierOptions
+
+    def __init__(self, config: NotifierConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self.options = self.Options.model_validate(config.extras())
+        self.client = client
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def missing_credentials(self) -> str | None:
+        """Why this notifier cannot send (e.g. its secret variable is unset), or ``None``."""
+        return None
+
+    @abc.abstractmethod
+    async def send(self, message_id: str, event: Event) -> DeliveryResult:
+        """Deliver once. Transport errors become ``retry`` results, never exceptions."""

@@ -1,0 +1,168 @@
+"""The ``Source`` contract and the ``Document`` value.
+
+A source fetches and yields documents; it never scans, logs findings or sends anything.
+
+Cursor contract: :meth:`Source.poll` yields :class:`Batch` es. Each batch carries the cursor to store
+once *every* document in it has been accepted by the pipeline, so the cursor never moves past a
+document that was not processed. A source that learns when it may poll next (``X-Poll-Interval``,
+``Retry-After``) sets :attr:`Source.not_before`; rate limits that outlast the retry policy are raised
+as :class:`crawler.errors.RateLimited` and the engine stores the back-off.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field
+
+from crawler.config import Duration, Url, secret
+from crawler.errors import MalformedPage
+from crawler.http import Body, read_capped
+from crawler.retry import RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+
+class SourceOptions(BaseModel):
+    """Keys every ``[sources.*]`` table accepts."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    api_url: Url
+    interval: Duration = 60.0
+    """Time between polls; never faster than the server's ``X-Poll-Interval``."""
+    backfill_pages: int = Field(3, ge=0, le=100)
+    """Pages processed on the first poll (no cursor yet)."""
+    allowed_hosts: list[str] = []
+    """Hosts this source may fetch besides ``api_url``'s host (replaces the source's defaults)."""
+
+
+class TokenSourceOptions(SourceOptions):
+    """Sources that need an API token; missing → the source disables itself with one log line."""
+
+    token_env: str
+
+
+@dataclass(frozen=True)
+class Document:
+    """One fetched document.
+
+    ``url`` is the page a human opens (commit, gist, snippet, paste); ``key`` is unique within the
+    source (the engine's seen-set); ``is_patch`` marks unified-diff content (``location.line`` is
+    then mapped to the new file); ``meta`` holds repo, commit, author, paste key … as available.
+    """
+
+    url: str
+    content: bytes = field(repr=False)
+    source: str
+    key: str
+    published_at: datetime | None = None
+    path: str | None = None
+    is_patch: bool = False
+    truncated: bool = False
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Documents plus the cursor to store once all of them are accepted."""
+
+    documents: Sequence[Document]
+    cursor: Mapping[str, Any]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class SourceContext:
+    """What the engine hands a source: its name, HTTP client, retry policy and limits."""
+
+    name: str
+    client: httpx.AsyncClient
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    prefixes: Sequence[str] = ()
+    max_document_bytes: int = 10 * 1024 * 1024
+    max_page_bytes: int = 32 * 1024 * 1024
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    now: Callable[[], datetime] = utcnow
+
+    async def request(self, url: str, *, params: Mapping[str, Any] | None = None,
+                      headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Body:
+        """GET under the retry policy, body read under a cap (raises SourceError subclasses)."""
+        cap = max_bytes or self.max_page_bytes
+
+        async def call() -> httpx.Response:
+            body = await read_capped(self.client, "GET", url, max_bytes=cap, params=params, headers=headers)
+            resp = body.response
+            resp._content = body.content  # the capped content, so classification can read it
+            resp.extensions = {**resp.extensions, "leakpatrol_truncated": body.truncated}
+            return resp
+
+        resp = await self.policy.send(self.name, call)
+        return Body(resp, resp.content, bool(resp.extensions.get("leakpatrol_truncated")))
+
+    async def get_json(self, url: str, *, params: Mapping[str, Any] | None = None,
+                       headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:
+        """GET a JSON API page. 304 → ``(resp, None)``. Non-2xx or bad JSON → :class:`MalformedPage`."""
+        body = await self.request(url, params=params, headers=headers)
+        resp = body.response
+        if resp.status_code == 304:
+            return resp, None
+        if not 200 <= resp.status_code < 300:
+            raise MalformedPage(self.name, f"HTTP {resp.status_code} from {resp.request.url.copy_with(query=None)}")
+        if body.truncated:
+            raise MalformedPage(self.name, f"page larger than {self.max_page_bytes} bytes")
+        try:
+            return resp, json.loads(body.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise MalformedPage(self.name, f"invalid JSON from {resp.request.url.copy_with(query=None)}: {exc}") from None
+
+    async def fetch_document(self, url: str, *, headers: Mapping[str, str] | None = None) -> Body:
+        """Fetch raw content, capped at ``max_document_bytes`` (the rest is never read)."""
+        body = await self.request(url, headers=headers, max_bytes=self.max_document_bytes)
+        if not 200 <= body.response.status_code < 300:
+            raise MalformedPage(self.name, f"HTTP {body.response.status_code} fetching {url}")
+        return body
+
+
+class Source(abc.ABC):
+    """A public source. Subclasses set ``name`` (= module name = config table) and ``Options``."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type[SourceOptions]]
+    multi: ClassVar[bool] = False
+    """True for sources configured as a list of tables (each instance has its own ``name``)."""
+    default_hosts: ClassVar[tuple[str, ...]] = ()
+    """Raw-content hosts fetched besides the API host (overridden by ``allowed_hosts``)."""
+
+    def __init__(self, options: SourceOptions, ctx: SourceContext) -> None:
+        self.options = options
+        self.ctx = ctx
+        self.not_before: datetime | None = None
+
+    @classmethod
+    def missing_credentials(cls, options: SourceOptions) -> str | None:
+        """Why this source cannot run (one log line), or ``None`` when it can."""
+        env = getattr(options, "token_env", None)
+        if env and secret(env) is None:
+            return f"${env} is not set; source disabled"
+        return None
+
+    @classmethod
+    def hosts(cls, options: SourceOptions) -> tuple[str, ...]:
+        return tuple(options.allowed_hosts) or cls.default_hosts
+
+    @abc.abstractmethod
+    def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
+        """Yield batches of new documents since ``cursor`` (empty mapping on the first poll)."""

@@ -1,0 +1,126 @@
+"""The ``Verifier`` contract and the three-state ``Verdict``.
+
+* ``live``: the issuer/provider accepted the token;
+* ``inactive``: it determinately rejected it (each such branch cites the provider's documentation);
+* ``unknown``: everything else — timeout, transport error, 5xx, 429, a body it cannot read, or a
+  rule this verifier does not serve (then no request is made at all).
+
+Verifiers use read-only endpoints only and never raise for transport problems; they never log the
+token (they log nothing about findings at all: the pipeline does).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from crawler.config import VerifierConfig
+from crawler.rules import Rule
+
+Status = Literal["live", "inactive", "unknown"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: Status
+    reason: str
+
+    @classmethod
+    def live(cls, reason: str) -> Verdict:
+        return cls("live", reason)
+
+    @classmethod
+    def inactive(cls, reason: str) -> Verdict:
+        return cls("inactive", reason)
+
+    @classmethod
+    def unknown(cls, reason: str) -> Verdict:
+        return cls("unknown", reason)
+
+
+class VerifierOptions(BaseModel):
+    """Plug-in specific keys of a ``[[verifiers]]`` table (override in each verifier)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _RateLimiter:
+    """At most ``rate`` calls per second (token bucket of size 1), shared by one verifier."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.next_at = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self.lock:
+            now = time.monotonic()
+            delay = self.next_at - now
+            self.next_at = max(now, self.next_at) + self.interval
+        if delay > 0:
+            await asyncio.sleep(delay)
+
+
+class Verifier(abc.ABC):
+    """Asks an issuer whether a token is live. Subclasses implement :meth:`check`.
+
+    ``kind`` is the registry key (= module name). Provider verifiers list the built-in rule ids they
+    serve in ``rules``; generic ones (``introspection``, ``http``) serve whatever rules name them.
+    """
+
+    kind: ClassVar[str]
+    Options: ClassVar[type[VerifierOptions]] = VerifierOptions
+    rules: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self, config: VerifierConfig, client: httpx.AsyncClient) -> None:
+        self.config = config
+        self.options = self.Options.model_validate(config.extras())
+        self.client = client
+        self._sem = asyncio.Semaphore(config.concurrency)
+        self._rate = _RateLimiter(config.rate_per_second)
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def serves(self, rule: Rule) -> bool:
+        """Only the rules that name this verifier (by id, or by kind for provider rules)."""
+        return rule.verifier in (self.config.id, self.kind) and (not self.rules or rule.id in self.rules
+                                                                 or rule.verifier == self.config.id)
+
+    async def verify(self, token: str, rule: Rule) -> Verdict:
+        """Never raises for transport problems; makes no request for a rule it does not serve."""
+        if not self.serves(rule):
+            return Verdict.unknown(f"verifier {self.id} does not serve rule {rule.id}")
+        async with self._sem:
+            await self._rate.wait()
+            try:
+                return await self.check(token, rule)
+            except httpx.TimeoutException:
+                return Verdict.unknown("timeout")
+            except httpx.HTTPError as exc:
+                return Verdict.unknown(f"transport error: {type(exc).__name__}")
+            except (ValueError, KeyError, TypeError) as exc:
+                return Verdict.unknown(f"unreadable response: {type(exc).__name__}")
+
+    @abc.abstractmethod
+    async def check(self, token: str, rule: Rule) -> Verdict:
+        """One read-only request; map the answer to a Verdict."""
+
+
+def status_verdict(resp: httpx.Response, *, live: frozenset[int] = frozenset({200}),
+                   inactive: frozenset[int] = frozenset({401})) -> Verdict | None:
+    """Common mapping; returns ``None`` when the status alone does not decide."""
+    if resp.status_code in live:
+        return Verdict.live(f"HTTP {resp.status_code}")
+    if resp.status_code in inactive:
+        return Verdict.inactive(f"HTTP {resp.status_code}")
+    if resp.status_code == 429 or resp.status_code >= 500:
+        return Verdict.unknown(f"HTTP {resp.status_code}")
+    return None
