@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import re
 import time
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -113,6 +114,10 @@ class Verifier(abc.ABC):
     async def check(self, token: str, rule: Rule) -> Verdict:
         """One read-only request; map the answer to a Verdict."""
 
+    async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """One request with this verifier's ``timeout``; transport errors reach :meth:`verify`."""
+        return await self.client.request(method, url, timeout=self.config.timeout, **kwargs)
+
 
 def status_verdict(resp: httpx.Response, *, live: frozenset[int] = frozenset({200}),
                    inactive: frozenset[int] = frozenset({401})) -> Verdict | None:
@@ -124,3 +129,35 @@ def status_verdict(resp: httpx.Response, *, live: frozenset[int] = frozenset({20
     if resp.status_code == 429 or resp.status_code >= 500:
         return Verdict.unknown(f"HTTP {resp.status_code}")
     return None
+
+
+def json_object(resp: httpx.Response) -> dict[str, Any]:
+    """The body as a JSON object; ``ValueError`` (→ ``unknown``) for anything else."""
+    data = resp.json()
+    if not isinstance(data, dict):
+        raise ValueError("response body is not a JSON object")
+    return data
+
+
+# A provider's error code is short snake_case (Slack's ``token_revoked``); anything else, or anything
+# that contains the token, is never copied into a reason.
+_CODE = re.compile(r"[a-z][a-z0-9_.]{0,63}")
+
+
+def safe_code(value: object, token: str) -> str:
+    """``value`` if it is a short error code that does not contain the token, else ``"?"``."""
+    if isinstance(value, str) and _CODE.fullmatch(value) and token not in value:
+        return value
+    return "?"
+
+
+def has_key(resp: httpx.Response, key: str) -> bool:
+    """A 2xx JSON object body that carries ``key`` (the documented shape of a success)."""
+    return resp.is_success and key in json_object(resp)
+
+
+def unexpected(provider: str, resp: httpx.Response) -> Verdict:
+    """``unknown`` for an answer that decides nothing (429, 5xx, 403, 404, an odd 200 …)."""
+    if resp.is_success:
+        return Verdict.unknown(f"{provider} answered HTTP {resp.status_code} with an unexpected body")
+    return Verdict.unknown(f"{provider} answered HTTP {resp.status_code}")
