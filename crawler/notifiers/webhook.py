@@ -1,0 +1,177 @@
+"""``webhook``: the signed revocation webhook (Standard Webhooks 1.0), see DESIGN.md.
+
+The body is exactly DESIGN.md's ``token.exposed`` payload (``data.token`` left out when
+``send_token = false``) or ``report.weekly`` with the report as ``data``. It is signed with the
+``standardwebhooks`` package: ``webhook-id`` is the outbox's stable message id (the receiver's
+idempotency key), ``webhook-timestamp`` is this attempt's time. Redirects are never followed.
+
+Outcomes: 2xx delivered; 410 disabled; 408/429/5xx, timeouts and transport errors retry (with the
+server's ``Retry-After``); 3xx and any other 4xx failed. The outbox schedules retries with
+:func:`backoff_delay` until ``give_up_after``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import httpx
+from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
+
+from crawler.config import Duration, NotifierConfig, Url, secret
+from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions
+from crawler.retry import RETRY_STATUS, parse_retry_after
+
+FIRST_BACKOFF = 2.0
+DETAIL_CHARS = 200
+
+
+class DeliveryOptions(NotifierOptions):
+    """Delivery settings every channel shares (the outbox reads them)."""
+
+    timeout: Duration = 10.0
+    """Per-attempt request timeout."""
+    max_backoff: Duration = 600.0
+    """Longest wait between two attempts, ``Retry-After`` included."""
+    give_up_after: Duration = 72 * 3600.0
+    """After this long without a delivery the outbox dead-letters the message."""
+
+
+class WebhookOptions(DeliveryOptions):
+    url: Url
+    secret_env: str
+    """Environment variable holding the ``whsec_<base64>`` signing secret."""
+    send_token: bool = True
+    """``false`` leaves ``data.token`` out (issuers that look tokens up by ``token_sha256``)."""
+
+
+def backoff_delay(attempt: int, retry_after: float | None, max_backoff: float,
+                  rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+    Exponential from ~2 s with jitter (50-100 % of the step); a server's ``Retry-After`` wins
+    when it asks for longer. Never more than ``max_backoff``.
+    """
+    step = FIRST_BACKOFF * 2.0 ** min(max(attempt, 1) - 1, 40)
+    delay = step * (0.5 + rng() / 2)
+    if retry_after is not None:
+        delay = max(delay, retry_after)
+    return max(0.0, min(delay, max_backoff))
+
+
+def iso_utc(when: datetime | None) -> str | None:
+    """ISO-8601 UTC with ``Z`` and whole seconds; naive datetimes are taken as UTC."""
+    if when is None:
+        return None
+    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def payload(event: Event, *, send_token: bool = True) -> dict[str, Any]:
+    """The JSON body for ``event``, exactly as DESIGN.md "Revocation webhook" shows it."""
+    if event.type == "report.weekly":
+        return {"type": event.type, "timestamp": iso_utc(event.timestamp), "data": event.report or {}}
+    exp = event.exposure
+    if exp is None:
+        raise ValueError(f"event {event.type!r} carries no exposure")
+    location: dict[str, Any] = {"line": exp.line}
+    if exp.path is not None:
+        location = {"path": exp.path, "line": exp.line}
+    data: dict[str, Any] = {"token": exp.token} if send_token else {}
+    data.update(
+        token_sha256=exp.token_sha256, rule=exp.rule, status=exp.status,
+        verified_at=iso_utc(exp.verified_at), first_seen_at=iso_utc(exp.first_seen_at),
+        source=exp.source, url=exp.url, location=location, sightings=exp.sightings,
+    )
+    return {"type": event.type, "timestamp": iso_utc(event.timestamp), "data": data}
+
+
+def classify(resp: httpx.Response, *, disabled: frozenset[int] = frozenset({410})) -> DeliveryResult:
+    """Map a response to an outcome (status classes as data, like scrapy's RETRY_HTTP_CODES)."""
+    code = resp.status_code
+    if 200 <= code < 300:
+        return DeliveryResult("delivered", code)
+    if code in disabled:
+        return DeliveryResult("disabled", code, detail=f"HTTP {code}: endpoint gone")
+    if code in RETRY_STATUS or code >= 500:
+        return DeliveryResult("retry", code, parse_retry_after(resp.headers.get("Retry-After")),
+                              detail=f"HTTP {code}")
+    if 300 <= code < 400:
+        return DeliveryResult("failed", code, detail=f"HTTP {code}: redirect not followed")
+    return DeliveryResult("failed", code, detail=f"HTTP {code}")
+
+
+def transport_failure(exc: httpx.HTTPError) -> DeliveryResult:
+    """Timeouts and transport errors are retried; the message names only the error type."""
+    what = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport error"
+    return DeliveryResult("retry", detail=f"{what} ({type(exc).__name__})")
+
+
+def _with_body(result: DeliveryResult, resp: httpx.Response, scrub: str | None,
+               redacted: str) -> DeliveryResult:
+    """Append a short, token-free excerpt of the response body to ``detail``."""
+    text = resp.text[:DETAIL_CHARS].strip()
+    if scrub:
+        text = text.replace(scrub, redacted)
+    if not text:
+        return result
+    return DeliveryResult(result.outcome, result.status_code, result.retry_after, f"{result.detail}: {text}")
+
+
+class WebhookNotifier(Notifier):
+    """Signed ``token.exposed`` / ``report.weekly`` POSTs to the issuer's endpoint."""
+
+    kind: ClassVar[str] = "webhook"
+    Options: ClassVar[type[NotifierOptions]] = WebhookOptions
+    options: WebhookOptions
+
+    def __init__(self, config: NotifierConfig, client: httpx.AsyncClient,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(config, client)
+        self.clock = clock
+
+    def _signer(self) -> Webhook | None:
+        value = secret(self.options.secret_env)
+        if value is None:
+            return None
+        try:
+            return Webhook(value)
+        except (ValueError, EmptyWebhookSecretError):  # binascii.Error is a ValueError
+            return None
+
+    def missing_credentials(self) -> str | None:
+        name = self.options.secret_env
+        if secret(name) is None:
+            return f"environment variable {name} (the webhook signing secret) is not set"
+        if self._signer() is None:
+            return f"environment variable {name} is not a whsec_<base64> signing secret"
+        return None
+
+    def sign(self, message_id: str, body: str, now: float) -> dict[str, str]:
+        """Standard Webhooks headers for one attempt."""
+        signer = self._signer()
+        if signer is None:
+            raise ValueError(self.missing_credentials() or "no signing secret")
+        stamp = int(now)
+        signature = signer.sign(message_id, datetime.fromtimestamp(stamp, UTC), body)
+        return {"webhook-id": message_id, "webhook-timestamp": str(stamp),
+                "webhook-signature": signature, "content-type": "application/json"}
+
+    async def send(self, message_id: str, event: Event) -> DeliveryResult:
+        try:
+            body = json.dumps(payload(event, send_token=self.options.send_token),
+                              separators=(",", ":"), ensure_ascii=False)
+            headers = self.sign(message_id, body, self.clock())
+        except ValueError as exc:
+            return DeliveryResult("failed", detail=str(exc))
+        try:
+            resp = await self.client.post(self.options.url, content=body.encode("utf-8"), headers=headers,
+                                          timeout=self.options.timeout, follow_redirects=False)
+        except httpx.HTTPError as exc:
+            return transport_failure(exc)
+        exp = event.exposure
+        return _with_body(classify(resp), resp, exp.token if exp else None, exp.redacted if exp else "")
