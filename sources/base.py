@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar, cast
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from crawler.config import Duration, Url, secret
 from crawler.errors import MalformedPage
@@ -119,14 +120,15 @@ class SourceContext:
         resp = body.response
         if resp.status_code == 304:
             return resp, None
+        where = resp.request.url.copy_with(query=None)
         if not 200 <= resp.status_code < 300:
-            raise MalformedPage(self.name, f"HTTP {resp.status_code} from {resp.request.url.copy_with(query=None)}")
+            raise MalformedPage(self.name, f"HTTP {resp.status_code} from {where}")
         if body.truncated:
             raise MalformedPage(self.name, f"page larger than {self.max_page_bytes} bytes")
         try:
             return resp, json.loads(body.content)
         except (ValueError, UnicodeDecodeError) as exc:
-            raise MalformedPage(self.name, f"invalid JSON from {resp.request.url.copy_with(query=None)}: {exc}") from None
+            raise MalformedPage(self.name, f"invalid JSON from {where}: {exc}") from None
 
     async def fetch_document(self, url: str, *, headers: Mapping[str, str] | None = None) -> Body:
         """Fetch raw content, capped at ``max_document_bytes`` (the rest is never read)."""
@@ -166,3 +168,87 @@ class Source(abc.ABC):
     @abc.abstractmethod
     def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
         """Yield batches of new documents since ``cursor`` (empty mapping on the first poll)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers shared by the source modules (pure functions; no I/O except through the context)
+
+T = TypeVar("T")
+
+
+class Shape(BaseModel):
+    """Base of the small models that check an API response has the documented shape.
+
+    Only the fields a source reads are declared; anything else the service adds is ignored.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+@functools.lru_cache(maxsize=64)
+def _adapter(shape: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(shape)
+
+
+def validate(source: str, shape: type[T], data: object, what: str) -> T:
+    """``data`` as ``shape`` (a :class:`Shape` or a list of them), or :class:`MalformedPage`."""
+    try:
+        return cast(T, _adapter(cast(Any, shape)).validate_python(data))
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        raise MalformedPage(source, f"{what}: {where}: {err['msg']}") from None
+
+
+def next_link(resp: httpx.Response) -> str | None:
+    """Target of the RFC 8288 ``Link: <…>; rel="next"`` header, or ``None`` on the last page."""
+    link = resp.links.get("next")
+    return link.get("url") if link else None
+
+
+def parse_time(value: object) -> datetime | None:
+    """ISO 8601 (``…Z`` or an offset) or epoch seconds (number or digit string) → aware UTC."""
+    try:
+        if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
+            return datetime.fromtimestamp(int(value), UTC)
+        if isinstance(value, str) and value:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+    except (ValueError, OverflowError, OSError):
+        pass
+    return None
+
+
+def iso(when: datetime) -> str:
+    """``2026-11-28T22:00:00Z``: the timestamp form GitHub and GitLab query parameters expect."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def remember(seen: Sequence[str], new: Iterable[str], limit: int) -> list[str]:
+    """A bounded, ordered seen-list: ``seen`` plus ``new``, oldest entries dropped past ``limit``."""
+    out = [*seen, *new]
+    return out[-limit:] if len(out) > limit else out
+
+
+def cap(data: bytes, limit: int) -> tuple[bytes, bool]:
+    """Content that arrived inside a JSON page, cut to ``max_document_bytes``: ``(bytes, truncated)``."""
+    return (data[:limit], True) if len(data) > limit else (data, False)
+
+
+def seen_list(cursor: Mapping[str, Any], key: str = "seen") -> list[str]:
+    """A stored seen-list from a cursor (anything else stored there is ignored)."""
+    value = cursor.get(key)
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+async def fetch_raw(ctx: SourceContext, url: str, *, headers: Mapping[str, str] | None = None) -> Body | None:
+    """Raw document content (capped); ``None`` when it is gone (404/410) so one deleted file
+    cannot stall the cursor. Other non-2xx statuses are :class:`MalformedPage`."""
+    body = await ctx.request(url, headers=headers, max_bytes=ctx.max_document_bytes)
+    status = body.response.status_code
+    if status in (404, 410):
+        logger.info("%s: %s is gone (HTTP %d); skipped", ctx.name, url, status)
+        return None
+    if not 200 <= status < 300:
+        raise MalformedPage(ctx.name, f"HTTP {status} fetching {url}")
+    return body

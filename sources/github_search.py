@@ -1,0 +1,137 @@
+"""GitHub code search: ``GET /search/code?q="<prefix>"`` for each rule prefix.
+
+Searches go out with the text-match media type and are paced to ``searches_per_minute`` (the
+code-search limit is about 10 a minute). Each hit's content comes from its contents ``url``
+(JSON, base64 ``content``); files over the contents API's 1 MB limit (``encoding: "none"``) come
+from the blob at ``git_url``. Hits are de-duplicated by blob ``sha`` (a bounded list in the
+cursor). Docs: https://docs.github.com/en/rest/search/search#search-code,
+https://docs.github.com/en/rest/repos/contents#get-repository-content
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+from pydantic import Field
+
+from crawler.config import Duration, Url, secret
+from crawler.errors import MalformedPage
+from sources.base import (
+    Batch,
+    Document,
+    Shape,
+    Source,
+    TokenSourceOptions,
+    cap,
+    next_link,
+    remember,
+    seen_list,
+    validate,
+)
+
+logger = logging.getLogger(__name__)
+SEEN = 5000
+TEXT_MATCH = "application/vnd.github.text-match+json"
+
+
+class GithubSearchOptions(TokenSourceOptions):
+    api_url: Url = "https://api.github.com"
+    token_env: str = "GITHUB_TOKEN"
+    interval: Duration = 600.0
+    searches_per_minute: float = Field(10.0, gt=0, le=60)
+    """Code-search requests per minute (GitHub allows about 10 for a token)."""
+    per_page: int = Field(100, ge=1, le=100)
+
+
+class Repository(Shape):
+    full_name: str
+
+
+class Hit(Shape):
+    path: str
+    sha: str
+    url: str
+    git_url: str
+    html_url: str
+    repository: Repository
+
+
+class Results(Shape):
+    items: list[Hit]
+
+
+class Blob(Shape):
+    content: str = ""
+    encoding: str = "base64"
+
+
+class GithubSearch(Source):
+    """Code search for every rule prefix; one batch per new blob."""
+
+    name = "github_search"
+    Options = GithubSearchOptions
+    options: GithubSearchOptions
+
+    def _headers(self, accept: str = "application/vnd.github+json") -> dict[str, str]:
+        token = secret(self.options.token_env)
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        return {"Accept": accept, "X-GitHub-Api-Version": "2022-11-28", **auth}
+
+    async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
+        shas = seen_list(cursor, "shas")
+        known = set(shas)
+        pages = max(1, self.options.backfill_pages) if not cursor else 1
+        searches = 0
+        for prefix in self.ctx.prefixes:
+            url: str | None = f"{self.options.api_url.rstrip('/')}/search/code"
+            params: dict[str, Any] | None = {"q": f'"{prefix}"', "per_page": self.options.per_page}
+            for _ in range(pages):
+                if url is None:
+                    break
+                if searches:
+                    await self.ctx.sleep(60.0 / self.options.searches_per_minute)
+                searches += 1
+                resp, data = await self.ctx.get_json(url, params=params, headers=self._headers(TEXT_MATCH))
+                hits = validate(self.ctx.name, Results, data, "search results").items
+                url, params = next_link(resp), None
+                for hit in hits:
+                    if hit.sha in known:
+                        continue
+                    doc = await self._document(hit)
+                    known.add(hit.sha)
+                    shas = remember(shas, [hit.sha], SEEN)
+                    yield Batch([doc] if doc else [], {"shas": shas})
+
+    async def _document(self, hit: Hit) -> Document | None:
+        blob = await self._blob(hit.url)
+        if blob is not None and blob.encoding != "base64":  # over 1 MB: the contents API sends none
+            blob = await self._blob(hit.git_url)
+        if blob is None:
+            return None
+        try:
+            raw = base64.b64decode(blob.content)
+        except (binascii.Error, ValueError):
+            raise MalformedPage(self.ctx.name, f"content of {hit.url} is not base64") from None
+        content, truncated = cap(raw, self.ctx.max_document_bytes)
+        return Document(url=hit.html_url, content=content, source=self.ctx.name, key=hit.sha, path=hit.path,
+                        truncated=truncated, meta={"repo": hit.repository.full_name, "blob": hit.sha})
+
+    async def _blob(self, url: str) -> Blob | None:
+        """A contents or blob JSON; ``None`` when it is gone (404/410)."""
+        body = await self.ctx.request(url, headers=self._headers())
+        status = body.response.status_code
+        if status in (404, 410):
+            logger.info("%s: %s is gone (HTTP %d); skipped", self.ctx.name, url, status)
+            return None
+        if not 200 <= status < 300 or body.truncated:
+            raise MalformedPage(self.ctx.name, f"HTTP {status} fetching {url}")
+        try:
+            data = json.loads(body.content)
+        except (ValueError, UnicodeDecodeError):
+            raise MalformedPage(self.ctx.name, f"invalid JSON from {url}") from None
+        return validate(self.ctx.name, Blob, data, "file content")

@@ -1,0 +1,170 @@
+"""Any paste site with an HTML "recent pastes" page, configured as ``[[sources.paste_sites]]``.
+
+The archive page is parsed with selectolax and ``link_selector``; each link's last path segment is
+the paste key, and the content comes from ``raw_url`` with ``{key}`` filled in. Only the archive
+page and the raw URLs are fetched (a link is never followed), ``robots.txt`` is honoured
+(RFC 9309: 4xx = no rules, 5xx = stay away; ``Crawl-delay`` paces the raw fetches), and a bounded
+seen-list in the cursor fetches each paste once.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import urllib.robotparser
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from pydantic import Field, field_validator, model_validator
+from selectolax.lexbor import LexborHTMLParser, SelectolaxError
+
+from crawler.config import Duration, Url
+from crawler.errors import MalformedPage
+from crawler.http import host_of
+from sources.base import Batch, Document, Source, SourceContext, SourceOptions, fetch_raw, remember, seen_list
+
+logger = logging.getLogger(__name__)
+SEEN = 5000
+ROBOTS_AGENT = "leakpatrol"
+KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")  # one plain path segment: a key can never steer raw_url elsewhere
+
+
+class PasteSiteOptions(SourceOptions):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    """The source name stored with each sighting (and sent in webhooks)."""
+    archive_url: Url
+    link_selector: str
+    raw_url: Url
+    """Raw content URL with ``{key}``, e.g. ``https://pastebin.pl/view/raw/{key}``."""
+    respect_robots: bool = True
+    interval: Duration = 120.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _api_url(cls, data: Any) -> Any:
+        """``api_url`` is not written for a paste site: it is the archive page."""
+        if isinstance(data, dict) and "api_url" not in data and "archive_url" in data:
+            return {**data, "api_url": data["archive_url"]}
+        return data
+
+    @field_validator("link_selector")
+    @classmethod
+    def _selector(cls, value: str) -> str:
+        try:
+            LexborHTMLParser("<p></p>").css(value)
+        except (SelectolaxError, ValueError):
+            raise ValueError(f"{value!r} is not a CSS selector selectolax can use") from None
+        return value
+
+    @field_validator("raw_url")
+    @classmethod
+    def _template(cls, value: str) -> str:
+        if "{key}" not in value or "{key}" in (urlsplit(value).hostname or ""):
+            raise ValueError("raw_url must contain {key} in its path or query")
+        return value
+
+
+def archive_links(html: bytes, selector: str, base_url: str) -> list[tuple[str, str]]:
+    """``(key, absolute link)`` for each paste linked from an archive page, page order, no repeats.
+
+    Links to another host, and last path segments that are not a plain key, are ignored.
+    """
+    tree = LexborHTMLParser(html)
+    out: dict[str, str] = {}
+    for node in tree.css(selector):
+        href = (node.attributes.get("href") or "").strip()
+        link = urljoin(base_url, href) if href else ""
+        parts = urlsplit(link)
+        if not href or (parts.hostname or "").lower() != host_of(base_url):
+            continue
+        key = parts.path.rstrip("/").rsplit("/", 1)[-1]
+        if KEY.fullmatch(key) and key not in out:
+            out[key] = link
+    return list(out.items())
+
+
+def parse_archive(html: bytes, selector: str, base_url: str) -> list[str]:
+    """The paste keys an archive page links to (pure; tested on saved pages)."""
+    return [key for key, _ in archive_links(html, selector, base_url)]
+
+
+class Robots:
+    """``robots.txt`` per host, fetched once per poll through the source's context."""
+
+    def __init__(self, ctx: SourceContext) -> None:
+        self.ctx, self.parsers = ctx, dict[str, urllib.robotparser.RobotFileParser]()
+
+    async def parser(self, url: str) -> urllib.robotparser.RobotFileParser:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        if origin not in self.parsers:
+            rp = urllib.robotparser.RobotFileParser()
+            body = await self.ctx.request(f"{origin}/robots.txt", max_bytes=512 * 1024)
+            status = body.response.status_code
+            if 200 <= status < 300:
+                rp.parse(body.content.decode("utf-8", "replace").splitlines())
+            elif 400 <= status < 500:
+                rp.parse([])  # RFC 9309 2.3.1.3: "unavailable" means no rules
+            else:
+                rp.parse(["User-agent: *", "Disallow: /"])  # RFC 9309 2.3.1.4: "unreachable" = stay away
+            self.parsers[origin] = rp
+        return self.parsers[origin]
+
+    async def allowed(self, url: str) -> bool:
+        return (await self.parser(url)).can_fetch(ROBOTS_AGENT, url)
+
+    async def delay(self, url: str) -> float:
+        value = (await self.parser(url)).crawl_delay(ROBOTS_AGENT)
+        return float(value) if value else 0.0
+
+
+class PasteSites(Source):
+    """One configured paste site: new keys on its archive page, each fetched once from ``raw_url``."""
+
+    name = "paste_sites"
+    Options = PasteSiteOptions
+    multi = True
+    options: PasteSiteOptions
+
+    @classmethod
+    def hosts(cls, options: SourceOptions) -> tuple[str, ...]:
+        assert isinstance(options, PasteSiteOptions)
+        return tuple(options.allowed_hosts) or tuple(
+            dict.fromkeys((host_of(options.archive_url), host_of(options.raw_url.format(key="k")))))
+
+    async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
+        seen, opts = seen_list(cursor), self.options
+        known = set(seen)
+        robots = Robots(self.ctx) if opts.respect_robots else None
+        if robots and not await robots.allowed(opts.archive_url):
+            logger.warning("%s: robots.txt disallows %s; nothing fetched", self.ctx.name, opts.archive_url)
+            return
+        links = archive_links(await self._archive(), opts.link_selector, opts.archive_url)
+        fetched = 0
+        for key, link in reversed(links):  # oldest first
+            raw = opts.raw_url.format(key=key)
+            if key in known or (robots and not await robots.allowed(raw)):
+                continue
+            delay = await robots.delay(raw) if robots else 0.0
+            if fetched and delay:
+                await self.ctx.sleep(delay)
+            fetched += 1
+            body = await fetch_raw(self.ctx, raw)
+            known.add(key)
+            seen = remember(seen, [key], SEEN)
+            docs = [Document(url=link, content=body.content, source=self.ctx.name, key=key,
+                             truncated=body.truncated, meta={"paste_key": key})] if body else []
+            yield Batch(docs, {"seen": seen})
+
+    async def _archive(self) -> bytes:
+        url = self.options.archive_url
+        body = await self.ctx.request(url)
+        status, ctype = body.response.status_code, body.response.headers.get("Content-Type", "text/html")
+        if not 200 <= status < 300:
+            raise MalformedPage(self.ctx.name, f"HTTP {status} from {url}")
+        if "html" not in ctype.lower():
+            raise MalformedPage(self.ctx.name, f"{url} is {ctype}, not an HTML page")
+        if body.truncated:
+            raise MalformedPage(self.ctx.name, f"{url} is larger than {self.ctx.max_page_bytes} bytes")
+        return body.content
