@@ -15,12 +15,12 @@ class DigitalOceanOptions(VerifierOptions):
 
 
 class DigitalOceanVerifier(Verifier):
-    """Personal access tokens (``dop_v1_``)."""
+    """Personal access tokens (``dop_v1_``) and OAuth access tokens (``doo_v1_``)."""
 
     kind = "digitalocean"
     Options = DigitalOceanOptions
     options: DigitalOceanOptions
-    rules: ClassVar[frozenset[str]] = frozenset({"digitalocean-pat"})
+    rules: ClassVar[frozenset[str]] = frozenset({"digitalocean-pat", "digitalocean-oauth"})
 
     async def check(self, token: str, rule: Rule) -> Verdict:
         url = self.options.api_url.rstrip("/") + "/v2/account"

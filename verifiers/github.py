@@ -12,7 +12,7 @@ from crawler.config import Url
 from crawler.rules import Rule
 from verifiers.base import Verdict, Verifier, VerifierOptions, has_key, unexpected
 
-INSTALLATION_RULES = frozenset({"github-server-to-server"})
+INSTALLATION_RULES = frozenset({"github-server-to-server", "github-server-to-server-jwt"})
 
 
 class GitHubOptions(VerifierOptions):
@@ -27,8 +27,8 @@ class GitHubVerifier(Verifier):
     Options = GitHubOptions
     options: GitHubOptions
     rules: ClassVar[frozenset[str]] = frozenset({
-        "github-pat-classic", "github-oauth", "github-user-to-server", "github-server-to-server",
-        "github-fine-grained-pat",
+        "github-pat-classic", "github-oauth", "github-user-to-server", "github-fine-grained-pat",
+        *INSTALLATION_RULES,
     })
 
     async def check(self, token: str, rule: Rule) -> Verdict:

@@ -20,12 +20,12 @@ class GitLabOptions(VerifierOptions):
 
 
 class GitLabVerifier(Verifier):
-    """Personal access tokens (``glpat-``) on gitlab.com or a self-managed instance."""
+    """Personal access tokens (``glpat-``, legacy and routable) on gitlab.com or self-managed."""
 
     kind = "gitlab"
     Options = GitLabOptions
     options: GitLabOptions
-    rules: ClassVar[frozenset[str]] = frozenset({"gitlab-pat"})
+    rules: ClassVar[frozenset[str]] = frozenset({"gitlab-pat", "gitlab-pat-routable"})
 
     async def check(self, token: str, rule: Rule) -> Verdict:
         url = self.options.api_url.rstrip("/") + "/api/v4/personal_access_tokens/self"

@@ -20,7 +20,9 @@ class OpenAIVerifier(Verifier):
     kind = "openai"
     Options = OpenAIOptions
     options: OpenAIOptions
-    rules: ClassVar[frozenset[str]] = frozenset({"openai-api-key", "openai-api-key-legacy"})
+    rules: ClassVar[frozenset[str]] = frozenset({
+        "openai-api-key", "openai-service-account-key", "openai-api-key-legacy",
+    })
 
     async def check(self, token: str, rule: Rule) -> Verdict:
         url = self.options.api_url.rstrip("/") + "/v1/models"
