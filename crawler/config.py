@@ -97,13 +97,13 @@ class ServerConfig(Model):
 class HttpConfig(Model):
     connect_timeout: Duration = 5.0
     read_timeout: Duration = 20.0
-    max_connections_per_host: int = Field(8, ge=1, le=256)
-    max_decompressed_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_connections_per_host: int = Field(default=8, ge=1, le=256)
+    max_decompressed_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Hard cap on any response body after decompression (documents are capped lower)."""
 
 
 class ScannerConfig(Model):
-    max_document_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    max_document_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     """Documents are scanned up to this many bytes (after decompression) and flagged truncated."""
     builtin_rules: bool | list[str] = True
     """``true`` loads the whole built-in pack, ``false`` none, or a list of built-in rule ids."""
@@ -116,9 +116,9 @@ class RuleConfig(Model):
     prefix: str = Field(min_length=2)
     charset: str | None = None
     regex: str | None = None
-    length: int | None = Field(None, ge=1, le=4096)
-    min_length: int | None = Field(None, ge=1, le=4096)
-    max_length: int | None = Field(None, ge=1, le=4096)
+    length: int | None = Field(default=None, ge=1, le=4096)
+    min_length: int | None = Field(default=None, ge=1, le=4096)
+    max_length: int | None = Field(default=None, ge=1, le=4096)
     checksum: Literal["none", "crc32-base62"] = "none"
     verifier: str | None = None
     severity: Literal["critical", "high", "medium", "low"] = "high"
@@ -140,8 +140,8 @@ class VerificationConfig(Model):
 class VerifierConfig(PluginModel):
     id: str
     kind: str
-    concurrency: int = Field(4, ge=1, le=256)
-    rate_per_second: float = Field(10.0, gt=0)
+    concurrency: int = Field(default=4, ge=1, le=256)
+    rate_per_second: float = Field(default=10.0, gt=0)
     timeout: Duration = 10.0
 
 
@@ -184,7 +184,7 @@ class Config(Model):
     report: ReportConfig = ReportConfig()
 
     # Filled by the loader, not the file.
-    path: str | None = Field(None, exclude=True)
+    path: str | None = Field(default=None, exclude=True)
     base_dir: str = Field(".", exclude=True)
     source_specs: list[SourceSpec] = Field([], exclude=True)
 
@@ -251,7 +251,8 @@ def _model_at(loc: Sequence[int | str], root: type[BaseModel]) -> type[BaseModel
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
-def validation_problem(exc: ValidationError, root: type[BaseModel], prefix: Sequence[int | str] = ()) -> tuple[str, str]:
+def validation_problem(exc: ValidationError, root: type[BaseModel],
+                       prefix: Sequence[int | str] = ()) -> tuple[str, str]:
     """First error of a pydantic ``ValidationError`` as ``(key, problem)`` with a suggestion."""
     err = exc.errors()[0]
     loc = [*prefix, *err["loc"]]
@@ -341,12 +342,14 @@ def _validate_plugins(cfg: Config, where: str) -> list[SourceSpec]:
     for i, ver in enumerate(cfg.verifiers):
         cls = VERIFIERS.get(ver.kind)
         if cls is None:
-            raise ConfigError(_unknown(ver.kind, list(VERIFIERS), "verifier kind"), file=where, key=f"verifiers[{i}].kind")
+            raise ConfigError(_unknown(ver.kind, list(VERIFIERS), "verifier kind"), file=where,
+                              key=f"verifiers[{i}].kind")
         _plugin_options(cls.Options, ver.extras(), where, ["verifiers", i])
     for i, note in enumerate(cfg.notifiers):
         ncls = NOTIFIERS.get(note.kind)
         if ncls is None:
-            raise ConfigError(_unknown(note.kind, list(NOTIFIERS), "notifier kind"), file=where, key=f"notifiers[{i}].kind")
+            raise ConfigError(_unknown(note.kind, list(NOTIFIERS), "notifier kind"), file=where,
+                              key=f"notifiers[{i}].kind")
         _plugin_options(ncls.Options, note.extras(), where, ["notifiers", i])
     specs: list[SourceSpec] = []
     for name, table in cfg.sources.items():

@@ -33,7 +33,8 @@ def generate_key() -> str:
 def parse_key(text: str, where: str) -> bytes:
     text = text.strip()
     if not text.startswith(KEY_PREFIX):
-        raise KeyError_(f"{where} does not hold a leakpatrol key (expected '{KEY_PREFIX}…', as `leakpatrol init` writes)")
+        raise KeyError_(f"{where} does not hold a leakpatrol key "
+                        f"(expected '{KEY_PREFIX}…', as `leakpatrol init` writes)")
     try:
         raw = base64.urlsafe_b64decode(text[len(KEY_PREFIX):].encode("ascii"))
     except (ValueError, UnicodeEncodeError):

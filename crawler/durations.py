@@ -32,7 +32,7 @@ def format_duration(seconds: float) -> str:
         return f"{seconds * 1000:.0f}ms"
     if seconds < 60:
         return f"{seconds:.3g}s"
-    out, rest = [], int(round(seconds))
+    out, rest = [], round(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         n, rest = divmod(rest, size)
         if n:

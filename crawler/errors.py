@@ -35,7 +35,7 @@ class ConfigError(LeakpatrolError):
         super().__init__(f"{where}: {problem}")
 
 
-class KeyError_(LeakpatrolError):  # noqa: N801 - avoid shadowing the builtin KeyError
+class KeyError_(LeakpatrolError):
     """The encryption key is missing, malformed or does not decrypt the store."""
 
     def __init__(self, problem: str) -> None:

@@ -85,8 +85,8 @@ class RetryPolicy:
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.wait is not None:
-            return exc.wait
-        backoff = min(self.max_wait, self.base * 2 ** (state.attempt_number - 1))
+            return float(exc.wait)
+        backoff = min(self.max_wait, self.base * 2.0 ** (state.attempt_number - 1))
         return backoff * (0.5 + random.random() / 2)
 
     async def send(self, owner: str, call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:

@@ -20,12 +20,14 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 from crawler.redaction import fingerprint, redact
 from crawler.rules import WORD, Rule
 
 logger = logging.getLogger(__name__)
 
+_hs: Any
 try:  # pragma: no cover - depends on the platform wheel
     import hyperscan as _hs
 
@@ -114,7 +116,7 @@ class Scanner:
         db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
         db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
         self._scratch = _hs.Scratch(db)
-        return db
+        return cast(object, db)
 
     # -- candidates --------------------------------------------------------------------------
 

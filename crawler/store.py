@@ -282,7 +282,8 @@ class Store:
 
     def disabled_notifiers(self) -> set[str]:
         with self.session() as s:
-            return {r.notifier for r in s.exec(select(NotifierState).where(col(NotifierState.disabled_at).is_not(None)))}
+            rows = s.exec(select(NotifierState).where(col(NotifierState.disabled_at).is_not(None)))
+            return {r.notifier for r in rows}
 
     # -- sources -----------------------------------------------------------------------------
 

@@ -41,7 +41,7 @@ class SourceOptions(BaseModel):
     api_url: Url
     interval: Duration = 60.0
     """Time between polls; never faster than the server's ``X-Poll-Interval``."""
-    backfill_pages: int = Field(3, ge=0, le=100)
+    backfill_pages: int = Field(default=3, ge=0, le=100)
     """Pages processed on the first poll (no cursor yet)."""
     allowed_hosts: list[str] = []
     """Hosts this source may fetch besides ``api_url``'s host (replaces the source's defaults)."""

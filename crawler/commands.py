@@ -1,0 +1,141 @@
+"""The daemon-side commands: crawl, exposures, report, receiver, run, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from crawler.config import Config, load_config
+from crawler.durations import format_duration, parse_duration
+from crawler.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {}
+
+
+def _out(text: str = "") -> None:
+    from crawler.cli import out
+
+    out(text)
+
+
+def add_commands(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register the subcommands implemented in this module."""
+    p = sub.add_parser("crawl", help="one poll of each (or one) source through the whole pipeline, then exit")
+    config_arg(p)
+    p.add_argument("--source", metavar="NAME")
+
+    p = sub.add_parser("exposures", help="list findings, redacted")
+    config_arg(p)
+    p.add_argument("--status", choices=["pending", "live", "inactive", "unknown"], action="append")
+    p.add_argument("--since", metavar="DURATION", help="first seen within this window, e.g. 7d")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+
+# -- crawl -----------------------------------------------------------------------------------
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    names = [s.name for s in cfg.source_specs]
+    if args.source and args.source not in names:
+        raise ConfigError(f"no enabled source named {args.source!r}; enabled: {', '.join(names) or 'none'}",
+                          file=cfg.path, key="sources")
+    return asyncio.run(_crawl(cfg, args.source))
+
+
+async def _crawl(cfg: Config, only: str | None) -> int:
+    from crawler.pipeline import Engine
+    from crawler.polling import SourceRunner
+    from crawler.runtime import open_runtime
+
+    store = open_runtime(cfg, create_key=True)
+    failed = False
+    try:
+        async with Engine(cfg, store) as engine, AsyncExitStack() as stack:
+            runners = [SourceRunner(engine, s, stack) for s in cfg.source_specs if only in (None, s.name)]
+            active = []
+            for r in runners:
+                if r.problem:
+                    logger.warning("source %s: %s", r.name, r.problem)
+                elif not r.due(engine.clock(), interval=False):
+                    state = store.source_state(r.name)
+                    why = state.last_error or "the server asked"
+                    _out(f"{r.name:<18} backing off until {state.next_poll_at:%H:%M:%S} UTC ({why})")
+                else:
+                    active.append(r)
+            outcomes = await asyncio.gather(*(r.poll() for r in active))
+            await engine.recheck_due()
+            await engine.deliver_due()
+            for o in outcomes:
+                status = "ok" if o.ok else f"FAILED: {o.error}"
+                _out(f"{o.source:<18} {o.documents:>5} documents  {o.sightings:>3} new sightings  {status}")
+                failed |= not o.ok
+    finally:
+        store.close()
+    return 1 if failed else 0
+
+
+# -- exposures -------------------------------------------------------------------------------
+
+
+def exposure_rows(store: Any, status: list[str] | None, since: datetime | None) -> list[dict[str, Any]]:
+    tokens = store.tokens(status=status, since=since)
+    ids = [t.id for t in tokens]
+    firsts: dict[int, Any] = {}
+    for s in store.sightings(ids):
+        firsts.setdefault(s.token_id, s)
+    deliveries: dict[int, list[Any]] = {}
+    for d in store.deliveries(ids):
+        deliveries.setdefault(d.token_id, []).append(d)
+    rows = []
+    for t in tokens:
+        first = firsts.get(t.id)
+        rows.append({
+            "redacted": t.redacted, "fingerprint": t.fingerprint, "rule": t.rule, "severity": t.severity,
+            "status": t.status, "first_seen_at": _iso(t.first_seen_at), "verified_at": _iso(t.verified_at),
+            "revoked_at": _iso(t.revoked_at), "sightings": t.sightings,
+            "source": first.source if first else None, "url": first.url if first else None,
+            "deliveries": [{"notifier": d.notifier, "status": d.status, "attempts": d.attempts,
+                            "delivered_at": _iso(d.delivered_at)} for d in deliveries.get(t.id, [])],
+        })
+    return rows
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def cmd_exposures(args: argparse.Namespace) -> int:
+    from crawler.runtime import open_runtime
+
+    cfg = load_config(args.config)
+    since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since)) if args.since else None
+    store = open_runtime(cfg, create_key=False)
+    try:
+        rows = exposure_rows(store, args.status, since)
+    finally:
+        store.close()
+    if args.format == "json":
+        _out(json.dumps({"version": 1, "exposures": rows}, indent=2, ensure_ascii=False))
+        return 0
+    if not rows:
+        _out("no exposures")
+        return 0
+    now = datetime.now(UTC)
+    _out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} WHERE")
+    for r in rows:
+        age = format_duration((now - datetime.fromisoformat(r["first_seen_at"])).total_seconds())
+        notified = ",".join(sorted({d["status"] for d in r["deliveries"]})) or "-"
+        _out(f"{r['status']:<9} {r['rule']:<24} {r['redacted']:<44} {age:>6} {r['sightings']:>4}  "
+             f"{notified:<10} {r['source']} {r['url']}")
+    return 0
+
+
+HANDLERS.update({"crawl": cmd_crawl, "exposures": cmd_exposures})

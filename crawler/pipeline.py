@@ -1,0 +1,181 @@
+"""The pipeline: document → scan → store (token + sighting) → verify a new token → outbox → deliver,
+all in the pass that found the hit.
+
+:class:`Engine` holds what one process needs (rules, scanner, store, verifiers, notifiers, metrics)
+and is used by ``crawl``, ``run``, ``demo`` and the benches alike.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+
+from crawler.config import Config
+from crawler.diff import new_file_line
+from crawler.errors import DeliveryError
+from crawler.http import make_client
+from crawler.metrics import Metrics
+from crawler.notifiers import NOTIFIERS
+from crawler.notifiers.base import Notifier
+from crawler.outbox import Outbox, webhook_id
+from crawler.rules import Rule, load_rules
+from crawler.scanner import Match, Scanner
+from crawler.store import Store
+from crawler.verification import VerifierSet
+from sources.base import Document
+
+logger = logging.getLogger(__name__)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Engine:
+    def __init__(self, cfg: Config, store: Store, *, owner: str | None = None, metrics: Metrics | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.cfg, self.store, self.clock = cfg, store, clock
+        self.owner = owner or default_owner()
+        self.metrics = metrics or Metrics()
+        self.rules: list[Rule] = load_rules(cfg)
+        self.rules_by_id = {r.id: r for r in self.rules}
+        self.scanner = Scanner(self.rules, max_document_bytes=cfg.scanner.max_document_bytes)
+        self.notifiers: dict[str, Notifier] = {}
+        self._stack = AsyncExitStack()
+        self.verifiers = VerifierSet(cfg, self._stack)
+        self.outbox = Outbox(store, self.notifiers, self.metrics, self.owner, clock)
+        self._bad_seen: dict[str, int] = {}
+
+    async def __aenter__(self) -> Engine:
+        await self._stack.__aenter__()
+        disabled = self.store.disabled_notifiers()
+        for nc in self.cfg.notifiers:
+            if nc.id in disabled:
+                logger.error("notifier %s stays disabled (its endpoint answered 410 Gone earlier)", nc.id)
+                continue
+            client = await self._stack.enter_async_context(
+                make_client(self.cfg.http, owner=f"notifier {nc.id}", follow_redirects=False))
+            notifier = NOTIFIERS[nc.kind](nc, client)
+            problem = notifier.missing_credentials()
+            if problem:
+                logger.error("notifier %s disabled: %s", nc.id, problem)
+                continue
+            self.notifiers[nc.id] = notifier
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self._stack.__aexit__(et, e, tb)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    async def process(self, docs: Sequence[Document]) -> int:
+        """Scan and record a batch of documents; verify and notify new tokens. Returns sightings added."""
+        cap = self.cfg.scanner.max_document_bytes
+        results = self.scanner.scan_batch([d.content for d in docs])
+        self._count_bad_checksums()
+        added = 0
+        for doc, matches in zip(docs, results, strict=True):
+            self.metrics.documents.labels(doc.source).inc()
+            self.metrics.bytes.labels(doc.source).inc(min(len(doc.content), cap))
+            if doc.truncated or len(doc.content) > cap:
+                self.metrics.truncated.labels(doc.source).inc()
+            for m in matches:
+                added += await self._record(doc, m)
+        return added
+
+    def _count_bad_checksums(self) -> None:
+        for rule, n in self.scanner.stats.bad_checksum.items():
+            delta = n - self._bad_seen.get(rule, 0)
+            if delta:
+                self.metrics.bad_checksum.labels(rule).inc(delta)
+                self._bad_seen[rule] = n
+
+    async def _record(self, doc: Document, m: Match) -> int:
+        line = new_file_line(doc.content, m.line) if doc.is_patch else m.line
+        meta = dict(doc.meta)
+        place = meta.get("repo") or meta.get("author") or meta.get("user") or ""
+        found = self.store.record(
+            token=m.token, fingerprint=m.fingerprint, rule=m.rule.id, severity=m.rule.severity,
+            redacted=m.redacted, source=doc.source, url=doc.url, path=doc.path, line=line,
+            published_at=doc.published_at, place=place, meta=meta, now=self.clock())
+        if found.new_sighting:
+            self.metrics.findings.labels(m.rule.id, doc.source).inc()
+        if found.new_token:
+            self.metrics.new_tokens.labels(m.rule.id).inc()
+            logger.info("new %s token %s in %s (%s)", m.rule.id, m.redacted, doc.source, doc.url)
+            await self.verify(found.token_id)
+        return int(found.new_sighting)
+
+    # -- verification ------------------------------------------------------------------------
+
+    def _next_check(self, status: str, attempts: int, first_seen: datetime, has_verifier: bool) -> datetime | None:
+        now, v = self.clock(), self.cfg.verification
+        if status == "live":
+            return now + timedelta(seconds=v.recheck)
+        if status == "unknown" and has_verifier:
+            if (now - first_seen).total_seconds() >= v.unknown_give_up_after:
+                return None
+            return now + timedelta(seconds=min(v.unknown_max_backoff, v.unknown_retry * 2.0 ** attempts))
+        return None
+
+    async def verify(self, token_id: int) -> str:
+        """Verify one token now, record the verdict, then enqueue and deliver what it triggers."""
+        tok = self.store.token(token_id)
+        rule = self.rules_by_id.get(tok.rule)
+        if rule is None:
+            return tok.status
+        verifier_id, verdict = await self.verifiers.verify(rule, self.store.reveal(tok))
+        assert tok.first_seen_at is not None
+        nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
+        old, new = self.store.record_verdict(token_id, verifier_id, verdict.status, verdict.reason,
+                                             next_check_at=nxt, now=self.clock())
+        self.metrics.verifications.labels(new).inc()
+        if old != new:
+            logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
+        await self.notify(token_id, new, rule.id, tok.fingerprint)
+        return new
+
+    async def recheck_due(self, limit: int = 100) -> int:
+        """Retry ``unknown`` verdicts and re-check live tokens whose time has come."""
+        due = self.store.due_checks(self.clock(), limit)
+        for tok in due:
+            assert tok.id is not None
+            await self.verify(tok.id)
+        return len(due)
+
+    # -- notification ------------------------------------------------------------------------
+
+    async def notify(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> None:
+        """Commit an outbox row per matching notifier, then attempt delivery right away."""
+        enqueued = False
+        for nc in self.cfg.notifiers:
+            if status not in nc.on or (nc.rules is not None and rule_id not in nc.rules):
+                continue
+            if self.store.enqueue(webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id, token_id=token_id,
+                                  event_type="token.exposed", now=self.clock()):
+                enqueued = True
+        if enqueued:
+            await self.outbox.deliver_due(token_id=token_id)
+
+    async def deliver_due(self) -> int:
+        return await self.outbox.deliver_due()
+
+    async def send_report(self, label: str, report: dict[str, object], summary: str) -> None:
+        """Queue the weekly report for the notifiers in ``[report] notify`` and deliver it."""
+        for nid in self.cfg.report.notify:
+            if nid not in self.notifiers:
+                raise DeliveryError(nid, "not available (missing credentials or disabled)")
+            self.store.enqueue(webhook_id=webhook_id(nid, f"report:{label}"), notifier=nid, token_id=None,
+                               event_type="report.weekly", payload={"report": report, "summary": summary},
+                               now=self.clock())
+        await self.outbox.deliver_due()
