@@ -14,7 +14,7 @@ from crawler.config import NotifierConfig
 from crawler.http import make_client
 from crawler.notifiers.base import Event
 from crawler.notifiers.chat import ChatNotifier, ChatOptions
-from tests.notifiers.conftest import exposure_event
+from tests.notifiers.helpers import exposure_event
 
 HOOK = "https://hooks.slack.com/services/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
 

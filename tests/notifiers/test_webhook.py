@@ -15,7 +15,7 @@ from crawler.config import NotifierConfig
 from crawler.http import make_client
 from crawler.notifiers.base import Event
 from crawler.notifiers.webhook import WebhookNotifier, backoff_delay
-from tests.notifiers.conftest import exposure_event, new_secret
+from tests.notifiers.helpers import exposure_event, new_secret
 
 URL = "https://hooks.acme.example/leakpatrol"
 
