@@ -35,7 +35,7 @@ class Reply:
 
 
 def bearer(request: httpx.Request, token: str) -> bool:
-    return request.headers.get("authorization") == f"Bearer {token}"
+    return bool(request.headers.get("authorization") == f"Bearer {token}")
 
 
 @dataclass(frozen=True)
