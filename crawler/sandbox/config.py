@@ -71,7 +71,7 @@ def render_config(sb: Sandbox, receiver_url: str, webhook_secret_env: str, data_
         "gitlab_snippets": ("[sources.gitlab_snippets]", {"api_url": urls.gitlab, "token_env": gitlab_token_env}),
         "pastebin": ("[sources.pastebin]", {"api_url": urls.pastebin}),
         "paste_sites": ("[[sources.paste_sites]]", {
-            "name": sb.paste_site.site_name, "api_url": urls.root, "archive_url": urls.paste_archive,
+            "name": sb.paste_site.site_name, "archive_url": urls.paste_archive,
             "link_selector": "td.first > a[href*='/view/']", "raw_url": urls.paste_raw}),
     }
     for name in sources:
