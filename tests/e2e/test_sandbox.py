@@ -42,7 +42,7 @@ async def test_events_etag_304_link_and_poll_interval(sb: Sandbox) -> None:
         assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
         page2 = await c.get(first.links["next"]["url"])
     events = changed.json()
-    assert [e["payload"]["head"] for e in events][0] != first.json()[0]["payload"]["head"]
+    assert events[0]["payload"]["head"] != first.json()[0]["payload"]["head"]
     push = events[0]
     assert push["type"] == "PushEvent" and push["public"] is True
     assert set(push["payload"]) == {"repository_id", "push_id", "ref", "head", "before"}
