@@ -37,6 +37,30 @@ def add_commands(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]
     p.add_argument("--since", metavar="DURATION", help="first seen within this window, e.g. 7d")
     p.add_argument("--format", choices=["table", "json"], default="table")
 
+    p = sub.add_parser("run", help="the daemon: every enabled source on its interval, verify, notify, report")
+    config_arg(p)
+
+    p = sub.add_parser("report", help="the exposure report (HTML, Markdown or JSON)")
+    config_arg(p)
+    window = p.add_mutually_exclusive_group()
+    window.add_argument("--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W48 (default: the last full week)")
+    window.add_argument("--since", metavar="DURATION", help="a window ending now, e.g. 7d")
+    p.add_argument("--format", choices=["html", "md", "json"], default="html")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+
+    p = sub.add_parser("demo", help="the whole loop on a loopback sandbox: no credentials, no network")
+    p.add_argument("dir", nargs="?", default="leakpatrol-demo")
+    p.add_argument("--seconds", type=float, default=30.0, help="how long to keep planting tokens (default 30)")
+
+    p = sub.add_parser("receiver", help="reference issuer-side webhook receiver (Standard Webhooks)")
+    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8787")
+    p.add_argument("--secret-env", metavar="NAME", required=True, help="variable holding the whsec_… secret")
+    hook = p.add_mutually_exclusive_group(required=True)
+    hook.add_argument("--exec", metavar="CMD", dest="exec_cmd",
+                      help="revocation command; gets the event JSON on stdin and LEAKPATROL_TOKEN in its env")
+    hook.add_argument("--handler", metavar="MOD:FUNC", help="Python callable taking the event dict")
+    p.add_argument("--state", metavar="FILE", help="SQLite file remembering delivered webhook-ids")
+
 
 # -- crawl -----------------------------------------------------------------------------------
 
@@ -138,4 +162,99 @@ def cmd_exposures(args: argparse.Namespace) -> int:
     return 0
 
 
-HANDLERS.update({"crawl": cmd_crawl, "exposures": cmd_exposures})
+# -- run / report / receiver ----------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from crawler.scheduler import run_daemon
+
+    cfg = load_config(args.config)
+    return asyncio.run(run_daemon(cfg))
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from crawler.report import Period, load_report
+    from crawler.report_render import render
+    from crawler.runtime import open_runtime
+
+    cfg = load_config(args.config)
+    now = datetime.now(UTC)
+    try:
+        if args.week:
+            period = Period.iso_week(args.week)
+        elif args.since:
+            period = Period.since(parse_duration(args.since), now)
+        else:
+            period = Period.last_full_week(now)
+    except ValueError as exc:
+        raise ConfigError(str(exc), key="--week" if args.week else "--since") from None
+    store = open_runtime(cfg, create_key=False)
+    try:
+        text = render(load_report(store, period, now), args.format)
+    finally:
+        store.close()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        _out(f"wrote {args.output}")
+    else:
+        _out(text)
+    return 0
+
+
+def cmd_receiver(args: argparse.Namespace) -> int:
+    from crawler.receiver import run_receiver
+
+    return run_receiver(args.listen, args.secret_env, args.exec_cmd, args.handler, args.state)
+
+
+def _log_to_file(path: Any) -> None:
+    """The demo's console shows the live view; the daemon's log goes to a file (warnings still show)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    root = logging.getLogger()
+    for h in root.handlers:
+        h.setLevel(logging.WARNING)
+    fh = logging.FileHandler(path, encoding="utf-8")
+    fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    for flt in (root.handlers[0].filters if root.handlers else []):
+        fh.addFilter(flt)
+    root.addHandler(fh)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    import sys
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from crawler.demo import run_demo
+    from crawler.demo_view import start_live, summary_lines
+
+    folder = Path(args.dir)
+    if (folder / "data" / "leakpatrol.db").exists():
+        raise ConfigError("already holds a demo; remove it or pick another folder", file=str(folder))
+    console = Console(file=sys.stdout)
+    _log_to_file(folder / "leakpatrol.log")
+    _out(f"leakpatrol demo in {folder}/ — planting tokens for {args.seconds:.0f}s on a loopback sandbox …")
+    if console.is_terminal:
+        live, update = start_live(console)
+        with live:
+            state, paths = asyncio.run(run_demo(folder, plant_seconds=args.seconds, view=update))
+    else:
+        state, paths = asyncio.run(run_demo(folder, plant_seconds=args.seconds))
+    _out("")
+    for line in summary_lines(state):
+        _out(line)
+    for p in paths:
+        _out(f"report    {p}")
+    _out(f"log       {folder / 'leakpatrol.log'}")
+    _out(f"config    {folder / 'leakpatrol.toml'} (try: leakpatrol exposures -c {folder / 'leakpatrol.toml'})")
+    from crawler.redaction import fingerprint
+
+    missed = [p for p in state.plants if p.kind == "live" and fingerprint(p.token) not in state.arrivals]
+    return 1 if missed else 0
+
+
+HANDLERS.update({"demo": cmd_demo, "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
+                 "receiver": cmd_receiver})

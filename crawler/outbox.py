@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,25 +16,16 @@ from typing import Any
 from crawler.metrics import Metrics
 from crawler.models import Delivery, Token
 from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier
+from crawler.notifiers.webhook import backoff_delay
 from crawler.store import Store
 
 logger = logging.getLogger(__name__)
 CLAIM_TTL = 120.0
-FIRST_RETRY = 2.0
 
 
 def webhook_id(notifier: str, key: str) -> str:
     """Stable idempotency key for one token (or report) × notifier."""
     return "msg_" + hashlib.sha256(f"{notifier}\0{key}".encode()).hexdigest()[:32]
-
-
-def retry_delay(attempts: int, retry_after: float | None, max_backoff: float) -> float:
-    """Exponential from 2 s with jitter, never sooner than ``Retry-After``, capped by ``max_backoff``."""
-    base = min(max_backoff, FIRST_RETRY * 2.0 ** max(0, attempts - 1))
-    delay = base * (0.75 + random.random() / 2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return min(delay, max(max_backoff, retry_after or 0.0))
 
 
 def _opt(notifier: Notifier, name: str, default: float) -> float:
@@ -112,7 +102,7 @@ class Outbox:
                 logger.error("dead-lettered %s for %s after %d attempts: %s", row.webhook_id, notifier.id,
                              row.attempts + 1, detail)
                 return False
-            delay = retry_delay(row.attempts + 1, result.retry_after, _opt(notifier, "max_backoff", 600.0))
+            delay = backoff_delay(row.attempts + 1, result.retry_after, _opt(notifier, "max_backoff", 600.0))
             self.store.finish_attempt(row.id, status="pending", error=detail, http_status=result.status_code,
                                       next_attempt_at=now + timedelta(seconds=delay), now=now)
             logger.warning("delivery %s to %s failed (%s); retry in %.1fs", row.webhook_id, notifier.id, detail, delay)

@@ -95,30 +95,30 @@ class SourceRunner:
                 store.update_source(self.name, cursor=dict(batch.cursor))
                 if on_batch is not None:
                     await on_batch(batch)
-            self._succeeded(source)
+            self._succeeded(source, now)
             out.ok = True
         except SourceError as exc:
             out.error = str(exc)
-            self._failed(exc)
+            self._failed(exc, now)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:  # a source bug or odd page
             err = SourceError(self.name, f"unexpected {type(exc).__name__} while polling")
             out.error = str(err)
-            self._failed(err)
+            self._failed(err, now)
         finally:
             store.release_lease(self.name, self.engine.owner)
         return out
 
-    def _succeeded(self, source: Source) -> None:
+    def _succeeded(self, source: Source, started: datetime) -> None:
         now = self.engine.clock()
         nxt = source.not_before if source.not_before is not None and source.not_before > now else None
-        self.engine.store.update_source(self.name, last_poll_at=now, last_success_at=now, next_poll_at=nxt,
+        self.engine.store.update_source(self.name, last_poll_at=started, last_success_at=now, next_poll_at=nxt,
                                         failing_since=None, last_error="")
         m = self.engine.metrics
         m.polls.labels(self.name, "ok").inc()
         m.backoff.labels(self.name).set(0)
         m.last_success.labels(self.name).set(now.timestamp())
 
-    def _failed(self, exc: SourceError) -> None:
+    def _failed(self, exc: SourceError, started: datetime) -> None:
         store, m, now = self.engine.store, self.engine.metrics, self.engine.clock()
         state = store.source_state(self.name)
         since = state.failing_since or now
@@ -134,7 +134,7 @@ class SourceRunner:
         m.source_errors.labels(self.name, kind).inc()
         m.polls.labels(self.name, "error").inc()
         m.backoff.labels(self.name).set(wait)
-        store.update_source(self.name, last_poll_at=now, last_error_at=now, last_error=str(exc)[:500],
+        store.update_source(self.name, last_poll_at=started, last_error_at=now, last_error=str(exc)[:500],
                             failing_since=since, next_poll_at=now + timedelta(seconds=wait))
         log = logger.error if isinstance(exc, SourceDisabled) else logger.warning
         log("%s; next poll in %.0fs", exc, wait)
