@@ -10,6 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from crawler import __version__
 from crawler.rules import Rule
@@ -63,7 +64,7 @@ def to_sarif(findings: Sequence[Finding]) -> str:
             "level": _LEVEL.get(f.rule.severity, "warning"),
             "message": {"text": text},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": f.path.replace("\\", "/")},
+                "artifactLocation": {"uri": quote(f.path.replace("\\", "/"))},  # a URI reference
                 "region": {"startLine": f.line, "startColumn": f.column},
             }}],
             "partialFingerprints": {"tokenSha256/v1": f.fingerprint},

@@ -61,9 +61,12 @@ class Result:
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> Result:
-    """Run ``leakpatrol ARGV`` in-process."""
+    """Run ``leakpatrol ARGV`` in-process (argparse usage errors exit via ``SystemExit``)."""
     capsys.readouterr()
-    code = cli.main(list(argv))
+    try:
+        code = cli.main(list(argv))
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
     captured = capsys.readouterr()
     return Result(code, captured.out, captured.err)
 
