@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import socket
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from crawler.metrics import Metrics
 from crawler.models import Delivery, Token
@@ -26,6 +31,21 @@ CLAIM_TTL = 120.0
 def webhook_id(notifier: str, key: str) -> str:
     """Stable idempotency key for one token (or report) × notifier."""
     return "msg_" + hashlib.sha256(f"{notifier}\0{key}".encode()).hexdigest()[:32]
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` (``host:pid``, see ``crawler.pipeline.default_owner``) is a process of this
+    host that no longer exists, e.g. one killed with SIGKILL: its leases and claims are free at once."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
 
 
 def _opt(notifier: Notifier, name: str, default: float) -> float:
@@ -49,10 +69,25 @@ class Outbox:
             sightings=tok.sightings,
         )
 
+    def release_dead_claims(self) -> int:
+        """Free the claims of killed processes of this host, so their deliveries resume now rather
+        than after ``CLAIM_TTL`` (the retry keeps its ``webhook-id``)."""
+        with self.store.session() as s:
+            owners = set(s.exec(select(Delivery.claimed_by).where(col(Delivery.status) == "pending",
+                                                                  col(Delivery.claimed_by).is_not(None))).all())
+            dead = [o for o in owners if o and owner_is_dead(o)]
+            if dead:
+                s.execute(update(Delivery).where(col(Delivery.claimed_by).in_(dead))
+                          .values(claimed_by=None, claimed_until=None))
+                s.commit()
+        return len(dead)
+
     async def deliver_due(self, token_id: int | None = None, limit: int = 200) -> int:
         """Attempt every due delivery (or those of one token); return how many were delivered."""
         delivered = 0
         for row in self.store.due_deliveries(self.clock(), limit, token_id=token_id):
+            if row.token_id is not None and self.store.token(row.token_id).status == "pending":
+                continue  # enqueued just before a crash: sent once the token's verdict is recorded
             if await self.attempt(row):
                 delivered += 1
         return delivered

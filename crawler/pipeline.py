@@ -70,6 +70,7 @@ class Engine:
                 logger.error("notifier %s disabled: %s", nc.id, problem)
                 continue
             self.notifiers[nc.id] = notifier
+        self.outbox.release_dead_claims()
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -136,13 +137,16 @@ class Engine:
             return tok.status
         verifier_id, verdict = await self.verifiers.verify(rule, self.store.reveal(tok))
         assert tok.first_seen_at is not None
+        # Outbox rows first: a kill before the verdict's commit leaves the token pending (so due for
+        # verification again) with its rows kept, while the reverse order could strand a live token.
+        self.enqueue(token_id, verdict.status, rule.id, tok.fingerprint)
         nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
         old, new = self.store.record_verdict(token_id, verifier_id, verdict.status, verdict.reason,
                                              next_check_at=nxt, now=self.clock())
         self.metrics.verifications.labels(new).inc()
         if old != new:
             logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
-        await self.notify(token_id, new, rule.id, tok.fingerprint)
+        await self.outbox.deliver_due(token_id=token_id)
         return new
 
     async def recheck_due(self, limit: int = 100) -> int:
@@ -155,8 +159,8 @@ class Engine:
 
     # -- notification ------------------------------------------------------------------------
 
-    async def notify(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> None:
-        """Commit an outbox row per matching notifier, then attempt delivery right away."""
+    def enqueue(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> bool:
+        """Commit an outbox row per notifier that ``status`` and the rule trigger; ``True`` if any is new."""
         enqueued = False
         for nc in self.cfg.notifiers:
             if status not in nc.on or (nc.rules is not None and rule_id not in nc.rules):
@@ -164,7 +168,11 @@ class Engine:
             if self.store.enqueue(webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id, token_id=token_id,
                                   event_type="token.exposed", now=self.clock()):
                 enqueued = True
-        if enqueued:
+        return enqueued
+
+    async def notify(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> None:
+        """Commit an outbox row per matching notifier, then attempt delivery right away."""
+        if self.enqueue(token_id, status, rule_id, fingerprint):
             await self.outbox.deliver_due(token_id=token_id)
 
     async def deliver_due(self) -> int:

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from crawler.config import SourceSpec
 from crawler.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
 from crawler.http import allowed_hosts_for, make_client
+from crawler.outbox import owner_is_dead
 from crawler.pipeline import Engine
 from crawler.retry import RetryPolicy
 from sources import SOURCES
@@ -83,7 +84,7 @@ class SourceRunner:
         store, now = self.engine.store, self.engine.clock()
         out = PollOutcome(self.name, ok=False)
         lease = max(self.interval * 3, 120.0)
-        if not store.acquire_lease(self.name, self.engine.owner, lease, now):
+        if not store.acquire_lease(self.name, self.engine.owner, lease, now) and not self._take_over(lease, now):
             out.skipped, out.ok = True, True
             return out
         try:
@@ -107,6 +108,15 @@ class SourceRunner:
         finally:
             store.release_lease(self.name, self.engine.owner)
         return out
+
+    def _take_over(self, lease: float, now: datetime) -> bool:
+        """Take the lease of a killed process of this host instead of waiting for it to expire."""
+        owner = self.engine.store.source_state(self.name).lease_owner
+        if not owner or not owner_is_dead(owner):
+            return False
+        logger.info("source %s: taking over the lease of %s (process gone)", self.name, owner)
+        self.engine.store.release_lease(self.name, owner)
+        return self.engine.store.acquire_lease(self.name, self.engine.owner, lease, now)
 
     def _succeeded(self, source: Source, started: datetime) -> None:
         now = self.engine.clock()
