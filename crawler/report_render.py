@@ -46,6 +46,7 @@ _TIME_TICKS = (1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
 CHART_STYLE = Style(
     background="transparent", plot_background="transparent", foreground="#334155",
     foreground_strong="#0f172a", foreground_subtle="#e2e8f0", opacity="0.9", opacity_hover="1",
+    value_colors=("#ffffff", "#ffffff"),
     colors=("#2563eb", "#dc2626", "#f59e0b", "#0d9488", "#7c3aed", "#db2777", "#65a30d", "#475569"),
     font_family="system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif",
     title_font_size=18, label_font_size=13, major_label_font_size=13, value_font_size=13,
