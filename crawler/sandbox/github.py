@@ -59,6 +59,7 @@ class GitHubService(Service):
         self.gists: Bounded = Bounded(max_items)
         self.blobs: Bounded = Bounded(max_items * 4)
         self._ids = itertools.count(40_000_000_001)
+        self._repo_ids = itertools.count(800_000_001)
         self.gist_api, self.search_api = GistAPI(self), SearchAPI(self)
         super().__init__()
 
@@ -126,7 +127,7 @@ class GitHubService(Service):
     def _repo(self, full_name: str) -> Repo:
         repo = self.repos.get(full_name)
         if repo is None:
-            repo = self.repos[full_name] = Repo(800_000_000 + len(self.repos) + 1, full_name)
+            repo = self.repos[full_name] = Repo(next(self._repo_ids), full_name)
         return repo
 
     def _tree(self, repo: Repo, ref: str) -> dict[str, str]:
