@@ -178,6 +178,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     baseline = load_baseline(args.baseline) if args.baseline else None
     progress = sys.stderr.isatty() and args.format == "text" and paths != ["-"]
+    if args.write_baseline:  # a rewritten baseline holds every current finding, the known ones too
+        baseline = None
     result = scan_paths(paths, rules, cap=cap, baseline=baseline, reveal=args.reveal or args.verify,
                         progress=progress)
     findings = result.findings

@@ -311,6 +311,17 @@ def test_baseline_round_trip(work: Path, capsys: pytest.CaptureFixture[str]) -> 
     assert [f["fingerprint"] for f in findings(res)] == [hashlib.sha256(new.encode()).hexdigest()]
 
 
+def test_updating_a_baseline_keeps_the_known_findings(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    old, new = acme_token(), acme_token()
+    (work / "a.txt").write_text(f"{old}\n", encoding="utf-8")
+    assert scan(capsys, "a.txt", "--write-baseline", "b.json").code == 0
+    (work / "b.txt").write_text(f"{new}\n", encoding="utf-8")
+    assert scan(capsys, "a.txt", "b.txt", "--baseline", "b.json", "--write-baseline", "b.json").code == 0
+    assert json.loads((work / "b.json").read_text(encoding="utf-8"))["fingerprints"] == sorted(
+        hashlib.sha256(t.encode()).hexdigest() for t in (old, new))
+    assert scan(capsys, "a.txt", "b.txt", "--baseline", "b.json").code == 0
+
+
 def test_baseline_suppresses_the_same_token_anywhere(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     token = acme_token()
     (work / "a.txt").write_text(token, encoding="utf-8")
