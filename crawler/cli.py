@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LeakpatrolError as exc:
         err(f"leakpatrol: {exc}")
         return EXIT_USAGE
+    except OSError as exc:  # a file named on the command line that cannot be read or written
+        logger.debug("%s failed", args.command, exc_info=True)
+        err(f"leakpatrol: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}")
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
 

@@ -151,3 +151,11 @@ def test_no_command_prints_help_and_exits_2(capsys: pytest.CaptureFixture[str]) 
     res = run(capsys)
     assert res.code == 2
     assert "COMMAND" in res.out
+
+
+def test_init_into_a_file_is_an_error_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("", encoding="utf-8")
+    res = run(capsys, "init", str(blocker))
+    assert res.code == 2
+    assert res.err.strip() == f"leakpatrol: {blocker}: File exists"

@@ -252,6 +252,14 @@ def test_output_file(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert json.loads((work / "report.json").read_text(encoding="utf-8"))["findings"][0]["path"] == "a.py"
 
 
+@pytest.mark.parametrize("flag", ["-o", "--write-baseline"])
+def test_unwritable_output_is_exit_2(work: Path, capsys: pytest.CaptureFixture[str], flag: str) -> None:
+    (work / "a.py").write_text(f"k = '{acme_token()}'\n", encoding="utf-8")
+    res = scan(capsys, "a.py", flag, "missing-dir/out.json")
+    assert res.code == 2
+    assert res.err.strip() == "leakpatrol: missing-dir/out.json: No such file or directory"
+
+
 # -- redaction -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("fmt", FORMATS)
