@@ -104,10 +104,12 @@ class _progress:
     """A rich progress line on a TTY (stderr), for large trees."""
 
     def __init__(self) -> None:
+        from rich.console import Console
         from rich.progress import Progress, SpinnerColumn, TextColumn
 
+        # On stderr: stdout carries the report (rich's default console is stdout).
         self.p = Progress(SpinnerColumn(), TextColumn("scanning {task.completed} files {task.description}"),
-                          transient=True)
+                          console=Console(stderr=True), transient=True)
         self.task = self.p.add_task("", total=None)
         self.p.start()
 

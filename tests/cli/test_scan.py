@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -242,6 +244,35 @@ def test_text_format(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert REDACTED.match(first.split()[-1])
     assert last == "1 finding"
     assert "\x1b[" not in res.out, "no colour when stdout is not a terminal"
+
+
+def test_colour_on_a_terminal_unless_no_color(work: Path, capsys: pytest.CaptureFixture[str],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    (work / "a.py").write_text(f"k = '{acme_token()}'\n", encoding="utf-8")
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert "\x1b[" in scan(capsys, "a.py").out
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in scan(capsys, "a.py").out
+
+
+def test_progress_goes_to_the_terminal_not_into_the_report(tmp_path: Path) -> None:
+    pty = pytest.importorskip("pty")
+    write_config(tmp_path)
+    for i in range(30):
+        (tmp_path / f"f{i}.txt").write_text("nothing\n", encoding="utf-8")
+    (tmp_path / "leak.txt").write_text(f"{acme_token()}\n", encoding="utf-8")
+    controller, terminal = pty.openpty()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "crawler", "scan", "."], cwd=tmp_path, stdout=subprocess.PIPE,
+                              stderr=terminal, timeout=120, check=False)
+        os.set_blocking(controller, False)
+        shown = os.read(controller, 1 << 16)
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert proc.returncode == 1
+    assert proc.stdout.decode().startswith("leak.txt:1:1  CRITICAL"), "stdout holds the report only"
+    assert b"scanning" in shown
 
 
 def test_output_file(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
