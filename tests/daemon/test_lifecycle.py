@@ -1,0 +1,151 @@
+"""Starting on an older database migrates it; the weekly report job fires on a mocked clock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, nullcontext
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from crawler.config import load_config
+from crawler.pipeline import Engine
+from crawler.receiver import make_server
+from crawler.report import Period
+from crawler.runtime import open_runtime
+from crawler.sandbox import Sandbox
+from crawler.scheduler import Daemon
+from crawler.store import SCHEMA_VERSION, Store
+from sources.base import Document
+from tests.daemon.harness import SECRET_ENV, RecordingReceiver, make_setup, publish, wait_for
+
+pytestmark = pytest.mark.e2e
+CHAT_ENV = "LP_TEST_CHAT_URL"
+
+
+async def test_daemon_migrates_a_database_from_an_older_schema(
+        sb: Sandbox, receiver: RecordingReceiver, tmp_path: Path) -> None:
+    setup = make_setup(sb, receiver, tmp_path, sources=("github_gists",))
+    db = tmp_path / "data" / "leakpatrol.db"
+    old = Store(f"sqlite:///{db}", None)
+    old.migrate()
+    with old.engine.begin() as conn:  # what a v0 database looks like: only the meta table
+        for name in inspect(conn).get_table_names():
+            if name != "lp_meta":
+                conn.execute(text(f"DROP TABLE {name}"))
+        conn.execute(text("UPDATE lp_meta SET value = '0' WHERE key = 'schema_version'"))
+    old.close()
+
+    daemon = setup.daemon()
+    try:
+        await wait_for(setup.up, 20, "the daemon on the old database")
+        tok = sb.mint()
+        publish(sb, "github_gists", f"K={tok}\n")
+        await wait_for(lambda: tok in receiver.ids_by_token(), 30, "a delivery from the migrated store")
+        daemon.signal(signal.SIGTERM)
+        assert await daemon.wait_exit(10) == 0
+    finally:
+        await daemon.kill()
+    migrated = Store(f"sqlite:///{db}", None)
+    try:
+        with migrated.engine.connect() as conn:
+            version = conn.execute(text("SELECT value FROM lp_meta WHERE key = 'schema_version'")).scalar()
+            tables = set(inspect(conn).get_table_names())
+        assert tables == set(SQLModel.metadata.tables)
+        assert version == str(SCHEMA_VERSION)
+        assert migrated.has_tokens()
+    finally:
+        migrated.close()
+
+
+class FakeSlack:
+    """A Slack-compatible incoming webhook on loopback that records what was posted."""
+
+    def __init__(self) -> None:
+        self.posted: list[dict[str, Any]] = []
+
+    async def hook(self, request: Request) -> PlainTextResponse:
+        self.posted.append(json.loads(await request.body()))
+        return PlainTextResponse("ok")
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[tuple[FakeSlack, str]]:
+    fake = FakeSlack()
+    server = make_server(Starlette(routes=[Route("/services/T0/B0/x", fake.hook, methods=["POST"])]), "127.0.0.1", 0)
+    server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield fake, f"http://127.0.0.1:{port}/services/T0/B0/x"
+    server.should_exit = True
+    await task
+
+
+async def test_weekly_report_job_writes_files_and_notifies(
+        sb: Sandbox, receiver: RecordingReceiver, slack: tuple[FakeSlack, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    fake_slack, slack_url = slack
+    setup = make_setup(sb, receiver, tmp_path, sources=("pastebin",))
+    cfg_text = setup.config.read_text("utf-8").replace(
+        '[report]\nweekly = ""', '[report]\nweekly = "mon 07:00"\nnotify = ["demo-revoke", "security-chat"]')
+    cfg_text += f'\n[[notifiers]]\nid = "security-chat"\nkind = "chat"\nurl_env = "{CHAT_ENV}"\non = ["live"]\n'
+    setup.config.write_text(cfg_text, "utf-8")
+    for k, v in {**sb.environment(), SECRET_ENV: receiver.secret, CHAT_ENV: slack_url}.items():
+        monkeypatch.setenv(k, v)
+    cfg = load_config(setup.config)
+
+    found_at = datetime.now(UTC)
+    clock = [found_at]
+    tok = sb.mint()
+    store = open_runtime(cfg, create_key=True)
+    try:
+        async with Engine(cfg, store, clock=lambda: clock[0]) as engine, AsyncExitStack() as stack:
+            doc = Document(url="https://paste.example.invalid/abc", content=f"KEY={tok}\n".encode(),
+                           source="pastebin", key="abc", published_at=found_at - timedelta(seconds=3))
+            assert await engine.process([doc]) == 1
+            assert tok in receiver.ids_by_token()  # found, verified live and delivered in the same pass
+
+            daemon = Daemon(cfg, engine, stack)
+            daemon.schedule()
+            job = daemon.scheduler.get_job("report")
+            assert job is not None
+            fire = job.trigger.get_next_fire_time(None, found_at.astimezone())
+            assert fire.weekday() == 0 and (fire.hour, fire.minute) == (7, 0)
+            while found_at not in Period.last_full_week(fire):  # the first Monday run that reports it
+                fire = job.trigger.get_next_fire_time(fire, fire + timedelta(minutes=1))
+            clock[0] = fire.astimezone(UTC)
+            await job.func()  # the scheduled job itself, at the mocked fire time
+    finally:
+        store.close()
+
+    label = Period.week_of(found_at).label
+    out = tmp_path / "data" / "reports"
+    for fmt in ("html", "md", "json"):
+        path = out / f"leakpatrol-report-{label}.{fmt}"
+        assert path.exists(), sorted(p.name for p in out.iterdir())
+        assert tok not in path.read_text("utf-8")
+    report = json.loads((out / f"leakpatrol-report-{label}.json").read_text("utf-8"))
+    assert report["totals"]["new_exposures"] == 1
+
+    weekly = [a for a in receiver.arrivals if a.event.get("type") == "report.weekly"]
+    assert len(weekly) == 1
+    assert weekly[0].event["data"]["period"]["label"] == label
+    assert weekly[0].event["data"]["totals"]["still_live"] == 1
+    assert len(fake_slack.posted) == 2  # the live token's alert, then the weekly summary
+    summary = fake_slack.posted[-1]
+    assert f"exposure report {label}" in summary["text"] and "1 still live" in summary["text"]
+    assert "demo_live_" in summary["text"]  # the still-live token, redacted
+    assert all(tok not in json.dumps(p) for p in fake_slack.posted)
