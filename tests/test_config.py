@@ -121,7 +121,8 @@ def test_a_secret_value_is_never_kept_in_the_model(tmp_path: Path, monkeypatch: 
 # -- URLs ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("url", ["http://hooks.acme.example/lp", "http://10.0.0.1/lp", "ftp://hooks.acme.example/",
-                                 "hooks.acme.example/lp"])
+                                 "hooks.acme.example/lp", "http://127.0.0.1.example.com/lp",
+                                 "http://localhost.example.com/lp"])
 def test_non_https_url_is_rejected(tmp_path: Path, url: str) -> None:
     exc = _error(tmp_path, WEBHOOK.format(url=url))
     assert exc.key == "notifiers[0].url"
