@@ -93,15 +93,13 @@ class Daemon:
 
     async def weekly_report(self) -> None:
         from crawler.report import Period, load_report
-        from crawler.report_render import summary_text, write_report
+        from crawler.report_render import summary_text, write_rendered
 
         now = self.engine.clock()
         period = Period.last_full_week(now)
-        out_dir = self.cfg.resolve_path(self.cfg.report.out_dir)
-        paths = write_report(self.engine.store, period, now, out_dir, list(self.cfg.report.formats))
-        logger.info("weekly report %s written: %s", period.label, ", ".join(str(p) for p in paths))
+        report = load_report(self.engine.store, period, now)
+        write_rendered(report, self.cfg.resolve_path(self.cfg.report.out_dir), list(self.cfg.report.formats))
         if self.cfg.report.notify:
-            report = load_report(self.engine.store, period, now)
             await self.engine.send_report(period.label, report, summary_text(report))
 
     async def run(self, stop: asyncio.Event) -> None:
