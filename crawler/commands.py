@@ -94,6 +94,7 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                     _out(f"{r.name:<18} backing off until {state.next_poll_at:%H:%M:%S} UTC ({why})")
                 else:
                     active.append(r)
+            started = engine.clock()
             outcomes = await asyncio.gather(*(r.poll() for r in active))
             await engine.recheck_due()
             await engine.deliver_due()
@@ -101,6 +102,10 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                 status = "ok" if o.ok else f"FAILED: {o.error}"
                 _out(f"{o.source:<18} {o.documents:>5} documents  {o.sightings:>3} new sightings  {status}")
                 failed |= not o.ok
+            for row in exposure_rows(store, None, started):
+                sent = ", ".join(f"{d['notifier']} {d['status']}" for d in row["deliveries"]) or "not notified"
+                _out(f"new {row['status']:<8} {row['rule']:<20} {row['redacted']}  {row['source']} {row['url']}"
+                     f"  [{sent}]")
     finally:
         store.close()
     return 1 if failed else 0
