@@ -70,9 +70,11 @@ async def plant(sb: Sandbox, state: DemoState, seconds: float, rng: random.Rando
     rng.shuffle(kinds)
     moments = sorted(rng.uniform(1.0, seconds) for _ in kinds)
     start = time.monotonic()
-    for i, (kind, at) in enumerate(zip(kinds, moments, strict=True)):
+    turn = dict.fromkeys(("live", "revoked", "decoy"), 0)
+    for kind, at in zip(kinds, moments, strict=True):
         await asyncio.sleep(max(0.0, at - (time.monotonic() - start)))
-        source = SOURCES[i % len(SOURCES)]
+        source = SOURCES[turn[kind] % len(SOURCES)]  # every source gets each kind in turn
+        turn[kind] += 1
         token = sb.mint(live=kind == "live")
         shown = _decoy(token) if kind == "decoy" else token
         body = f"# deploy settings\nAPI_URL=https://api.example.invalid\nDEMO_TOKEN={shown}\n"
