@@ -58,6 +58,8 @@ def human_duration(value: float | None) -> str:
     """``None`` → ``—``; otherwise the two largest units: ``42s``, ``4m 12s``, ``3d 4h``."""
     if value is None:
         return "—"
+    if 0 < value < 1:
+        return f"{value * 1000:.0f}ms"  # leak-to-notify is often sub-second: "0s" would hide it
     left, parts = round(value), list[str]()
     for size, unit in _UNITS:
         if left >= size or (unit == "s" and not parts):
@@ -118,11 +120,13 @@ def _count_axis(values: Iterable[float]) -> dict[str, Any]:
 
 
 def _time_axis(values: Iterable[float]) -> dict[str, Any]:
-    """A log axis in seconds from 1 s, ticked at round durations (up to 30d) and labelled like ``10m``."""
-    got = [max(v, 1.0) for v in values] or [1.0]
+    """A log axis in seconds from 1 s (0.1 s when something was faster), ticked at round durations (up to
+    30d) and labelled like ``10m``."""
+    got = [max(v, 0.1) for v in values] or [1.0]
+    lo = 0.1 if min(got) < 1 else 1.0
     hi = min([t for t in _TIME_TICKS if t >= max(got)], default=_TIME_TICKS[-1])
-    ticks = [t for t in _TIME_TICKS if t <= hi]
-    return {"logarithmic": True, "y_labels": ticks, "range": (1, hi), "zero": 1,
+    ticks = ([0.1] if lo < 1 else []) + [t for t in _TIME_TICKS if t <= hi]
+    return {"logarithmic": True, "y_labels": ticks, "range": (lo, hi), "zero": lo,
             "value_formatter": human_duration}
 
 
