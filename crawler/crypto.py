@@ -44,12 +44,23 @@ def parse_key(text: str, where: str) -> bytes:
     return raw
 
 
-def write_key_file(path: Path) -> None:
-    """Create the key file with mode 0600 (never overwrites an existing key)."""
+def write_key_file(path: Path) -> bool:
+    """Create the key file with mode 0600; never overwrites an existing key. ``False`` if another
+    process created it first (the file appears complete or not at all: written aside, then linked)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(generate_key() + "\n")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generate_key() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class Cipher:
@@ -85,8 +96,8 @@ def load_cipher(cfg: Config, *, create: bool) -> Cipher:
     if not path.exists():
         if not create:
             raise KeyError_(f"no key: ${cfg.storage.key_env} is unset and {path} does not exist")
-        write_key_file(path)
-        logger.warning("created a new encryption key file %s (mode 0600); back it up", path)
+        if write_key_file(path):
+            logger.warning("created a new encryption key file %s (mode 0600); back it up", path)
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:

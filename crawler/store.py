@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, event, func, or_, update
+from sqlalchemy import Engine, event, func, or_, text, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
@@ -38,6 +38,7 @@ def _v1(engine: Engine) -> None:
 # Append-only: version N is MIGRATIONS[N-1]. Never edit a released step; add a new one.
 MIGRATIONS: list[Callable[[Engine], None]] = [_v1]
 SCHEMA_VERSION = len(MIGRATIONS)
+MIGRATION_LOCK = 0x6C70_6D69  # "lpmi": the advisory lock key taken while migrating
 
 
 @dataclass(frozen=True)
@@ -83,20 +84,31 @@ class Store:
     # -- lifecycle ---------------------------------------------------------------------------
 
     def migrate(self) -> int:
-        """Apply pending migrations; return the schema version."""
+        """Apply pending migrations; return the schema version. On PostgreSQL several daemons may start
+        at once: an advisory lock makes them migrate one after the other."""
         try:
-            Meta.metadata.create_all(self.engine, tables=[Meta.__table__])  # type: ignore[attr-defined]
-            with Session(self.engine) as s:
-                row = s.get(Meta, "schema_version")
-                current = int(row.value) if row else 0
-            if current > SCHEMA_VERSION:
-                raise StoreError(f"database schema v{current} is newer than this leakpatrol (v{SCHEMA_VERSION})")
-            for version in range(current + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[version - 1](self.engine)
-                self._set_meta("schema_version", str(version))
-                logger.info("store migrated to schema v%d", version)
+            with self.engine.connect() as conn:
+                if not self.is_sqlite:
+                    conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+                try:
+                    return self._migrate()
+                finally:
+                    if not self.is_sqlite:
+                        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
         except OperationalError as exc:
             raise StoreError(f"cannot open {self._safe_url()}: {exc.orig}") from None
+
+    def _migrate(self) -> int:
+        Meta.metadata.create_all(self.engine, tables=[Meta.__table__])  # type: ignore[attr-defined]
+        with Session(self.engine) as s:
+            row = s.get(Meta, "schema_version")
+            current = int(row.value) if row else 0
+        if current > SCHEMA_VERSION:
+            raise StoreError(f"database schema v{current} is newer than this leakpatrol (v{SCHEMA_VERSION})")
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            MIGRATIONS[version - 1](self.engine)
+            self._set_meta("schema_version", str(version))
+            logger.info("store migrated to schema v%d", version)
         return SCHEMA_VERSION
 
     def check_key(self) -> None:
@@ -106,9 +118,14 @@ class Store:
         with Session(self.engine) as s:
             row = s.get(Meta, "key_check")
         if row is None:
-            self._set_meta("key_check", self.cipher.check_blob().hex())
-        else:
-            self.cipher.verify_check(bytes.fromhex(row.value))
+            try:
+                self._set_meta("key_check", self.cipher.check_blob().hex())
+                return
+            except IntegrityError:  # another daemon bound its key first: it must be ours too
+                with Session(self.engine) as s:
+                    row = s.get(Meta, "key_check")
+        assert row is not None
+        self.cipher.verify_check(bytes.fromhex(row.value))
 
     def has_tokens(self) -> bool:
         with Session(self.engine) as s:
