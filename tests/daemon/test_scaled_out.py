@@ -4,6 +4,7 @@ at a time (leases + stored back-off), and each live token is notified once acros
 from __future__ import annotations
 
 import asyncio
+import itertools
 import signal
 from pathlib import Path
 
@@ -51,5 +52,5 @@ async def test_two_daemons_share_one_postgresql(sb: Sandbox, receiver: Recording
         # One poller at a time: consecutive /events polls honour the server's X-Poll-Interval (1 s)
         # even though two processes were polling the same source.
         times = [r.time for r in sb.requests("/github/events")]
-        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        gaps = [b - a for a, b in itertools.pairwise(times)]
         assert times and min(gaps) >= 0.9, gaps
