@@ -3,7 +3,8 @@
 The server comes from ``$LEAKPATROL_TEST_PG`` (read at import: the autouse fixture clears every
 ``LEAKPATROL*`` variable before a test runs), default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``.
 A schema is selected with libpq's ``options=-csearch_path=…`` in the URL, so the store under test
-needs no special parameter. When the server is unreachable the test is skipped (CI starts one).
+needs no special parameter. When the server is unreachable the test is skipped (CI starts one, and
+sets ``LEAKPATROL_TEST_PG_REQUIRED=1`` so that a missing server fails the run).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from functools import cache
 import pytest
 
 PG_URL = os.environ.get("LEAKPATROL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_REQUIRED = os.environ.get("LEAKPATROL_TEST_PG_REQUIRED", "") not in ("", "0")
+"""CI sets ``LEAKPATROL_TEST_PG_REQUIRED=1``: an unreachable server then fails instead of skipping."""
 
 
 def libpq_url(url: str = PG_URL) -> str:
@@ -43,7 +46,10 @@ def _reachable() -> str | None:
 def require_pg() -> None:
     problem = _reachable()
     if problem is not None:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL.rsplit('@', 1)[-1]} ({problem})")
+        message = f"PostgreSQL not reachable at {PG_URL.rsplit('@', 1)[-1]} ({problem})"
+        if PG_REQUIRED:
+            pytest.fail(message)
+        pytest.skip(message)
 
 
 @contextmanager

@@ -30,6 +30,7 @@ def assert_absent(tokens: list[str], blob: bytes | str, where: str) -> None:
         assert token.encode().hex().encode() not in data, f"hex-encoded token in {where}"
 
 
+@pytest.mark.postgres
 async def test_postgres_dump_logs_and_errors_hold_no_plaintext(
         tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -21,7 +21,7 @@ class Db:
     schema: str = ""
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Db]:
     if request.param == "sqlite":
         yield Db("sqlite", f"sqlite:///{tmp_path / 'store.db'}")
