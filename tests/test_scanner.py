@@ -320,6 +320,22 @@ def test_overlapping_prefixes_both_rules_seen(hs: bool) -> None:
     assert [(m.rule.id, m.text) for m in found] == [("sk", t1), ("sk-live", t2)]
 
 
+def test_prefix_that_is_a_suffix_of_another(hs: bool) -> None:
+    # The pure-Python engine matches prefixes backwards, longest first: the shorter prefix ending
+    # at the same byte must still be proposed.
+    inner = _rule(id="inner", prefix="ab_", charset="base62", length=20)
+    outer = _rule(id="outer", prefix="k-ab_", charset="base62", length=20)
+    same_end = _rule(id="same-end", prefix="b_", charset="hex", length=20)
+    body = "0123456789abcdefABCD"
+    data = f"k-ab_{body}\n-ab_{body}\nxab_{body}\n".encode()
+    found = scan(data, hs, rules=[inner, outer, same_end])
+    assert key(found) == [("outer", 0, 25, 1, 1), ("inner", 2, 25, 1, 3),
+                          ("inner", 27, 50, 2, 2)]
+    hexbody = "0123456789abcdef0123"
+    found = scan(f"-b_{hexbody} ab_{hexbody}".encode(), hs, rules=[inner, outer, same_end])
+    assert [(m.rule.id, m.start) for m in found] == [("same-end", 1), ("inner", 24)]
+
+
 def test_no_rules_finds_nothing(hs: bool) -> None:
     assert Scanner([], use_hyperscan=hs).scan(tok().encode()) == []
 
