@@ -216,3 +216,36 @@ async def test_a_crashed_attempt_is_retried_with_the_same_id_once_the_claim_expi
             assert await other.engine.deliver_due() == 1
         row = only_row(h)
     assert row.status == "delivered" and len(hook.requests) == 2 and len(set(hook.ids)) == 1
+
+
+async def test_a_crash_between_the_outbox_commit_and_the_verdict_still_delivers_once(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Killed after the outbox row and before the verdict: the token stays pending, is verified
+    again by the next ``recheck_due`` and its (kept) row is delivered once."""
+    secrets(monkeypatch)
+    issuer, hook = Issuer(no_network), endpoint(no_network)
+    cfg = build(tmp_path)
+
+    class Crash(BaseException):
+        pass
+
+    async with running(cfg) as h:
+        real = h.store.record_verdict
+
+        def crash(*args: object, **kwargs: object) -> tuple[str, str]:
+            raise Crash
+
+        monkeypatch.setattr(h.store, "record_verdict", crash)
+        with pytest.raises(Crash):
+            await leak(h, issuer)
+        [tok] = h.store.tokens()
+        row = only_row(h)
+        assert (tok.status, row.status, row.attempts) == ("pending", "pending", 0)
+        assert await h.engine.deliver_due() == 0 and hook.requests == []  # no verdict yet: not sent
+        monkeypatch.setattr(h.store, "record_verdict", real)
+        async with running(cfg, clock=FakeClock(T0 + timedelta(seconds=5)), store=h.store) as again:
+            assert await again.engine.recheck_due() == 1
+            await again.engine.deliver_due()
+        row = only_row(h)
+    assert row.status == "delivered" and len(hook.requests) == 1 and len(issuer.asked) == 2
+    assert hook.bodies[0]["data"]["status"] == "live"
