@@ -89,8 +89,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     from crawler.logs import setup_logging
+    from crawler.rules import load_rules
 
-    setup_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO)
+    setup_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO, rules=load_rules(None))
     handler: Callable[[argparse.Namespace], int] = HANDLERS.get(args.command) or _extra_handler(args.command)
     try:
         return handler(args)

@@ -19,6 +19,16 @@ logger = logging.getLogger(__name__)
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {}
 
 
+def _load(path: str | None) -> Config:
+    """Load the config and let the log scrubber know its organisation rules too."""
+    from crawler.logs import scrub_with
+    from crawler.rules import load_rules
+
+    cfg = load_config(path)
+    scrub_with(load_rules(cfg))
+    return cfg
+
+
 def _out(text: str = "") -> None:
     from crawler.cli import out
 
@@ -66,7 +76,7 @@ def add_commands(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
+    cfg = _load(args.config)
     names = [s.name for s in cfg.source_specs]
     if args.source and args.source not in names:
         raise ConfigError(f"no enabled source named {args.source!r}; enabled: {', '.join(names) or 'none'}",
@@ -144,7 +154,7 @@ def _iso(value: datetime | None) -> str | None:
 def cmd_exposures(args: argparse.Namespace) -> int:
     from crawler.runtime import open_runtime
 
-    cfg = load_config(args.config)
+    cfg = _load(args.config)
     since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since)) if args.since else None
     store = open_runtime(cfg, create_key=False)
     try:
@@ -173,7 +183,7 @@ def cmd_exposures(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from crawler.scheduler import run_daemon
 
-    cfg = load_config(args.config)
+    cfg = _load(args.config)
     return asyncio.run(run_daemon(cfg))
 
 
@@ -184,7 +194,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from crawler.report_render import render
     from crawler.runtime import open_runtime
 
-    cfg = load_config(args.config)
+    cfg = _load(args.config)
     now = datetime.now(UTC)
     try:
         if args.week:

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config import load_config
+from crawler.logs import scrub_with
 from crawler.pipeline import Engine
 from crawler.receiver import create_app, make_server
+from crawler.rules import load_rules
 from crawler.sandbox import Sandbox
 
 SOURCES = ("github_events", "github_gists", "pastebin", "paste_sites", "gitlab_snippets")
@@ -121,6 +123,7 @@ async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 
             await asyncio.sleep(0.02)
         port = receiver.servers[0].sockets[0].getsockname()[1]
         cfg = load_config(_write_config(sb, folder, f"http://127.0.0.1:{port}/"))
+        scrub_with(load_rules(cfg))
         stop = asyncio.Event()
         daemon = asyncio.create_task(run_daemon(cfg, stop, ready=lambda e: setattr(state, "engine", e)))
         planter = asyncio.create_task(plant(sb, state, plant_seconds, rng))

@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from crawler.rules import Rule
 
@@ -29,6 +30,10 @@ class ScrubFilter(logging.Filter):
 
     def __init__(self, rules: Sequence[Rule]) -> None:
         super().__init__()
+        self.scanner: Any = None
+        self.set_rules(rules)
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
         from crawler.scanner import Scanner
 
         self.scanner = Scanner(rules, use_hyperscan=False) if rules else None
@@ -44,6 +49,14 @@ class ScrubFilter(logging.Filter):
                 raw = raw[: m.start] + m.redacted.encode("utf-8") + raw[m.end:]
             record.msg, record.args = raw.decode("utf-8", "replace"), None
         return True
+
+
+def scrub_with(rules: Sequence[Rule]) -> None:
+    """Give the scrubbing filter of every root handler the rules of the loaded config."""
+    for handler in logging.getLogger().handlers:
+        for flt in handler.filters:
+            if isinstance(flt, ScrubFilter):
+                flt.set_rules(rules)
 
 
 def setup_logging(fmt: str = "human", level: int = logging.INFO, rules: Sequence[Rule] = ()) -> None:
