@@ -4,7 +4,8 @@ Two engines give identical results (a test runs both on the same inputs):
 
 * **Hyperscan** (when it imports): one database holding, per rule, ``prefix`` + the minimum body
   (fixed width, so the start of each match is ``end - width`` without start-of-match tracking).
-  Small documents are batched into one buffer, since each Hyperscan call has a fixed cost.
+  Documents are scanned in groups of ~1 MiB per call (vectored mode: no copy), since each call
+  has a fixed cost.
 * **Pure Python**: the literal prefixes, grouped by their last byte, as trie regexes searched
   over the *reversed* buffer (prefixes end in rarer delimiters, and a regex that starts with a
   literal is scanned fast). Searched from every hit + 1, so overlapping prefixes are all seen; no
@@ -41,7 +42,7 @@ except Exception:  # pragma: no cover
 
 _WORD_TABLE = bytes(1 if b in WORD else 0 for b in range(256))
 BATCH_BYTES = 1 << 20
-ALONE_BYTES = 8 << 10  # joining costs more than an engine call (~2 µs) above a few KiB
+ALONE_BYTES = 8 << 10  # Python engine: joining costs more than a search of its own above a few KiB
 SEPARATOR = b"\x00"
 
 
@@ -155,7 +156,8 @@ class Scanner:
         self.engine = "hyperscan" if (HAVE_HYPERSCAN if use_hyperscan is None else use_hyperscan) else "python"
         if self.engine == "hyperscan" and not HAVE_HYPERSCAN:
             raise RuntimeError("hyperscan is not installed")
-        self._plen = [len(r.prefix_bytes) for r in self.rules]
+        self._prefixes = [r.prefix_bytes for r in self.rules]
+        self._plen = [len(p) for p in self._prefixes]
         self._width = [len(r.prefix_bytes) + (r.min_len if r.body_regex is None else 0) for r in self.rules]
         self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
         self._by_prefix: dict[bytes, list[int]] = {}
@@ -173,51 +175,55 @@ class Scanner:
             if r.body_regex is None:
                 pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
             exprs.append(pat)
-        db = _hs.Database(mode=_hs.HS_MODE_BLOCK)
+        # Vectored: a list of documents is scanned as one stream without copying them. A match
+        # across two documents is possible there, and is dropped when it is confirmed.
+        db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
         db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
         self._scratch = _hs.Scratch(db)
         return cast(object, db)
 
-    # -- candidates --------------------------------------------------------------------------
+    # -- candidates: (offset in the group's stream, rule index) ----------------------------------
 
-    def _candidates_hs(self, data: bytes) -> list[tuple[int, int]]:
+    def _candidates_hs(self, blocks: list[bytes]) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
         width = self._width
 
         def on_match(rid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
             found.append((to - width[rid], rid))
 
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
+        self._db.scan(blocks, match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
         return found
 
-    def _candidates_py(self, data: bytes) -> list[tuple[int, int]]:
+    def _candidates_py(self, blocks: list[bytes]) -> list[tuple[int, int]]:
         if self._finder is None:
             return []
+        # One buffer; the separator cannot be part of a prefix, so no candidate spans two documents.
+        buf = blocks[0] if len(blocks) == 1 else SEPARATOR.join(blocks)
         by_prefix = self._by_prefix
-        return [(at, rid) for at, p in self._finder.find(data) for rid in by_prefix[p]]
+        return [(at, rid) for at, p in self._finder.find(buf) for rid in by_prefix[p]]
 
     # -- confirmation (shared by both engines) -----------------------------------------------
 
-    def _confirm(self, data: bytes, start: int, rid: int, limit: int, floor: int) -> int:
-        """Return the token's end offset, or -1. ``floor``/``limit`` bound the document."""
+    def _confirm(self, doc: bytes, start: int, rid: int) -> int:
+        """Return the end offset of the token of rule ``rid`` at ``start`` in ``doc``, or -1."""
         rule = self.rules[rid]
-        if start > floor and _WORD_TABLE[data[start - 1]]:
+        if (start and _WORD_TABLE[doc[start - 1]]) or not doc.startswith(self._prefixes[rid], start):
             return -1
         body_at = start + self._plen[rid]
-        allowed = rule.allowed
+        stop = min(len(doc), body_at + rule.max_len)
         run = self._runs[rid]
         if run is None:
-            m = rule.body_regex.match(data, body_at, min(limit, body_at + rule.max_len))  # type: ignore[union-attr]
+            m = rule.body_regex.match(doc, body_at, stop)  # type: ignore[union-attr]
             if m is None:
                 return -1
             end = m.end()
         else:
-            end = run.match(data, body_at, min(limit, body_at + rule.max_len)).end()  # type: ignore[union-attr]
+            end = run.match(doc, body_at, stop).end()  # type: ignore[union-attr]
             if end - body_at < rule.min_len:
                 return -1
-        if end < limit and allowed[data[end]]:
+        if end < len(doc) and rule.allowed[doc[end]]:
             return -1
-        if rule.checksum != "none" and not rule.checksum_ok(data[body_at:end]):
+        if rule.checksum != "none" and not rule.checksum_ok(doc[body_at:end]):
             self.stats.bad_checksum[rule.id] += 1
             return -1
         return end
@@ -229,16 +235,18 @@ class Scanner:
         return self.scan_batch([data])[0]
 
     def scan_batch(self, docs: Sequence[bytes]) -> list[list[Match]]:
-        """Scan several documents. Small ones are joined into buffers of up to ~1 MiB (one engine
-        call each); a document of ``ALONE_BYTES`` or more is scanned where it lies, without a copy."""
+        """Scan several documents, in groups of up to ~1 MiB per engine call (each call has a
+        fixed cost). Hyperscan reads the documents where they lie; the Python engine joins a group
+        into one buffer, except a document of ``ALONE_BYTES`` or more, which is searched alone."""
         out: list[list[Match]] = [[] for _ in docs]
         cap = self.max_document_bytes
         if cap is not None and any(len(d) > cap for d in docs):
             docs = [d[:cap] for d in docs]
+        alone = ALONE_BYTES if self._db is None else BATCH_BYTES
         group: list[int] = []
         size = 0
         for i, doc in enumerate(docs):
-            if len(doc) >= ALONE_BYTES:
+            if len(doc) >= alone:
                 self._scan_group(docs, [i], out)
                 continue
             group.append(i)
@@ -251,35 +259,37 @@ class Scanner:
         return out
 
     def _scan_group(self, docs: Sequence[bytes], group: list[int], out: list[list[Match]]) -> None:
-        buf = docs[group[0]] if len(group) == 1 else SEPARATOR.join(docs[i] for i in group)
+        blocks = [docs[i] for i in group]
+        gap = 0 if self._db is not None else len(SEPARATOR)
         starts, pos = [], 0
-        for i in group:
+        for b in blocks:
             starts.append(pos)
-            pos += len(docs[i]) + 1
-        self.stats.bytes_scanned += len(buf) - len(group) + 1  # not the separators
-        cands = self._candidates_hs(buf) if self._db is not None else self._candidates_py(buf)
+            pos += len(b) + gap
+        self.stats.bytes_scanned += pos - gap * len(blocks)
+        cands = self._candidates_hs(blocks) if self._db is not None else self._candidates_py(blocks)
         if not cands:
             return
         seen: set[tuple[int, int]] = set()
         per_doc: dict[int, list[tuple[int, int, int]]] = {}
         for start, rid in sorted(set(cands)):
             k = bisect.bisect_right(starts, start) - 1
-            floor, limit = starts[k], starts[k] + len(docs[group[k]])
-            end = self._confirm(buf, start, rid, limit, floor)
+            local = start - starts[k]
+            end = self._confirm(blocks[k], local, rid)
             if end < 0 or (start, end) in seen:  # the same span for two rules: first rule wins
                 continue
             seen.add((start, end))
-            per_doc.setdefault(k, []).append((start, end, rid))
+            per_doc.setdefault(k, []).append((local, end, rid))
         for k, hits in per_doc.items():
-            out[group[k]] = self._with_lines(buf, starts[k], hits)
+            out[group[k]] = self._with_lines(blocks[k], hits)
 
-    def _with_lines(self, buf: bytes, floor: int, hits: list[tuple[int, int, int]]) -> list[Match]:
-        matches, line, pos = [], 1, floor
-        for start, end, rid in sorted(hits, key=lambda h: (h[0], h[2])):
-            line += buf.count(b"\n", pos, start)
+    def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int]]) -> list[Match]:
+        """``hits`` sorted by start; line and column are 1-based, the column counted in bytes."""
+        matches, line, pos = [], 1, 0
+        for start, end, rid in hits:
+            line += doc.count(b"\n", pos, start)
             pos = start
-            col = start - max(buf.rfind(b"\n", floor, start) + 1, floor) + 1
-            matches.append(Match(self.rules[rid], start - floor, end - floor, line, col, buf[start:end]))
+            col = start - doc.rfind(b"\n", 0, start)
+            matches.append(Match(self.rules[rid], start, end, line, col, doc[start:end]))
         return matches
 
 
