@@ -339,18 +339,16 @@ def _validate_plugins(cfg: Config, where: str) -> list[SourceSpec]:
     from sources import SOURCES
     from verifiers import VERIFIERS
 
-    for i, ver in enumerate(cfg.verifiers):
-        cls = VERIFIERS.get(ver.kind)
-        if cls is None:
-            raise ConfigError(_unknown(ver.kind, list(VERIFIERS), "verifier kind"), file=where,
-                              key=f"verifiers[{i}].kind")
-        _plugin_options(cls.Options, ver.extras(), where, ["verifiers", i])
-    for i, note in enumerate(cfg.notifiers):
-        ncls = NOTIFIERS.get(note.kind)
-        if ncls is None:
-            raise ConfigError(_unknown(note.kind, list(NOTIFIERS), "notifier kind"), file=where,
-                              key=f"notifiers[{i}].kind")
-        _plugin_options(ncls.Options, note.extras(), where, ["notifiers", i])
+    tables_of_kind: tuple[tuple[str, Sequence[PluginModel], Mapping[str, Any]], ...] = (
+        ("verifier", cfg.verifiers, VERIFIERS), ("notifier", cfg.notifiers, NOTIFIERS))
+    for what, entries, registry in tables_of_kind:
+        for i, entry in enumerate(entries):
+            kind = str(getattr(entry, "kind", ""))
+            plugin = registry.get(kind)
+            if plugin is None:
+                raise ConfigError(_unknown(kind, list(registry), f"{what} kind"), file=where,
+                                  key=f"{what}s[{i}].kind")
+            _plugin_options(plugin.Options, entry.extras(), where, [f"{what}s", i])
     specs: list[SourceSpec] = []
     for name, table in cfg.sources.items():
         scls = SOURCES.get(name)
