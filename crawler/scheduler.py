@@ -62,6 +62,8 @@ class Daemon:
                 await fn()
             except LeakpatrolError as exc:
                 logger.error("%s: %s", what, exc)
+            except asyncio.CancelledError:  # only at shutdown, past STOP_GRACE: not an error
+                logger.info("%s: interrupted by shutdown; resumes from its stored state on the next start", what)
             finally:
                 self.tasks.discard(task)
         return job

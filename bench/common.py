@@ -1,0 +1,179 @@
+"""Shared helpers of ``bench/latency.py`` and ``bench/throughput.py``.
+
+The sandbox and the reference receiver run in the bench's own process (one asyncio loop); the
+daemon runs as the real ``python -m crawler run`` subprocess, as an operator would start it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import nullcontext
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from crawler.receiver import create_app, make_server
+from crawler.sandbox import Published, Sandbox
+
+SECRET_ENV = "LEAKPATROL_BENCH_WEBHOOK_SECRET"
+SOURCES = ("github_events", "github_gists", "gitlab_snippets", "pastebin", "paste_sites")
+
+
+def machine() -> str:
+    """Date, CPU model, core count and Python version, for the figures' header."""
+    cpu = platform.processor() or "unknown cpu"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return (f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\nmachine: {cpu}, nproc {os.cpu_count()}, "
+            f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0..100)."""
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.4999)))
+    return ordered[rank - 1]
+
+
+def summary_row(name: str, values: Sequence[float]) -> str:
+    if not values:
+        return f"{name:<18} {0:>4}"
+    return (f"{name:<18} {len(values):>4} {percentile(values, 50):>7.2f} {percentile(values, 90):>7.2f} "
+            f"{percentile(values, 99):>7.2f} {statistics.fmean(values):>7.2f} {max(values):>7.2f}")
+
+
+class Receiver:
+    """The reference receiver on loopback; records the first arrival time per token."""
+
+    def __init__(self, folder: Path) -> None:
+        self.secret = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+        self.arrivals: dict[str, float] = {}
+        self.folder = folder
+        self.url = ""
+
+    async def __aenter__(self) -> Receiver:
+        def hook(event: dict[str, Any]) -> None:
+            token = str(event.get("data", {}).get("token", ""))
+            self.arrivals.setdefault(token, time.time())
+
+        app = create_app(self.secret, hook, seen_db=self.folder / "receiver.db")
+        self.server = make_server(app, "127.0.0.1", 0)
+        self.server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
+        self.task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            await asyncio.sleep(0.01)
+        self.url = f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}/"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        await self.task
+
+
+class Daemon:
+    """``python -m crawler run`` against a sandbox config, with its ``/metrics`` and RSS."""
+
+    def __init__(self, sb: Sandbox, receiver: Receiver, folder: Path, interval: str = "1s",
+                 sources: Sequence[str] = SOURCES, **kw: Any) -> None:
+        self.port = free_port()
+        self.folder = folder
+        self.config = sb.write_config(folder / "leakpatrol.toml", receiver.url, SECRET_ENV, folder / "data",
+                                      interval, sources=tuple(sources), listen=f"127.0.0.1:{self.port}", **kw)
+        self.env = {**os.environ, **sb.environment(), SECRET_ENV: receiver.secret}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, *args: str) -> Daemon:
+        log = (self.folder / "daemon.log").open("ab")
+        cmd = [sys.executable, "-m", "crawler", *args, "run", "-c", str(self.config)]
+        self.proc = subprocess.Popen(cmd, env=self.env, stdout=subprocess.DEVNULL, stderr=log)
+        return self
+
+    async def get(self, path: str) -> httpx.Response:
+        async with httpx.AsyncClient(timeout=5) as client:
+            return await client.get(f"http://127.0.0.1:{self.port}{path}")
+
+    async def ready(self, sources: int, timeout: float = 30) -> None:
+        """Wait until every source has completed a successful poll."""
+
+        async def polled() -> bool:
+            try:
+                body = (await self.get("/healthz")).json()
+            except (httpx.HTTPError, ValueError):
+                return False
+            return sum(1 for s in body["sources"].values() if s.get("last_success_at")) >= sources
+        await wait_for(polled, timeout, "the daemon's first polls")
+
+    async def metric(self, name: str) -> float:
+        from prometheus_client.parser import text_string_to_metric_families
+
+        text = (await self.get("/metrics")).text
+        return sum(s.value for f in text_string_to_metric_families(text) for s in f.samples if s.name == name)
+
+    def rss_mb(self) -> tuple[float, float]:
+        """(current RSS, peak RSS) of the daemon in MB, from /proc/PID/status."""
+        assert self.proc is not None
+        fields = {}
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields[key] = value.strip()
+        return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+    def stop(self) -> int | None:
+        if self.proc is None:
+            return None
+        self.proc.terminate()
+        try:
+            return self.proc.wait(15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(5)
+
+
+def publish(sb: Sandbox, source: str, text: str, n: int = 0) -> Published:
+    if source == "github_events":
+        return sb.publish_push(f"bench-org/repo-{n % 7}", {f"deploy/cfg{n}.env": text})
+    if source == "github_gists":
+        return sb.publish_gist({f"notes{n}.md": text})
+    if source == "gitlab_snippets":
+        return sb.publish_snippet({f"snippet{n}.sh": text})
+    if source == "pastebin":
+        return sb.publish_paste(text, site="pastebin")
+    return sb.publish_paste(text, site="paste_site")
+
+
+async def wait_for(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if not isinstance(result, bool):
+            result = await result
+        if result:
+            return True
+        await asyncio.sleep(0.05)
+    print(f"warning: timed out after {timeout:.0f}s waiting for {what}", file=sys.stderr)
+    return False
