@@ -166,7 +166,8 @@ def publish(sb: Sandbox, source: str, text: str, n: int = 0) -> Published:
     return sb.publish_paste(text, site="paste_site")
 
 
-async def wait_for(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str) -> bool:
+async def wait_for(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str,
+                   step: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         result = check()
@@ -174,6 +175,6 @@ async def wait_for(check: Callable[[], Awaitable[bool] | bool], timeout: float, 
             result = await result
         if result:
             return True
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(step)
     print(f"warning: timed out after {timeout:.0f}s waiting for {what}", file=sys.stderr)
     return False

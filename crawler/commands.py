@@ -6,10 +6,10 @@ import argparse
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from crawler.config import Config, load_config
 from crawler.durations import format_duration, parse_duration
@@ -17,6 +17,17 @@ from crawler.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {}
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run the daemon-side commands on uvloop where it is installed (a faster event loop; the
+    daemon spends its time in network I/O), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def _load(path: str | None) -> Config:
@@ -81,7 +92,7 @@ def cmd_crawl(args: argparse.Namespace) -> int:
     if args.source and args.source not in names:
         raise ConfigError(f"no enabled source named {args.source!r}; enabled: {', '.join(names) or 'none'}",
                           file=cfg.path, key="sources")
-    return asyncio.run(_crawl(cfg, args.source))
+    return run_async(_crawl(cfg, args.source))
 
 
 async def _crawl(cfg: Config, only: str | None) -> int:
@@ -106,6 +117,7 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                     active.append(r)
             started = engine.clock()
             outcomes = await asyncio.gather(*(r.poll() for r in active))
+            await engine.settle()
             await engine.recheck_due()
             await engine.deliver_due()
             for o in outcomes:
@@ -184,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from crawler.scheduler import run_daemon
 
     cfg = _load(args.config)
-    return asyncio.run(run_daemon(cfg))
+    return run_async(run_daemon(cfg))
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -255,9 +267,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if console.is_terminal:
         live, update = start_live(console)
         with live:
-            state, paths = asyncio.run(run_demo(folder, plant_seconds=args.seconds, view=update))
+            state, paths = run_async(run_demo(folder, plant_seconds=args.seconds, view=update))
     else:
-        state, paths = asyncio.run(run_demo(folder, plant_seconds=args.seconds))
+        state, paths = run_async(run_demo(folder, plant_seconds=args.seconds))
     _out("")
     for line in summary_lines(state):
         _out(line)

@@ -12,6 +12,7 @@ everywhere with a did-you-mean suggestion.
 from __future__ import annotations
 
 import difflib
+import functools
 import ipaddress
 import os
 import tomllib
@@ -36,6 +37,7 @@ def _duration(value: object) -> float:
 Duration = Annotated[float, BeforeValidator(_duration)]
 
 
+@functools.lru_cache(maxsize=1024)
 def is_loopback_host(host: str | None) -> bool:
     """``localhost``, ``127.0.0.0/8`` and ``::1`` may use plain http."""
     if not host:
@@ -100,6 +102,8 @@ class HttpConfig(Model):
     max_connections_per_host: int = Field(default=8, ge=1, le=256)
     max_decompressed_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
     """Hard cap on any response body after decompression (documents are capped lower)."""
+    transport: Literal["aiohttp", "httpcore"] = "aiohttp"
+    """What carries the sources' document fetches under httpx (verifiers and notifiers use httpcore)."""
 
 
 class ScannerConfig(Model):

@@ -7,6 +7,7 @@ and is used by ``crawl``, ``run``, ``demo`` and the benches alike.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -32,6 +33,9 @@ from sources.base import Document
 logger = logging.getLogger(__name__)
 
 
+SETTLE_TIMEOUT = 8.0
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -54,6 +58,7 @@ class Engine:
         self.verifiers = VerifierSet(cfg, self._stack)
         self.outbox = Outbox(store, self.notifiers, self.metrics, self.owner, clock)
         self._bad_seen: dict[str, int] = {}
+        self._inflight: dict[int, asyncio.Task[str]] = {}
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()
@@ -75,23 +80,44 @@ class Engine:
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
+        await self.settle(SETTLE_TIMEOUT)
         await self._stack.__aexit__(et, e, tb)
+
+    async def settle(self, timeout: float | None = None) -> None:
+        """Wait for the verifications started in the background (``process(..., wait=False)``); past
+        ``timeout`` they are cancelled. A cancelled one is safe: its token is stored as ``pending`` and
+        due, so the next re-check (or start) verifies it."""
+        tasks = list(self._inflight.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=1.0)
 
     # -- documents ---------------------------------------------------------------------------
 
-    async def process(self, docs: Sequence[Document]) -> int:
-        """Scan and record a batch of documents; verify and notify new tokens. Returns sightings added."""
+    async def process(self, docs: Sequence[Document], *, wait: bool = True) -> int:
+        """Scan and record a batch of documents; verify and notify new tokens. Returns sightings added.
+
+        Recording is done when this returns. Verification and notification start at once; with
+        ``wait=False`` (the pollers) they run on while the source fetches on, so a slow verifier never
+        holds up the crawl — and since the token is already stored as ``pending`` and due, a crash
+        before its verdict only means the re-check verifies it."""
         cap = self.cfg.scanner.max_document_bytes
         results = self.scanner.scan_batch([d.content for d in docs])
         self._count_bad_checksums()
-        added = 0
+        added, before = 0, set(self._inflight)
         for doc, matches in zip(docs, results, strict=True):
             self.metrics.documents.labels(doc.source).inc()
             self.metrics.bytes.labels(doc.source).inc(min(len(doc.content), cap))
             if doc.truncated or len(doc.content) > cap:
                 self.metrics.truncated.labels(doc.source).inc()
             for m in matches:
-                added += await self._record(doc, m)
+                added += self._record(doc, m)
+        if wait:  # as if verified inline: their errors are this call's errors
+            await asyncio.gather(*(t for tid, t in list(self._inflight.items()) if tid not in before))
         return added
 
     def _count_bad_checksums(self) -> None:
@@ -101,7 +127,7 @@ class Engine:
                 self.metrics.bad_checksum.labels(rule).inc(delta)
                 self._bad_seen[rule] = n
 
-    async def _record(self, doc: Document, m: Match) -> int:
+    def _record(self, doc: Document, m: Match) -> int:
         line = new_file_line(doc.content, m.line) if doc.is_patch else m.line
         meta = dict(doc.meta)
         place = meta.get("repo") or meta.get("author") or meta.get("user") or ""
@@ -114,8 +140,21 @@ class Engine:
         if found.new_token:
             self.metrics.new_tokens.labels(m.rule.id).inc()
             logger.info("new %s token %s in %s (%s)", m.rule.id, m.redacted, doc.source, doc.url)
-            await self.verify(found.token_id)
+            self._verify_soon(found.token_id)
         return int(found.new_sighting)
+
+    def _verify_soon(self, token_id: int) -> None:
+        if token_id in self._inflight:
+            return
+        task = asyncio.ensure_future(self.verify(token_id))
+        self._inflight[token_id] = task
+        task.add_done_callback(lambda t, tid=token_id: self._done(tid, t))  # type: ignore[misc]
+
+    def _done(self, token_id: int, task: asyncio.Task[str]) -> None:
+        self._inflight.pop(token_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            logger.error("verifying token #%d failed: %s: %s", token_id, type(exc).__name__, exc)
 
     # -- verification ------------------------------------------------------------------------
 
@@ -151,7 +190,7 @@ class Engine:
 
     async def recheck_due(self, limit: int = 100) -> int:
         """Retry ``unknown`` verdicts and re-check live tokens whose time has come."""
-        due = self.store.due_checks(self.clock(), limit)
+        due = [t for t in self.store.due_checks(self.clock(), limit) if t.id not in self._inflight]
         for tok in due:
             assert tok.id is not None
             await self.verify(tok.id)

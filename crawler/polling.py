@@ -17,7 +17,7 @@ from typing import Any
 
 from crawler.config import SourceSpec
 from crawler.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
-from crawler.http import allowed_hosts_for, make_client
+from crawler.http import allowed_hosts_for, bulk_transport, make_client
 from crawler.outbox import owner_is_dead
 from crawler.pipeline import Engine
 from crawler.retry import RetryPolicy
@@ -66,7 +66,8 @@ class SourceRunner:
             opts = self.spec.options
             hosts = allowed_hosts_for(opts.api_url, self.cls.hosts(opts))
             client = await self.stack.enter_async_context(make_client(
-                self.engine.cfg.http, allowed_hosts=hosts, owner=self.name, follow_redirects=True))
+                self.engine.cfg.http, allowed_hosts=hosts, owner=self.name, follow_redirects=True,
+                transport=bulk_transport(self.engine.cfg.http)))
             ctx = SourceContext(name=self.name, client=client, policy=self.policy,
                                 prefixes=sorted({r.prefix for r in self.engine.rules if not r.builtin}
                                                 or {r.prefix for r in self.engine.rules}),
@@ -98,7 +99,7 @@ class SourceRunner:
             cursor = dict(store.source_state(self.name).cursor)
             saved_at = time.monotonic()
             async for batch in source.poll(cursor):
-                out.sightings += await self.engine.process(batch.documents)
+                out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
                 unsaved = dict(batch.cursor)
                 if time.monotonic() - saved_at >= CURSOR_SAVE_EVERY:  # one write per batch cost ~40% CPU

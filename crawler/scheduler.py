@@ -121,6 +121,8 @@ class Daemon:
                     await asyncio.wait_for(self._server_task, 2.0)
 
     async def _drain(self) -> None:
+        """In-flight polls, then background verifications, all within ``STOP_GRACE`` seconds."""
+        deadline = asyncio.get_running_loop().time() + STOP_GRACE
         pending = {t for t in self.tasks if not t.done()}
         if pending:
             _, still = await asyncio.wait(pending, timeout=STOP_GRACE)
@@ -128,6 +130,7 @@ class Daemon:
                 t.cancel()
             if still:
                 await asyncio.wait(still, timeout=1.0)
+        await self.engine.settle(max(0.5, deadline - asyncio.get_running_loop().time()))
 
     async def _start_server(self) -> Any:
         if not self.cfg.server.listen:

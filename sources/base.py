@@ -16,6 +16,7 @@ import asyncio
 import functools
 import json
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -97,6 +98,8 @@ class SourceContext:
     max_page_bytes: int = 32 * 1024 * 1024
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     now: Callable[[], datetime] = utcnow
+    prefetch: int = 8
+    """Documents fetched ahead of the pipeline (ordered; see :func:`prefetched`)."""
 
     async def request(self, url: str, *, params: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Body:
@@ -174,6 +177,7 @@ class Source(abc.ABC):
 # helpers shared by the source modules (pure functions; no I/O except through the context)
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Shape(BaseModel):
@@ -252,3 +256,33 @@ async def fetch_raw(ctx: SourceContext, url: str, *, headers: Mapping[str, str] 
     if not 200 <= status < 300:
         raise MalformedPage(ctx.name, f"HTTP {status} fetching {url}")
     return body
+
+
+async def prefetched(items: Iterable[T], fetch: Callable[[T], Awaitable[R]],
+                     window: int) -> AsyncIterator[tuple[T, R]]:
+    """``(item, await fetch(item))`` in the order of ``items``, with up to ``window`` fetches in flight
+    ahead of the consumer. Batches therefore still come out oldest first and the cursor semantics hold;
+    the network waits overlap with the pipeline's work. A failed fetch raises when its turn comes,
+    and the fetches ahead of it are cancelled."""
+    it = iter(items)
+    ahead: deque[tuple[T, asyncio.Task[R]]] = deque()
+
+    def launch() -> None:
+        for item in it:
+            ahead.append((item, asyncio.ensure_future(fetch(item))))
+            return
+
+    for _ in range(max(1, window)):
+        launch()
+    try:
+        while ahead:
+            item, task = ahead.popleft()
+            result = await task
+            launch()
+            yield item, result
+    finally:
+        for _, task in ahead:
+            task.cancel()
+        if ahead:
+            await asyncio.gather(*(t for _, t in ahead), return_exceptions=True)
+

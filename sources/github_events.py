@@ -30,6 +30,7 @@ from sources.base import (
     fetch_raw,
     next_link,
     parse_time,
+    prefetched,
     remember,
     seen_list,
     validate,
@@ -109,16 +110,19 @@ class GithubEvents(Source):
         known = set(seen)
         fresh = [e for e in reversed(events) if e.id not in known]  # oldest first
         pending: list[str] = []
-        for event in fresh:
+        async for event, docs in prefetched(fresh, self._push_documents, self.ctx.prefetch):
             pending.append(event.id)
-            if event.type != "PushEvent":
+            if docs is None:
                 continue
-            docs = await self._push(event)
             seen, pending = remember(seen, pending, SEEN), []
             yield Batch(docs, {"etag": etag, "seen": seen})
         final = {"etag": new_etag, "seen": remember(seen, pending, SEEN)}
         if final != {"etag": etag, "seen": seen} or pending:
             yield Batch([], final)
+
+    async def _push_documents(self, event: Event) -> list[Document] | None:
+        """The patches of a push; ``None`` for the other event types (only their ids are kept)."""
+        return await self._push(event) if event.type == "PushEvent" else None
 
     async def _list(self, etag: str | None, *, first: bool) -> tuple[list[Event] | None, str | None]:
         """The timeline, newest first, or ``None`` on 304. The ETag is sent exactly as stored."""

@@ -27,6 +27,7 @@ from sources.base import (
     iso,
     next_link,
     parse_time,
+    prefetched,
     remember,
     seen_list,
     validate,
@@ -76,12 +77,10 @@ class GithubGists(Source):
         since, seen = parse_time(cursor.get("since")), seen_list(cursor)
         gists = await self._list(since, first=not cursor)
         known = set(seen)
-        for gist in sorted(reversed(gists), key=_updated):  # oldest first, so `since` only grows
-            mark = f"{gist.id}@{gist.updated_at}"
-            if mark in known:
-                continue
-            docs = await self._documents(gist)
-            seen = remember(seen, [mark], SEEN)
+        fresh = [g for g in sorted(reversed(gists), key=_updated)  # oldest first, so `since` only grows
+                 if f"{g.id}@{g.updated_at}" not in known]
+        async for gist, docs in prefetched(fresh, self._documents, self.ctx.prefetch):
+            seen = remember(seen, [f"{gist.id}@{gist.updated_at}"], SEEN)
             since = max(filter(None, (since, parse_time(gist.updated_at))), default=None)
             yield Batch(docs, {"since": iso(since) if since else None, "seen": seen})
 

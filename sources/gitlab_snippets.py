@@ -27,6 +27,7 @@ from sources.base import (
     fetch_raw,
     iso,
     parse_time,
+    prefetched,
     remember,
     seen_list,
     validate,
@@ -83,10 +84,8 @@ class GitlabSnippets(Source):
         after, seen = parse_time(cursor.get("created_after")), seen_list(cursor)
         snippets = await self._list(after, first=not cursor)
         known = set(seen)
-        for snip in sorted(reversed(snippets), key=_created):
-            if str(snip.id) in known:
-                continue
-            docs = await self._documents(snip)
+        fresh = [s for s in sorted(reversed(snippets), key=_created) if str(s.id) not in known]
+        async for snip, docs in prefetched(fresh, self._documents, self.ctx.prefetch):
             seen = remember(seen, [str(snip.id)], SEEN)
             after = max(filter(None, (after, parse_time(snip.created_at))), default=None)
             yield Batch(docs, {"created_after": iso(after) if after else None, "seen": seen})
