@@ -16,6 +16,7 @@ import asyncio
 import functools
 import json
 import logging
+import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -232,6 +233,52 @@ def remember(seen: Sequence[str], new: Iterable[str], limit: int) -> list[str]:
     """A bounded, ordered seen-list: ``seen`` plus ``new``, oldest entries dropped past ``limit``."""
     out = [*seen, *new]
     return out[-limit:] if len(out) > limit else out
+
+
+class SeenWindow:
+    """Items already processed, as marks ``key@time``, for listings queried with a time overlap
+    (``since`` minus a second, since timestamps have one-second resolution). A mark is kept while its
+    item can still come back in that overlap — however many items share one second — and dropped
+    after; marks are added in time order, so pruning only ever cuts from the front and a snapshot
+    for a cursor is one list slice. Marks without a time (older cursors) are dropped at once:
+    :meth:`before` already skips the items they stood for."""
+
+    def __init__(self, marks: Sequence[str], overlap: float = 1.0, limit: int = 50_000) -> None:
+        self.marks: list[str] = []
+        self.times: list[float] = []
+        self.known: set[str] = set()
+        self.start = 0
+        self.overlap, self.limit = overlap, limit
+        for mark in marks:
+            self.add(mark)
+
+    def __contains__(self, mark: object) -> bool:
+        return mark in self.known
+
+    def add(self, mark: str) -> None:
+        if mark in self.known:
+            return
+        at = parse_time(mark.rpartition("@")[2]) if "@" in mark else None
+        self.marks.append(mark)
+        self.times.append(at.timestamp() if at else float("-inf"))
+        self.known.add(mark)
+
+    def before(self, at: datetime | None, since: datetime | None) -> bool:
+        """True for an item older than the overlap: processed already, whatever the server lists."""
+        return at is not None and since is not None and at.timestamp() < self._floor(since)
+
+    def _floor(self, since: datetime) -> float:
+        # Cursors store whole seconds (``iso``), so the next listing starts at most a second earlier.
+        return math.floor(since.timestamp()) - self.overlap
+
+    def snapshot(self, since: datetime | None) -> list[str]:
+        """The marks the next listing (from ``since`` minus the overlap) can still return."""
+        if since is not None:
+            floor = self._floor(since)
+            while self.start < len(self.marks) and self.times[self.start] < floor:
+                self.known.discard(self.marks[self.start])
+                self.start += 1
+        return self.marks[max(self.start, len(self.marks) - self.limit):]
 
 
 def cap(data: bytes, limit: int) -> tuple[bytes, bool]:

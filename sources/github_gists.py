@@ -20,6 +20,7 @@ from crawler.config import Url, secret
 from sources.base import (
     Batch,
     Document,
+    SeenWindow,
     Shape,
     Source,
     TokenSourceOptions,
@@ -28,14 +29,12 @@ from sources.base import (
     next_link,
     parse_time,
     prefetched,
-    remember,
     seen_list,
     validate,
 )
 
 logger = logging.getLogger(__name__)
 MAX_PAGES = 30  # the endpoint serves at most 3000 gists
-SEEN = 2000
 
 
 class GithubGistsOptions(TokenSourceOptions):
@@ -74,15 +73,14 @@ class GithubGists(Source):
         return {"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28", **auth}
 
     async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
-        since, seen = parse_time(cursor.get("since")), seen_list(cursor)
+        since, window = parse_time(cursor.get("since")), SeenWindow(seen_list(cursor))
         gists = await self._list(since, first=not cursor)
-        known = set(seen)
         fresh = [g for g in sorted(reversed(gists), key=_updated)  # oldest first, so `since` only grows
-                 if f"{g.id}@{g.updated_at}" not in known]
+                 if _mark(g) not in window and not window.before(parse_time(g.updated_at), since)]
         async for gist, docs in prefetched(fresh, self._documents, self.ctx.prefetch):
-            seen = remember(seen, [f"{gist.id}@{gist.updated_at}"], SEEN)
+            window.add(_mark(gist))
             since = max(filter(None, (since, parse_time(gist.updated_at))), default=None)
-            yield Batch(docs, {"since": iso(since) if since else None, "seen": seen})
+            yield Batch(docs, {"since": iso(since) if since else None, "seen": window.snapshot(since)})
 
     async def _list(self, since: datetime | None, *, first: bool) -> list[Gist]:
         url: str | None = f"{self.options.api_url.rstrip('/')}/gists/public"
@@ -118,6 +116,10 @@ class GithubGists(Source):
                 meta={"gist_id": gist.id, "author": author},
             ))
         return docs
+
+
+def _mark(gist: Gist) -> str:
+    return f"{gist.id}@{gist.updated_at}"
 
 
 def _updated(gist: Gist) -> str:

@@ -20,6 +20,7 @@ from crawler.http import host_of
 from sources.base import (
     Batch,
     Document,
+    SeenWindow,
     Shape,
     Source,
     SourceOptions,
@@ -28,14 +29,12 @@ from sources.base import (
     iso,
     parse_time,
     prefetched,
-    remember,
     seen_list,
     validate,
 )
 
 logger = logging.getLogger(__name__)
 MAX_PAGES = 20
-SEEN = 2000
 
 
 class GitlabSnippetsOptions(TokenSourceOptions):
@@ -81,14 +80,15 @@ class GitlabSnippets(Source):
         return {"PRIVATE-TOKEN": token} if token else {}
 
     async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
-        after, seen = parse_time(cursor.get("created_after")), seen_list(cursor)
+        after, window = parse_time(cursor.get("created_after")), SeenWindow(seen_list(cursor))
         snippets = await self._list(after, first=not cursor)
-        known = set(seen)
-        fresh = [s for s in sorted(reversed(snippets), key=_created) if str(s.id) not in known]
+        fresh = [s for s in sorted(reversed(snippets), key=_created)
+                 if _mark(s) not in window and str(s.id) not in window  # plain ids: older cursors
+                 and not window.before(parse_time(s.created_at), after)]
         async for snip, docs in prefetched(fresh, self._documents, self.ctx.prefetch):
-            seen = remember(seen, [str(snip.id)], SEEN)
+            window.add(_mark(snip))
             after = max(filter(None, (after, parse_time(snip.created_at))), default=None)
-            yield Batch(docs, {"created_after": iso(after) if after else None, "seen": seen})
+            yield Batch(docs, {"created_after": iso(after) if after else None, "seen": window.snapshot(after)})
 
     async def _list(self, after: datetime | None, *, first: bool) -> list[Snippet]:
         url = f"{self.options.api_url.rstrip('/')}/snippets/public"
@@ -124,6 +124,10 @@ class GitlabSnippets(Source):
                 meta={"snippet_id": str(snip.id), "author": author},
             ))
         return docs
+
+
+def _mark(snip: Snippet) -> str:
+    return f"{snip.id}@{snip.created_at}"
 
 
 def _created(snip: Snippet) -> datetime:

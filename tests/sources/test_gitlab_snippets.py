@@ -48,7 +48,8 @@ async def test_pages_by_x_next_page_and_reads_each_file(no_network: respx.MockRo
     assert docs[0].url == "https://gitlab.com/-/snippets/3521457" and docs[0].path == "deploy.sh"
     assert docs[0].meta["author"] == "jsmith"
     cursor = batches[-1].cursor
-    assert cursor["created_after"] == "2026-11-28T21:59:41Z" and cursor["seen"] == ["3521457"]
+    assert cursor["created_after"] == "2026-11-28T21:59:41Z"
+    assert cursor["seen"] == ["3521457@2026-11-28T21:59:41.123Z"]  # id@created_at: kept while it can come back
     assert documents(await collect(make_source(GitlabSnippets, {}, Clock()), cursor)) == []  # seen
     assert page1.calls[-1].request.url.params["created_after"] == "2026-11-28T21:59:40Z"  # 1 s overlap
 
