@@ -113,8 +113,9 @@ class Daemon:
             await stop.wait()
         finally:
             logger.info("stopping")
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.pause()  # no new runs; shutdown() would cancel the running ones outright
             await self._drain()
+            self.scheduler.shutdown(wait=False)
             if server is not None:
                 server.should_exit = True
                 with suppress(Exception):
@@ -122,15 +123,18 @@ class Daemon:
 
     async def _drain(self) -> None:
         """In-flight polls, then background verifications, all within ``STOP_GRACE`` seconds."""
-        deadline = asyncio.get_running_loop().time() + STOP_GRACE
-        pending = {t for t in self.tasks if not t.done()}
-        if pending:
-            _, still = await asyncio.wait(pending, timeout=STOP_GRACE)
-            for t in still:
-                t.cancel()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE
+        await asyncio.sleep(0)  # a job the scheduler launched just before shutdown registers itself
+        while pending := {t for t in self.tasks if not t.done()}:
+            _, still = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
             if still:
+                for t in still:
+                    t.cancel()
                 await asyncio.wait(still, timeout=1.0)
-        await self.engine.settle(max(0.5, deadline - asyncio.get_running_loop().time()))
+                break
+            await asyncio.sleep(0)
+        await self.engine.settle(max(0.5, deadline - loop.time()))
 
     async def _start_server(self) -> Any:
         if not self.cfg.server.listen:
