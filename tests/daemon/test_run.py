@@ -59,5 +59,7 @@ async def test_delivers_exactly_the_live_tokens_and_stops_on_sigterm(
         daemon.signal(signal.SIGTERM)
         code = await daemon.wait_exit(10)
         assert code == 0, daemon.log_text()[-3000:]
+        # a clean stop: in-flight polls finish, nothing is cancelled mid-air or logged as an error
+        assert "Traceback" not in daemon.log_text() and " ERROR " not in daemon.log_text(), daemon.log_text()[-3000:]
     finally:
         await daemon.kill()
