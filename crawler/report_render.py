@@ -41,6 +41,7 @@ _SAFE_URL = re.compile(r"https?://[^\s<>\"'`]+")  # a whole http(s) URL without 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")  # characters Markdown (and Slack mrkdwn) would interpret
 _STRIP = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.S)  # pygal's comments and its inline config script
 _UNITS = ((86400, "d"), (3600, "h"), (60, "m"), (1, "s"))
+TIME_FLOOR = 0.01
 _TIME_TICKS = (1, 10, 60, 600, 3600, 6 * 3600, 86400, 7 * 86400, 30 * 86400)
 
 CHART_STYLE = Style(
@@ -120,12 +121,12 @@ def _count_axis(values: Iterable[float]) -> dict[str, Any]:
 
 
 def _time_axis(values: Iterable[float]) -> dict[str, Any]:
-    """A log axis in seconds from 1 s (0.1 s when something was faster), ticked at round durations (up to
-    30d) and labelled like ``10m``."""
-    got = [max(v, 0.1) for v in values] or [1.0]
-    lo = 0.1 if min(got) < 1 else 1.0
+    """A log axis in seconds from 1 s (down to 10 ms when something was faster), ticked at round durations
+    (up to 30d) and labelled like ``10m``."""
+    got = [max(v, TIME_FLOOR) for v in values] or [1.0]
+    lo = next(t for t in (TIME_FLOOR, 0.1, 1.0) if t == 1.0 or min(got) < t * 10)
     hi = min([t for t in _TIME_TICKS if t >= max(got)], default=_TIME_TICKS[-1])
-    ticks = ([0.1] if lo < 1 else []) + [t for t in _TIME_TICKS if t <= hi]
+    ticks = [t for t in (TIME_FLOOR, 0.1) if t >= lo] + [t for t in _TIME_TICKS if t <= hi]
     return {"logarithmic": True, "y_labels": ticks, "range": (lo, hi), "zero": lo,
             "value_formatter": human_duration}
 
@@ -149,7 +150,9 @@ def _timings_chart(timings: dict[str, Any]) -> Markup | None:
                    **_time_axis(v for vs in values.values() for v in vs if v is not None))
     chart.x_labels = [name for name, _ in stages]
     for pct, series in values.items():
-        chart.add(pct, [None if v is None else max(v, 1.0) for v in series])
+        # bars start at the axis floor; each is labelled with its own measured value
+        chart.add(pct, [None if v is None else {"value": max(v, TIME_FLOOR),
+                                                "formatter": lambda _, v=v: human_duration(v)} for v in series])
     return _svg(chart)
 
 
