@@ -155,15 +155,7 @@ class Daemon:
 
 
 def publish(sb: Sandbox, source: str, text: str, n: int = 0) -> Published:
-    if source == "github_events":
-        return sb.publish_push(f"bench-org/repo-{n % 7}", {f"deploy/cfg{n}.env": text})
-    if source == "github_gists":
-        return sb.publish_gist({f"notes{n}.md": text})
-    if source == "gitlab_snippets":
-        return sb.publish_snippet({f"snippet{n}.sh": text})
-    if source == "pastebin":
-        return sb.publish_paste(text, site="pastebin")
-    return sb.publish_paste(text, site="paste_site")
+    return sb.publish_to(source, text, n, org="bench-org")
 
 
 async def wait_for(check: Callable[[], Awaitable[bool] | bool], timeout: float, what: str,

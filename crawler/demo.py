@@ -52,20 +52,6 @@ def _decoy(token: str) -> str:
     return token[:-1] + ("A" if last != "A" else "B")
 
 
-def _publish(sb: Sandbox, source: str, text: str) -> float:
-    if source == "github_events":
-        pub = sb.publish_push(f"demo-org/service-{random.randint(1, 9)}", {"deploy/.env": text})
-    elif source == "github_gists":
-        pub = sb.publish_gist({"notes.md": text})
-    elif source == "gitlab_snippets":
-        pub = sb.publish_snippet({"snippet.sh": text})
-    elif source == "pastebin":
-        pub = sb.publish_paste(text, site="pastebin")
-    else:
-        pub = sb.publish_paste(text, site="paste_site")
-    return pub.published_at
-
-
 async def plant(sb: Sandbox, state: DemoState, seconds: float, rng: random.Random) -> None:
     """Live, revoked and decoy tokens across the sources at random moments."""
     kinds = ["live"] * 10 + ["revoked"] * 3 + ["decoy"] * 3
@@ -80,7 +66,8 @@ async def plant(sb: Sandbox, state: DemoState, seconds: float, rng: random.Rando
         token = sb.mint(live=kind == "live")
         shown = _decoy(token) if kind == "decoy" else token
         body = f"# deploy settings\nAPI_URL=https://api.example.invalid\nDEMO_TOKEN={shown}\n"
-        state.plants.append(Plant(kind, source, shown, _publish(sb, source, body)))
+        published = sb.publish_to(source, body, rng.randint(0, 99), org="demo-org").published_at
+        state.plants.append(Plant(kind, source, shown, published))
 
 
 def _receiver_hook(sb: Sandbox, state: DemoState) -> Any:

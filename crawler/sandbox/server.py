@@ -189,6 +189,21 @@ class Sandbox:
         target = self.pastebin if site == "pastebin" else self.paste_site
         return target.publish(content, **kw)
 
+    def publish_to(self, source: str, text: str, n: int = 0, *, org: str = "leaky-org") -> Published:
+        """Put ``text`` where the source named ``source`` (a config table name) will find it; ``n``
+        varies the repository and file names."""
+        if source == "github_events":
+            return self.publish_push(f"{org}/repo-{n % 3}", {f"deploy/cfg{n}.env": text})
+        if source == "github_gists":
+            return self.publish_gist({f"notes{n}.md": text})
+        if source == "gitlab_snippets":
+            return self.publish_snippet({f"snippet{n}.sh": text})
+        if source == "pastebin":
+            return self.publish_paste(text, site="pastebin")
+        if source == "paste_sites":
+            return self.publish_paste(text, site="paste_site")
+        raise ValueError(f"the sandbox has no source {source!r}")
+
     def mint(self, *, live: bool = True) -> str:
         """A well-formed ``demo_live_`` token; ``live`` ones are registered with the issuer."""
         token = mint(self._demo_rule)

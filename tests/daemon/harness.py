@@ -214,15 +214,7 @@ def make_setup(sb: Sandbox, receiver: RecordingReceiver, folder: Path, *, interv
 
 def publish(sb: Sandbox, source: str, text: str, n: int = 0) -> Published:
     """Put ``text`` where ``source`` will find it."""
-    if source == "github_events":
-        return sb.publish_push(f"leaky-org/repo-{n % 3}", {f"deploy/cfg{n}.env": text})
-    if source == "github_gists":
-        return sb.publish_gist({f"notes{n}.md": text})
-    if source == "gitlab_snippets":
-        return sb.publish_snippet({f"snippet{n}.sh": text})
-    if source == "pastebin":
-        return sb.publish_paste(text, site="pastebin")
-    return sb.publish_paste(text, site="paste_site")
+    return sb.publish_to(source, text, n)
 
 
 def decoy(token: str) -> str:
