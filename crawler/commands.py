@@ -116,7 +116,7 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                 else:
                     active.append(r)
             started = engine.clock()
-            outcomes = await asyncio.gather(*(r.poll() for r in active))
+            outcomes = await asyncio.gather(*(r.poll(interval=False) for r in active))
             await engine.settle()
             await engine.recheck_due()
             await engine.deliver_due()

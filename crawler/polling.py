@@ -85,12 +85,19 @@ class SourceRunner:
         return not (interval and state.last_poll_at is not None
                     and state.last_poll_at + timedelta(seconds=self.interval) > now + timedelta(milliseconds=50))
 
-    async def poll(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None) -> PollOutcome:
-        """One poll: every batch through the pipeline, then the cursor; errors become back-off."""
+    async def poll(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
+                   interval: bool = True) -> PollOutcome:
+        """One poll: every batch through the pipeline, then the cursor; errors become back-off.
+        ``interval`` as in :meth:`due`, which is checked again under the lease: another process may
+        have polled between this one's check and its lease."""
         store, now = self.engine.store, self.engine.clock()
         out = PollOutcome(self.name, ok=False)
         lease = max(self.interval * 3, 120.0)
         if not store.acquire_lease(self.name, self.engine.owner, lease, now) and not self._take_over(lease, now):
+            out.skipped, out.ok = True, True
+            return out
+        if not self.due(now, interval=interval):
+            store.release_lease(self.name, self.engine.owner)
             out.skipped, out.ok = True, True
             return out
         unsaved: dict[str, Any] | None = None
