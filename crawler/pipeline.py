@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
+from typing import Any
 
 from crawler.config import Config
 from crawler.diff import new_file_line
@@ -59,6 +60,7 @@ class Engine:
         self.outbox = Outbox(store, self.notifiers, self.metrics, self.owner, clock)
         self._bad_seen: dict[str, int] = {}
         self._inflight: dict[int, asyncio.Task[str]] = {}
+        self._source_counters: dict[str, tuple[Any, Any]] = {}
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()
@@ -110,8 +112,9 @@ class Engine:
         self._count_bad_checksums()
         added, before = 0, set(self._inflight)
         for doc, matches in zip(docs, results, strict=True):
-            self.metrics.documents.labels(doc.source).inc()
-            self.metrics.bytes.labels(doc.source).inc(min(len(doc.content), cap))
+            counted, scanned = self._per_source(doc.source)
+            counted.inc()
+            scanned.inc(min(len(doc.content), cap))
             if doc.truncated or len(doc.content) > cap:
                 self.metrics.truncated.labels(doc.source).inc()
             for m in matches:
@@ -119,6 +122,13 @@ class Engine:
         if wait:  # as if verified inline: their errors are this call's errors
             await asyncio.gather(*(t for tid, t in list(self._inflight.items()) if tid not in before))
         return added
+
+    def _per_source(self, source: str) -> tuple[Any, Any]:
+        """The documents and bytes counters of one source (label look-ups cost per document)."""
+        if source not in self._source_counters:
+            self._source_counters[source] = (self.metrics.documents.labels(source),
+                                             self.metrics.bytes.labels(source))
+        return self._source_counters[source]
 
     def _count_bad_checksums(self) -> None:
         for rule, n in self.scanner.stats.bad_checksum.items():
