@@ -98,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LeakpatrolError as exc:
         err(f"leakpatrol: {exc}")
         return EXIT_USAGE
+    except BrokenPipeError:  # `leakpatrol exposures | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # 128 + SIGPIPE, as a shell reports it
     except OSError as exc:  # a file named on the command line that cannot be read or written
         logger.debug("%s failed", args.command, exc_info=True)
         err(f"leakpatrol: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}")

@@ -460,3 +460,17 @@ def test_a_directory_with_many_files(work: Path, capsys: pytest.CaptureFixture[s
     got = {str(f["path"]): f["fingerprint"] for f in findings(res)}
     assert got == planted
     assert next(f for f in findings(res) if f["path"] == "many/zz_big.txt")["line"] == 100_001
+
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """``leakpatrol … | head -1``: when the reader leaves early there is no "Broken pipe" message or
+    traceback, and the exit status is 141 (128 + SIGPIPE) as a shell would report."""
+    proc = subprocess.Popen([sys.executable, "-m", "crawler", "token", "mint", "github-pat-classic", "-n", "200000"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.readline().startswith(b"ghp_")
+    proc.stdout.close()  # the reader goes away long before 200000 tokens are printed
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 141
+    assert "Broken pipe" not in err and "Traceback" not in err and "Exception ignored" not in err
