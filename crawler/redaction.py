@@ -25,7 +25,3 @@ def redact(token: str | bytes, prefix: str, fp: str | None = None) -> str:
     shown = body[: min(MAX_SHOWN, len(body) // 4)]
     return f"{prefix}{shown}…sha256:{(fp or fingerprint(token))[:8]}"
 
-
-def redacted_from_parts(prefix: str, shown: str, fp: str) -> str:
-    """Rebuild the redacted form from stored parts (the store keeps only these, never the token)."""
-    return f"{prefix}{shown}…sha256:{fp[:8]}"
