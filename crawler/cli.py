@@ -142,12 +142,6 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def load(args: argparse.Namespace, *, required: bool = True) -> object:
-    from crawler.config import load_config
-
-    return load_config(getattr(args, "config", None), required=required)
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from crawler.config import Config, load_config
     from crawler.describe import describe

@@ -219,11 +219,6 @@ class Engine:
                 enqueued = True
         return enqueued
 
-    async def notify(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> None:
-        """Commit an outbox row per matching notifier, then attempt delivery right away."""
-        if self.enqueue(token_id, status, rule_id, fingerprint):
-            await self.outbox.deliver_due(token_id=token_id)
-
     async def deliver_due(self) -> int:
         return await self.outbox.deliver_due()
 
