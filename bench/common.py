@@ -23,8 +23,8 @@ from typing import Any
 
 import httpx
 
-from crawler.receiver import create_app, make_server
-from crawler.sandbox import Published, Sandbox
+from crawler.demo.sandbox import Published, Sandbox
+from crawler.receiver.app import create_app, make_server
 
 SECRET_ENV = "LEAKPATROL_BENCH_WEBHOOK_SECRET"
 SOURCES = ("github_events", "github_gists", "gitlab_snippets", "pastebin", "paste_sites")

@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SOURCES, Daemon, Receiver, machine, publish, summary_row, wait_for
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 
 
 async def run(tokens: int, interval: float, seed: int) -> int:

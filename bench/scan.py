@@ -36,10 +36,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from crawler.config import RuleConfig
-from crawler.redaction import fingerprint
-from crawler.rules import Rule, load_rules, mint
-from crawler.scanner import HAVE_HYPERSCAN, Match, Scanner
+from crawler.config.model import RuleConfig
+from crawler.detect.redaction import fingerprint
+from crawler.detect.rules import Rule, load_rules, mint
+from crawler.detect.scanner import HAVE_HYPERSCAN, Match, Scanner
 
 CACHE = Path(__file__).resolve().parent / ".corpus"
 CONTEXTS = [

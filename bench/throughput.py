@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SOURCES, Daemon, Receiver, machine, publish, wait_for
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 
 SHARE = {"github_gists": 0.55, "gitlab_snippets": 0.38, "github_events": 0.05, "paste_sites": 0.008}
 """Fraction of a round per source; a round stays within what each listing serves in one poll (gists

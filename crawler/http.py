@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from crawler import __version__
-from crawler.config import HttpConfig, is_loopback_host
-from crawler.errors import ForbiddenURL
+from crawler.config.model import HttpConfig, is_loopback_host
+from crawler.kernel.errors import ForbiddenURL
 
 logger = logging.getLogger(__name__)
 USER_AGENT = f"leakpatrol/{__version__}"

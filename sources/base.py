@@ -6,7 +6,7 @@ Cursor contract: :meth:`Source.poll` yields :class:`Batch` es. Each batch carrie
 once *every* document in it has been accepted by the pipeline, so the cursor never moves past a
 document that was not processed. A source that learns when it may poll next (``X-Poll-Interval``,
 ``Retry-After``) sets :attr:`Source.not_before`; rate limits that outlast the retry policy are raised
-as :class:`crawler.errors.RateLimited` and the engine stores the back-off.
+as :class:`crawler.kernel.errors.RateLimited` and the engine stores the back-off.
 """
 
 from __future__ import annotations
@@ -26,18 +26,16 @@ from typing import Any, ClassVar, TypeVar, cast
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from crawler.config import Duration, Url, secret
-from crawler.errors import MalformedPage
+from crawler.config.model import Duration, PluginOptions, Url, secret
 from crawler.http import Body, read_capped
-from crawler.retry import RetryPolicy
+from crawler.kernel.errors import MalformedPage
+from crawler.kernel.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
 
-class SourceOptions(BaseModel):
+class SourceOptions(PluginOptions):
     """Keys every ``[sources.*]`` table accepts."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     api_url: Url
@@ -45,7 +43,7 @@ class SourceOptions(BaseModel):
     """Time between polls; never faster than the server's ``X-Poll-Interval``."""
     backfill_pages: int = Field(default=3, ge=0, le=100)
     """Pages processed on the first poll (no cursor yet)."""
-    allowed_hosts: list[str] = []
+    allowed_hosts: list[str] = Field(default_factory=list)
     """Hosts this source may fetch besides ``api_url``'s host (replaces the source's defaults)."""
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import Field
 
-from crawler.config import Url, secret
+from crawler.config.model import Url, secret
 from sources.base import (
     Batch,
     Document,

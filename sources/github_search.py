@@ -19,8 +19,8 @@ from typing import Any
 
 from pydantic import Field
 
-from crawler.config import Duration, Url, secret
-from crawler.errors import MalformedPage
+from crawler.config.model import Duration, Url, secret
+from crawler.kernel.errors import MalformedPage
 from sources.base import (
     Batch,
     Document,

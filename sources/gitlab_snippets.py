@@ -2,7 +2,7 @@
 each ``files[].raw_url`` (older GitLab: the snippet's own ``raw_url``).
 
 Authenticates with the ``PRIVATE-TOKEN`` header. A throttled response is HTTP 429 with the plain
-text ``Retry later`` plus ``Retry-After`` / ``RateLimit-*`` headers; :mod:`crawler.retry` honours
+text ``Retry later`` plus ``Retry-After`` / ``RateLimit-*`` headers; :mod:`crawler.kernel.retry` honours
 them. Docs: https://docs.gitlab.com/ee/api/snippets.html#list-all-public-snippets
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field
 
-from crawler.config import Url, secret
+from crawler.config.model import Url, secret
 from crawler.http import host_of
 from sources.base import (
     Batch,

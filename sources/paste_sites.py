@@ -19,9 +19,9 @@ from urllib.parse import urljoin, urlsplit
 from pydantic import Field, field_validator, model_validator
 from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 
-from crawler.config import Duration, Url
-from crawler.errors import MalformedPage
+from crawler.config.model import Duration, Url
 from crawler.http import host_of
+from crawler.kernel.errors import MalformedPage
 from sources.base import Batch, Document, Source, SourceContext, SourceOptions, fetch_raw, remember, seen_list
 
 logger = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import Field
 
-from crawler.config import Duration, Url
-from crawler.errors import MalformedPage, SourceDisabled
+from crawler.config.model import Duration, Url
+from crawler.kernel.errors import MalformedPage, SourceDisabled
 from sources.base import (
     Batch,
     Document,

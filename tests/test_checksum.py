@@ -9,10 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from crawler.checksum import BASE62, CHECKSUM_LEN, base62, crc32_base62, crc32_base62_ok
-from crawler.config import RuleConfig
-from crawler.rules import CHARSETS, compile_rule, mint
-from crawler.scanner import Scanner
+from crawler.config.model import RuleConfig
+from crawler.detect.checksum import BASE62, CHECKSUM_LEN, base62, crc32_base62, crc32_base62_ok
+from crawler.detect.rules import CHARSETS, compile_rule, mint
+from crawler.detect.scanner import Scanner
 
 ACME = compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
                                checksum="crc32-base62"))
@@ -22,7 +22,7 @@ CHECKSUM_RULES = [ACME, WIDE]
 
 
 def _by_hand(text: bytes) -> str:
-    """crc32 → base62 written out independently of crawler.checksum."""
+    """crc32 → base62 written out independently of crawler.detect.checksum."""
     n = zlib.crc32(text) & 0xFFFFFFFF
     digits = []
     for _ in range(CHECKSUM_LEN):

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import build_config, load_config, secret
-from crawler.errors import ConfigError
-from crawler.rules import load_rules
+from crawler.config.model import secret
+from crawler.detect.rules import load_rules
+from crawler.kernel.errors import ConfigError
+from crawler.plugins import build_config, load_config
 
 WEBHOOK = """
 [[notifiers]]

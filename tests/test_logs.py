@@ -9,9 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from crawler.config import RuleConfig
-from crawler.logs import scrub_with, setup_logging
-from crawler.rules import compile_rule, find_rule, load_rules, mint
+from crawler.config.model import RuleConfig
+from crawler.detect.rules import compile_rule, find_rule, load_rules, mint
+from crawler.engine.logs import scrub_with, setup_logging
 
 
 @pytest.fixture

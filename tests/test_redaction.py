@@ -9,10 +9,10 @@ import re
 from hypothesis import given
 from hypothesis import strategies as st
 
-from crawler.config import RuleConfig
-from crawler.redaction import fingerprint, redact
-from crawler.rules import compile_rule, mint
-from crawler.scanner import Scanner
+from crawler.config.model import RuleConfig
+from crawler.detect.redaction import fingerprint, redact
+from crawler.detect.rules import compile_rule, mint
+from crawler.detect.scanner import Scanner
 
 ACME = compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
                                checksum="crc32-base62"))

@@ -8,9 +8,9 @@ from collections import Counter
 
 import pytest
 
-from crawler.config import RuleConfig
-from crawler.rules import Rule, builtin_rule_configs, compile_rule, mint
-from crawler.scanner import HAVE_HYPERSCAN, Scanner
+from crawler.config.model import RuleConfig
+from crawler.detect.rules import Rule, builtin_rule_configs, compile_rule, mint
+from crawler.detect.scanner import HAVE_HYPERSCAN, Scanner
 
 # Verifier kinds that exist (verifiers/ registry); a rule naming any other would never be verified.
 VERIFIER_KINDS = frozenset({

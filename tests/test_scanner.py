@@ -16,10 +16,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from crawler.checksum import CHECKSUM_LEN
-from crawler.config import RuleConfig
-from crawler.rules import CHARSETS, Rule, compile_rule, mint
-from crawler.scanner import HAVE_HYPERSCAN, Match, Scanner, ScanStats
+from crawler.config.model import RuleConfig
+from crawler.detect.checksum import CHECKSUM_LEN
+from crawler.detect.rules import CHARSETS, Rule, compile_rule, mint
+from crawler.detect.scanner import HAVE_HYPERSCAN, Match, Scanner, ScanStats
 
 
 def _rule(**kw: object) -> Rule:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from crawler.config import Url
-from crawler.rules import Rule
+from crawler.config.model import Url
+from crawler.detect.rules import Rule
 from verifiers.base import Verdict, Verifier, VerifierOptions, has_key, unexpected
 
 API_VERSION = "2023-06-01"

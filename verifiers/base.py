@@ -19,10 +19,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from crawler.config import VerifierConfig
-from crawler.rules import Rule
+from crawler.config.model import PluginOptions, VerifierConfig
+from crawler.detect.rules import Rule
 
 Status = Literal["live", "inactive", "unknown"]
 
@@ -45,10 +44,8 @@ class Verdict:
         return cls("unknown", reason)
 
 
-class VerifierOptions(BaseModel):
+class VerifierOptions(PluginOptions):
     """Plug-in specific keys of a ``[[verifiers]]`` table (override in each verifier)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class _RateLimiter:
@@ -79,9 +76,12 @@ class Verifier(abc.ABC):
     Options: ClassVar[type[VerifierOptions]] = VerifierOptions
     rules: ClassVar[frozenset[str]] = frozenset()
 
-    def __init__(self, config: VerifierConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: VerifierConfig, client: httpx.AsyncClient,
+                 options: PluginOptions | None = None) -> None:
+        """``options`` is the table's validated ``Options`` (from :mod:`crawler.plugins`); without it the
+        table's extra keys are validated here."""
         self.config = config
-        self.options = self.Options.model_validate(config.extras())
+        self.options = options if isinstance(options, self.Options) else self.Options.model_validate(config.extras())
         self.client = client
         self._sem = asyncio.Semaphore(config.concurrency)
         self._rate = _RateLimiter(config.rate_per_second)

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from crawler.config import Url
-from crawler.rules import Rule
+from crawler.config.model import Url
+from crawler.detect.rules import Rule
 from verifiers.base import Verdict, Verifier, VerifierOptions, json_object, unexpected
 
 DOCS = "https://docs.gitlab.com/api/personal_access_tokens/#get-details-on-a-personal-access-token"

@@ -10,8 +10,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from crawler.config import Url
-from crawler.rules import Rule
+from crawler.config.model import Url
+from crawler.detect.rules import Rule
 from verifiers.base import Verdict, Verifier, VerifierOptions, status_verdict, unexpected
 
 PLACEHOLDER = "{token}"

@@ -12,8 +12,8 @@ import base64
 import logging
 from urllib.parse import quote
 
-from crawler.config import Url, secret
-from crawler.rules import Rule
+from crawler.config.model import Url, secret
+from crawler.detect.rules import Rule
 from verifiers.base import Verdict, Verifier, VerifierOptions, json_object, unexpected
 
 logger = logging.getLogger(__name__)

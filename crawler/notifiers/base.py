@@ -1,6 +1,6 @@
 """The ``Notifier`` contract: deliver one event, say what happened; never decide about retries.
 
-The outbox (:mod:`crawler.outbox`) owns scheduling: it calls :meth:`Notifier.send` with a stable
+The outbox (:mod:`crawler.engine.delivery`) owns scheduling: it calls :meth:`Notifier.send` with a stable
 ``message_id`` (the Standard Webhooks ``webhook-id``, one per token × notifier) and acts on the
 :class:`DeliveryResult`.
 """
@@ -13,9 +13,8 @@ from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
-from pydantic import BaseModel, ConfigDict
 
-from crawler.config import NotifierConfig
+from crawler.config.model import NotifierConfig, PluginOptions
 
 Outcome = Literal["delivered", "retry", "disabled", "failed"]
 
@@ -58,17 +57,20 @@ class DeliveryResult:
     detail: str = ""
 
 
-class NotifierOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class NotifierOptions(PluginOptions):
+    """Plug-in specific keys of a ``[[notifiers]]`` table (override in each notifier)."""
 
 
 class Notifier(abc.ABC):
     kind: ClassVar[str]
     Options: ClassVar[type[NotifierOptions]] = NotifierOptions
 
-    def __init__(self, config: NotifierConfig, client: httpx.AsyncClient) -> None:
+    def __init__(self, config: NotifierConfig, client: httpx.AsyncClient,
+                 options: PluginOptions | None = None) -> None:
+        """``options`` is the table's validated ``Options`` (from :mod:`crawler.plugins`); without it the
+        table's extra keys are validated here."""
         self.config = config
-        self.options = self.Options.model_validate(config.extras())
+        self.options = options if isinstance(options, self.Options) else self.Options.model_validate(config.extras())
         self.client = client
 
     @property

@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Self
 import httpx
 from pydantic import model_validator
 
-from crawler.config import Url, check_url, secret
+from crawler.config.model import Url, check_url, secret
 from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier, NotifierOptions
 from crawler.notifiers.webhook import DeliveryOptions, classify, transport_failure
 

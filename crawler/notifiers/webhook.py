@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 import httpx
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
-from crawler.config import Duration, NotifierConfig, Url, secret
+from crawler.config.model import Duration, NotifierConfig, PluginOptions, Url, secret
+from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
 from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions
-from crawler.retry import RETRY_STATUS, parse_retry_after
 
 FIRST_BACKOFF = 2.0
 DETAIL_CHARS = 200
@@ -129,9 +129,9 @@ class WebhookNotifier(Notifier):
     Options: ClassVar[type[NotifierOptions]] = WebhookOptions
     options: WebhookOptions
 
-    def __init__(self, config: NotifierConfig, client: httpx.AsyncClient,
-                 clock: Callable[[], float] = time.time) -> None:
-        super().__init__(config, client)
+    def __init__(self, config: NotifierConfig, client: httpx.AsyncClient, options: PluginOptions | None = None,
+                 *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(config, client, options)
         self.clock = clock
 
     def _signer(self) -> Webhook | None:

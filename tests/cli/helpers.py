@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from crawler import cli
-from crawler.config import RuleConfig
-from crawler.rules import DATA_DIR, compile_rule, find_rule, load_rules, mint
+from crawler.config.model import RuleConfig
+from crawler.detect.rules import DATA_DIR, compile_rule, find_rule, load_rules, mint
 
 EXAMPLES = DATA_DIR / "examples"
 ACME_RULE = """

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.crypto import parse_key
+from crawler.store.crypto import parse_key
 from tests.cli.helpers import ACME_RULE, run, run_subprocess, write_config
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from crawler.rules import DATA_DIR
+from crawler.detect.rules import DATA_DIR
 from tests.cli.helpers import acme_token, write_config
 
 HOOKS = DATA_DIR.parent / ".pre-commit-hooks.yaml"

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import respx
 
-from crawler.config import RuleConfig
-from crawler.rules import compile_rule, mint
+from crawler.config.model import RuleConfig
+from crawler.detect.rules import compile_rule, mint
 from tests.cli.helpers import run
 
 WHOAMI = "https://api.acme.example/v1/whoami"

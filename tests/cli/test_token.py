@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.checksum import BASE62, crc32_base62_ok
-from crawler.redaction import redact
+from crawler.detect.checksum import BASE62, crc32_base62_ok
+from crawler.detect.redaction import redact
 from tests.cli.helpers import ACME_RULE, run, run_subprocess, write_config
 
 PLAIN_RULE = """

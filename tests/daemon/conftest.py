@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 from tests.daemon.harness import RecordingReceiver, new_secret
 
 

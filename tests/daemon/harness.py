@@ -25,8 +25,8 @@ from typing import Any
 
 import httpx
 
-from crawler.receiver import create_app, make_server
-from crawler.sandbox import Published, Sandbox
+from crawler.demo.sandbox import Published, Sandbox
+from crawler.receiver.app import create_app, make_server
 
 SECRET_ENV = "LEAKPATROL_TEST_WEBHOOK_SECRET"
 CORE_SOURCES = ("github_events", "github_gists", "gitlab_snippets", "pastebin", "paste_sites")

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 from tests.daemon.harness import RecordingReceiver, make_setup, metrics, publish, total, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 from tests.daemon.harness import CORE_SOURCES, RecordingReceiver, Setup, make_setup, publish, wait_for
 
 pytestmark = pytest.mark.e2e

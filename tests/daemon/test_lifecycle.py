@@ -19,14 +19,14 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from crawler.config import load_config
-from crawler.pipeline import Engine
-from crawler.receiver import make_server
-from crawler.report import Period
-from crawler.runtime import open_runtime
-from crawler.sandbox import Sandbox
-from crawler.scheduler import Daemon
-from crawler.store import SCHEMA_VERSION, Store
+from crawler.demo.sandbox import Sandbox
+from crawler.engine.pipeline import Engine
+from crawler.engine.scheduler import Daemon
+from crawler.plugins import load_config
+from crawler.receiver.app import make_server
+from crawler.report.compute import Period
+from crawler.store.database import SCHEMA_VERSION, Store
+from crawler.store.runtime import open_runtime
 from sources.base import Document
 from tests.daemon.harness import SECRET_ENV, RecordingReceiver, make_setup, publish, wait_for
 

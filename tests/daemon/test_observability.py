@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from crawler.redaction import redact
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
+from crawler.detect.redaction import redact
 from tests.daemon.harness import CORE_SOURCES, RecordingReceiver, Setup, make_setup, publish, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 from tests.daemon.harness import (
     CORE_SOURCES,
     RecordingReceiver,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.crypto import generate_key
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
+from crawler.store.crypto import generate_key
 from tests.daemon.harness import RecordingReceiver, free_port, make_setup, publish, wait_for
 from tests.pg import pg_schema
 

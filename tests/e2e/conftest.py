@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from crawler.sandbox import Sandbox
+from crawler.demo.sandbox import Sandbox
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 import pytest
 
-from crawler.config import HttpConfig
-from crawler.errors import ForbiddenURL
+from crawler.config.model import HttpConfig
+from crawler.demo.sandbox import Sandbox
 from crawler.http import allowed_hosts_for, bulk_transport, make_client, read_capped
-from crawler.receiver import make_server
-from crawler.sandbox import Sandbox
+from crawler.kernel.errors import ForbiddenURL
+from crawler.receiver.app import make_server
 
 pytestmark = pytest.mark.e2e
 

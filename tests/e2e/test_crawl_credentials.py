@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.sandbox import SandboxThread
+from crawler.demo.sandbox import SandboxThread
 
 pytestmark = pytest.mark.e2e
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.config import build_config
-from crawler.sandbox import Sandbox, SandboxThread
+from crawler.demo.sandbox import Sandbox, SandboxThread
+from crawler.plugins import build_config
 
 pytestmark = pytest.mark.e2e
 SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -21,11 +21,11 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from crawler.errors import SourceError
+from crawler.demo.sandbox import DEMO_RULE, Sandbox
+from crawler.detect.rules import compile_rule
+from crawler.detect.scanner import Scanner
 from crawler.http import allowed_hosts_for, make_client
-from crawler.rules import compile_rule
-from crawler.sandbox import DEMO_RULE, Sandbox
-from crawler.scanner import Scanner
+from crawler.kernel.errors import SourceError
 from sources import SOURCES
 from sources.base import Document, Source, SourceContext
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.rules import mint
+from crawler.detect.rules import mint
 from tests.notifiers.helpers import RULE
 
 

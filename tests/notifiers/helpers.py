@@ -6,10 +6,10 @@ import base64
 import os
 from datetime import UTC, datetime
 
-from crawler.config import RuleConfig
+from crawler.config.model import RuleConfig
+from crawler.detect.redaction import fingerprint, redact
+from crawler.detect.rules import compile_rule
 from crawler.notifiers.base import Event, Exposure
-from crawler.redaction import fingerprint, redact
-from crawler.rules import compile_rule
 
 RULE = compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
                                checksum="crc32-base62", severity="critical"))

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from crawler.config import NotifierConfig
+from crawler.config.model import NotifierConfig
 from crawler.http import make_client
 from crawler.notifiers.base import Event
 from crawler.notifiers.chat import ChatNotifier, ChatOptions

@@ -8,11 +8,11 @@ import pkgutil
 import pytest
 
 import crawler.notifiers as package
-from crawler.config import build_config
-from crawler.errors import ConfigError
+from crawler.kernel.errors import ConfigError
 from crawler.notifiers import NOTIFIERS
 from crawler.notifiers.base import Notifier
 from crawler.notifiers.webhook import WebhookOptions
+from crawler.plugins import build_config
 
 
 def test_every_module_is_registered_under_its_name() -> None:

@@ -11,7 +11,7 @@ import pytest
 import respx
 from standardwebhooks import Webhook
 
-from crawler.config import NotifierConfig
+from crawler.config.model import NotifierConfig
 from crawler.http import make_client
 from crawler.notifiers.base import Event
 from crawler.notifiers.webhook import WebhookNotifier, backoff_delay

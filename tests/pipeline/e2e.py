@@ -19,10 +19,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from crawler.config import RuleConfig
-from crawler.receiver import create_app, make_server
-from crawler.rules import compile_rule, mint
-from crawler.sandbox import Sandbox
+from crawler.config.model import RuleConfig
+from crawler.demo.sandbox import Sandbox
+from crawler.detect.rules import compile_rule, mint
+from crawler.receiver.app import create_app, make_server
 
 SECRET_ENV = "LP_E2E_WEBHOOK_SECRET"
 OTHER_RULE = compile_rule(RuleConfig(id="demo-other", prefix="demo_other_", charset="base62", length=36,

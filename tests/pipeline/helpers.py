@@ -22,10 +22,11 @@ import httpx
 import pytest
 import respx
 
-from crawler.config import Config, build_config
-from crawler.crypto import Cipher
-from crawler.pipeline import Engine
-from crawler.store import Store, open_store
+from crawler.config.model import Config
+from crawler.engine.pipeline import Engine
+from crawler.plugins import build_config
+from crawler.store.crypto import Cipher
+from crawler.store.database import Store, open_store
 from sources.base import Document
 from tests.store.helpers import T0
 

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from crawler.outbox import webhook_id
-from crawler.receiver import verify_webhook
-from crawler.redaction import fingerprint
-from crawler.sandbox import SandboxThread
+from crawler.demo.sandbox import SandboxThread
+from crawler.detect.redaction import fingerprint
+from crawler.engine.delivery import webhook_id
+from crawler.receiver.app import verify_webhook
 from tests.pipeline.e2e import Deployment, HungReceiver, ReceiverThread, broken, free_port, mint_other, wait_for
 from tests.pipeline.helpers import new_secret
 

@@ -8,10 +8,10 @@ import pytest
 import respx
 from standardwebhooks import Webhook
 
-from crawler.config import RuleConfig
-from crawler.outbox import webhook_id
-from crawler.redaction import fingerprint
-from crawler.rules import compile_rule, mint
+from crawler.config.model import RuleConfig
+from crawler.detect.redaction import fingerprint
+from crawler.detect.rules import compile_rule, mint
+from crawler.engine.delivery import webhook_id
 from tests.pipeline.helpers import (
     HOOK_B,
     WEBHOOK_SECRET_B_ENV,

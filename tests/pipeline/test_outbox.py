@@ -11,9 +11,9 @@ import pytest
 import respx
 from standardwebhooks import Webhook
 
-from crawler.models import Delivery
-from crawler.outbox import webhook_id
-from crawler.redaction import fingerprint
+from crawler.detect.redaction import fingerprint
+from crawler.engine.delivery import webhook_id
+from crawler.store.models import Delivery
 from tests.pipeline.helpers import (
     WEBHOOK_SECRET_ENV,
     FakeClock,

@@ -12,10 +12,10 @@ import httpx
 import pytest
 import respx
 
-from crawler.crypto import Cipher
-from crawler.errors import KeyError_, StoreError
-from crawler.redaction import fingerprint
-from crawler.store import open_store
+from crawler.detect.redaction import fingerprint
+from crawler.kernel.errors import KeyError_, StoreError
+from crawler.store.crypto import Cipher
+from crawler.store.database import open_store
 from tests.pg import dump_schema, pg_schema
 from tests.pipeline.helpers import Issuer, build, doc, endpoint, running, secrets, webhook
 from tests.store.helpers import new_token

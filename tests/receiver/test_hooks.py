@@ -15,9 +15,10 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from crawler.errors import ConfigError
+from crawler.detect.rules import mint
+from crawler.kernel.errors import ConfigError
 from crawler.notifiers.webhook import payload
-from crawler.receiver import (
+from crawler.receiver.app import (
     HookFailed,
     build_receiver,
     create_app,
@@ -27,7 +28,6 @@ from crawler.receiver import (
     run_receiver,
     verify_webhook,
 )
-from crawler.rules import mint
 from tests.notifiers.helpers import RULE, exposure_event, new_secret
 
 RECORDER = """

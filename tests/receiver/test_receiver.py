@@ -16,11 +16,11 @@ import pytest
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 
-from crawler.config import NotifierConfig
+from crawler.config.model import NotifierConfig
+from crawler.detect.rules import mint
 from crawler.http import make_client
 from crawler.notifiers.webhook import WebhookNotifier, payload
-from crawler.receiver import create_app, make_server
-from crawler.rules import mint
+from crawler.receiver.app import create_app, make_server
 from tests.notifiers.helpers import RULE, exposure_event, new_secret
 
 

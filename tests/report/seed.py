@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from crawler.config import RuleConfig
-from crawler.crypto import Cipher
-from crawler.redaction import fingerprint, redact
-from crawler.rules import Rule, compile_rule, mint
-from crawler.store import Store, open_store
+from crawler.config.model import RuleConfig
+from crawler.detect.redaction import fingerprint, redact
+from crawler.detect.rules import Rule, compile_rule, mint
+from crawler.store.crypto import Cipher
+from crawler.store.database import Store, open_store
 
 RULES = {
     "acme-live": compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
@@ -181,8 +181,8 @@ def _later(moment: datetime, secs: float) -> str:
 
 
 if __name__ == "__main__":  # pragma: no cover - writes the demo report for the README screenshot
-    from crawler.report import Period
-    from crawler.report_render import write_report
+    from crawler.report.compute import Period
+    from crawler.report.render import write_report
 
     out = Path(sys.argv[1])
     out.mkdir(parents=True, exist_ok=True)

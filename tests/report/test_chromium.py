@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from crawler.report import Period, load_report
-from crawler.report_render import render
+from crawler.report.compute import Period, load_report
+from crawler.report.render import render
 from tests.report.seed import NOW, PERIOD_LABEL, new_store, seed_golden
 
 pytestmark = pytest.mark.chromium

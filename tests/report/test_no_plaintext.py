@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.report import Period, load_report
-from crawler.report_render import FORMATS, render, summary_text
+from crawler.report.compute import Period, load_report
+from crawler.report.render import FORMATS, render, summary_text
 from tests.report.seed import NOW, PERIOD_LABEL, RULES, new_store, seed_demo, seed_golden
 
 WINDOW = 8  # any 8 consecutive body characters past the 4 shown would be a leak

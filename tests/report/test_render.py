@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from crawler.report import Period, load_report
-from crawler.report_render import human_duration, render, summary_text, write_report
+from crawler.report.compute import Period, load_report
+from crawler.report.render import human_duration, render, summary_text, write_report
 from tests.report.seed import NOW, PERIOD_LABEL, Seeder, new_store, seed_golden
 
 

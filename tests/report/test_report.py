@@ -26,8 +26,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from crawler.report import Period, compute_report, load_report, percentile
-from crawler.report_render import render
+from crawler.report.compute import Period, compute_report, load_report, percentile
+from crawler.report.render import render
 from tests.report.seed import NOW, PERIOD_LABEL, new_store, seed_golden
 
 GOLDEN = Path(__file__).resolve().parents[1] / "fixtures" / "report" / "golden.json"

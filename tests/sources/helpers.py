@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from crawler.config import RuleConfig
+from crawler.config.model import RuleConfig
+from crawler.detect.rules import compile_rule, mint
 from crawler.http import allowed_hosts_for, make_client
-from crawler.retry import RetryPolicy
-from crawler.rules import compile_rule, mint
+from crawler.kernel.retry import RetryPolicy
 from sources.base import Batch, Source, SourceContext
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"

@@ -13,8 +13,8 @@ import pytest
 import respx
 
 import sources
-from crawler.errors import MalformedPage, RateLimited
 from crawler.http import allowed_hosts_for
+from crawler.kernel.errors import MalformedPage, RateLimited
 from sources import SOURCES
 from sources.base import SourceOptions, TokenSourceOptions
 from tests.sources.helpers import Clock, collect, documents, make_source, token
@@ -37,7 +37,7 @@ def build(sc: Scenario, clock: Clock, **kw: object):  # type: ignore[no-untyped-
 
 def test_registry_lists_every_module_under_its_own_name() -> None:
     found = pkgutil.iter_modules(sources.__path__)
-    modules = {m.name for m in found if m.name != "base" and not m.name.startswith("_")}
+    modules = {m.name for m in found if not m.ispkg and m.name != "base" and not m.name.startswith("_")}
     assert modules == set(SOURCES)
     for name, cls in SOURCES.items():
         assert cls.name == name

@@ -10,7 +10,7 @@ import httpx
 import pytest
 import respx
 
-from crawler.errors import MalformedPage
+from crawler.kernel.errors import MalformedPage
 from sources.github_events import GithubEvents
 from tests.sources.helpers import Clock, collect, documents, fixture_headers, fixture_json, make_source, token
 

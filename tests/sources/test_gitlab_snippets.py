@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from crawler.errors import RateLimited
+from crawler.kernel.errors import RateLimited
 from sources.gitlab_snippets import GitlabSnippets
 from tests.sources.helpers import (
     Clock,

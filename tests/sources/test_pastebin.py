@@ -6,7 +6,7 @@ import httpx
 import pytest
 import respx
 
-from crawler.errors import SourceDisabled
+from crawler.kernel.errors import SourceDisabled
 from sources.pastebin import Pastebin
 from tests.sources.helpers import Clock, collect, documents, fixture_json, fixture_text, make_source, token
 

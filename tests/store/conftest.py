@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.crypto import Cipher
-from crawler.store import Store, open_store
+from crawler.store.crypto import Cipher
+from crawler.store.database import Store, open_store
 from tests.pg import pg_schema
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from crawler.config import RuleConfig
-from crawler.redaction import fingerprint, redact
-from crawler.rules import compile_rule, mint
-from crawler.store import Found, Store
+from crawler.config.model import RuleConfig
+from crawler.detect.redaction import fingerprint, redact
+from crawler.detect.rules import compile_rule, mint
+from crawler.store.database import Found, Store
 
 RULE_CONFIG = RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
                          checksum="crc32-base62", severity="critical")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from crawler.config import Config, build_config
-from crawler.crypto import generate_key
-from crawler.errors import KeyError_
-from crawler.runtime import open_runtime
+from crawler.config.model import Config
+from crawler.kernel.errors import KeyError_
+from crawler.plugins import build_config
+from crawler.store.crypto import generate_key
+from crawler.store.runtime import open_runtime
 from tests.store.conftest import Db
 from tests.store.helpers import new_token, record
 

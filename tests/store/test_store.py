@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import event, inspect
 from sqlmodel import Session, select
 
-from crawler.crypto import Cipher
-from crawler.errors import KeyError_, StoreError
-from crawler.models import Meta, Sighting, Token, Verification
-from crawler.redaction import fingerprint
-from crawler.store import SCHEMA_VERSION, Store, open_store
+from crawler.detect.redaction import fingerprint
+from crawler.kernel.errors import KeyError_, StoreError
+from crawler.store.crypto import Cipher
+from crawler.store.database import SCHEMA_VERSION, Store, open_store
+from crawler.store.models import Meta, Sighting, Token, Verification
 from tests.store.conftest import Db
 from tests.store.helpers import T0, new_token, record
 

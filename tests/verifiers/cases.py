@@ -12,8 +12,8 @@ from typing import Any
 
 import httpx
 
-from crawler.config import RuleConfig, VerifierConfig
-from crawler.rules import Rule, compile_rule
+from crawler.config.model import RuleConfig, VerifierConfig
+from crawler.detect.rules import Rule, compile_rule
 
 CLIENT_SECRET_ENV = "ACME_INTROSPECT_SECRET"
 CLIENT_SECRET = "s3cret-for-tests"  # obviously fake

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import respx
 
-from crawler.config import RuleConfig
+from crawler.config.model import RuleConfig
+from crawler.detect.rules import compile_rule, mint
 from crawler.http import make_client
-from crawler.rules import compile_rule, mint
 from tests.verifiers.cases import CASES, CLIENT_SECRET, CLIENT_SECRET_ENV, NOT_SERVED, Case, Reply
 from verifiers import VERIFIERS
 from verifiers.base import Verdict

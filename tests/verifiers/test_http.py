@@ -9,9 +9,9 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from crawler.config import RuleConfig, VerifierConfig
+from crawler.config.model import RuleConfig, VerifierConfig
+from crawler.detect.rules import compile_rule, mint
 from crawler.http import make_client
-from crawler.rules import compile_rule, mint
 from verifiers.http import HttpOptions, HttpVerifier
 
 URL = "https://api.acme.example/v1/check"

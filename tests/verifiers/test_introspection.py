@@ -11,9 +11,9 @@ import httpx
 import pytest
 import respx
 
-from crawler.config import VerifierConfig
+from crawler.config.model import VerifierConfig
+from crawler.detect.rules import mint
 from crawler.http import make_client
-from crawler.rules import mint
 from tests.verifiers.cases import CASES, CLIENT_SECRET, CLIENT_SECRET_ENV
 from verifiers.introspection import IntrospectionVerifier, basic_auth
 

@@ -10,8 +10,8 @@ import pytest
 import respx
 from pydantic import ValidationError
 
+from crawler.detect.rules import compile_rule, mint
 from crawler.http import make_client
-from crawler.rules import compile_rule, mint
 from tests.verifiers.cases import CASES, provider_rule
 from verifiers import VERIFIERS
 from verifiers.base import Verdict

@@ -8,7 +8,7 @@ import pkgutil
 import pytest
 
 import verifiers
-from crawler.rules import builtin_rule_configs
+from crawler.detect.rules import builtin_rule_configs
 from verifiers import VERIFIERS
 from verifiers.base import Verifier
 

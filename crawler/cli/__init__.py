@@ -1,0 +1,7 @@
+"""The ``leakpatrol`` command line (also ``python -m crawler``): one parser, one handler table."""
+
+from __future__ import annotations
+
+from crawler.cli.main import main
+
+__all__ = ["main"]

@@ -1,0 +1,164 @@
+"""``leakpatrol demo``: the whole loop on loopback, with no credentials and no network.
+
+A sandbox (fake GitHub, GitLab, Pastebin, a paste site and a token issuer) and the reference
+receiver run in this process; the real daemon polls the sandbox every second. Minted tokens are
+planted at random moments over ~30 s: live ones, revoked ones and decoys with a broken checksum.
+The receiver's hook revokes each token it is told about, so the daemon's re-check then records it
+as revoked. At the end: a summary (planted, caught, revoked, latency per source) and the report.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import random
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crawler.demo.sandbox import Sandbox
+from crawler.detect.rules import load_rules
+from crawler.engine.logs import scrub_with
+from crawler.engine.pipeline import Engine
+from crawler.plugins import load_config
+from crawler.receiver.app import create_app, make_server
+
+SOURCES = ("github_events", "github_gists", "pastebin", "paste_sites", "gitlab_snippets")
+SECRET_ENV = "LEAKPATROL_DEMO_WEBHOOK_SECRET"
+
+
+@dataclass
+class Plant:
+    kind: str  # live | revoked | decoy
+    source: str
+    token: str = field(repr=False)
+    published_at: float = 0.0
+    delivered_at: float | None = None
+
+
+@dataclass
+class DemoState:
+    plants: list[Plant] = field(default_factory=list)
+    arrivals: dict[str, float] = field(default_factory=dict)  # token sha256 → arrival time
+    engine: Engine | None = None
+
+
+def _decoy(token: str) -> str:
+    """Same token with its last checksum character changed: discarded offline, never verified."""
+    last = token[-1]
+    return token[:-1] + ("A" if last != "A" else "B")
+
+
+async def plant(sb: Sandbox, state: DemoState, seconds: float, rng: random.Random) -> None:
+    """Live, revoked and decoy tokens across the sources at random moments."""
+    kinds = ["live"] * 10 + ["revoked"] * 3 + ["decoy"] * 3
+    rng.shuffle(kinds)
+    moments = sorted(rng.uniform(1.0, seconds) for _ in kinds)
+    start = time.monotonic()
+    turn = dict.fromkeys(("live", "revoked", "decoy"), 0)
+    for kind, at in zip(kinds, moments, strict=True):
+        await asyncio.sleep(max(0.0, at - (time.monotonic() - start)))
+        source = SOURCES[turn[kind] % len(SOURCES)]  # every source gets each kind in turn
+        turn[kind] += 1
+        token = sb.mint(live=kind == "live")
+        shown = _decoy(token) if kind == "decoy" else token
+        body = f"# deploy settings\nAPI_URL=https://api.example.invalid\nDEMO_TOKEN={shown}\n"
+        published = sb.publish_to(source, body, rng.randint(0, 99), org="demo-org").published_at
+        state.plants.append(Plant(kind, source, shown, published))
+
+
+def _receiver_hook(sb: Sandbox, state: DemoState) -> Any:
+    def hook(event: dict[str, Any]) -> None:
+        data = event.get("data", {})
+        state.arrivals.setdefault(str(data.get("token_sha256")), time.time())
+        token = data.get("token")
+        if isinstance(token, str):
+            sb.issuer.revoke(token)  # the issuer's revocation service at work
+    return hook
+
+
+def _write_config(sb: Sandbox, folder: Path, receiver_url: str) -> Path:
+    path = folder / "leakpatrol.toml"
+    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=SOURCES)
+    text += '\n[verification]\nrecheck = "3s"\nunknown_retry = "2s"\n'
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 20.0, view: Any = None,
+                   seed: int | None = None) -> tuple[DemoState, list[Path]]:
+    """Run the demo; returns what was planted/delivered and the report files written."""
+    from crawler.engine.scheduler import run_daemon
+    from crawler.report.compute import Period
+    from crawler.report.render import write_report
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(seed)
+    state = DemoState()
+    async with Sandbox(poll_interval=1.0) as sb:
+        os.environ.update(sb.environment())
+        os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
+        receiver = make_server(create_app(os.environ[SECRET_ENV], _receiver_hook(sb, state),
+                                          seen_db=folder / "data" / "receiver.db"), "127.0.0.1", 0)
+        receiver.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
+        (folder / "data").mkdir(exist_ok=True)
+        rtask = asyncio.create_task(receiver.serve())
+        while not receiver.started:
+            await asyncio.sleep(0.02)
+        port = receiver.servers[0].sockets[0].getsockname()[1]
+        cfg = load_config(_write_config(sb, folder, f"http://127.0.0.1:{port}/"))
+        scrub_with(load_rules(cfg))
+        stop = asyncio.Event()
+        daemon = asyncio.create_task(run_daemon(cfg, stop, ready=lambda e: setattr(state, "engine", e)))
+        planter = asyncio.create_task(plant(sb, state, plant_seconds, rng))
+        refresh = asyncio.create_task(_refresh(view, state)) if view is not None else None
+        await planter
+        await _wait_delivered(state, grace)
+        await _wait_revoked(state, 10.0)  # the re-check sees what the issuer revoked
+        paths = _report(state, cfg, folder, Period, write_report)
+        stop.set()
+        await daemon
+        if refresh is not None:
+            refresh.cancel()
+        receiver.should_exit = True
+        await rtask
+    return state, paths
+
+
+def _report(state: DemoState, cfg: Any, folder: Path, period_cls: Any, write: Any) -> list[Path]:
+    from datetime import UTC, datetime
+
+    assert state.engine is not None
+    now = datetime.now(UTC)
+    paths: list[Path] = write(state.engine.store, period_cls.since(86400, now), now, folder, ["html", "md", "json"])
+    return paths
+
+
+async def _wait_delivered(state: DemoState, grace: float) -> None:
+    from crawler.detect.redaction import fingerprint
+
+    deadline = time.monotonic() + grace
+    live = [p for p in state.plants if p.kind == "live"]
+    while time.monotonic() < deadline:
+        if all(fingerprint(p.token) in state.arrivals for p in live):
+            return
+        await asyncio.sleep(0.2)
+
+
+async def _wait_revoked(state: DemoState, grace: float) -> None:
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and state.engine is not None:
+        notified = set(state.arrivals)
+        revoked = {t.fingerprint for t in state.engine.store.tokens(status=["inactive"]) if t.revoked_at}
+        if notified <= revoked:
+            return
+        await asyncio.sleep(0.25)
+
+
+async def _refresh(view: Any, state: DemoState) -> None:
+    while True:
+        view(state)
+        await asyncio.sleep(0.25)

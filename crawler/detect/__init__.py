@@ -1,0 +1,1 @@
+"""Detection: token rules, the offline checksum, the one-pass scanner, redaction and diff lines."""

@@ -1,0 +1,280 @@
+"""Token rules: organisation rules from the config plus the built-in pack in ``data/rules/*.toml``.
+
+A match is ``prefix`` + body, where the body is ``length`` (or ``min_length``..``max_length``)
+characters of ``charset`` — or matches a restricted, bounded ``regex``. Boundaries and the checksum
+are in DESIGN.md; this module compiles rules and mints tokens, :mod:`crawler.detect.scanner` finds them.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
+    import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
+    import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover
+    import sre_constants  # type: ignore[no-redef,unused-ignore]
+    import sre_parse  # type: ignore[no-redef,unused-ignore]
+
+from pydantic import ValidationError
+
+from crawler.config.loading import validation_problem
+from crawler.config.model import Config, RuleConfig
+from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62, crc32_base62_ok
+from crawler.kernel.errors import ConfigError, RuleError
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "data"
+RULES_DIR = DATA_DIR / "rules"
+
+_DIGITS = "0123456789"
+_LOWER = "abcdefghijklmnopqrstuvwxyz"
+_UPPER = _LOWER.upper()
+
+CHARSETS: dict[str, str] = {
+    # The four of DESIGN.md ...
+    "base62": _DIGITS + _UPPER + _LOWER,
+    "base64url": _DIGITS + _UPPER + _LOWER + "_-",
+    "hex": _DIGITS + "abcdef",
+    "alnum": _DIGITS + _LOWER,
+    # ... and the ones provider formats need.
+    "HEX": _DIGITS + "ABCDEF",
+    "hex_any": _DIGITS + "abcdefABCDEF",
+    "upper_alnum": _DIGITS + _UPPER,
+    "alpha": _UPPER + _LOWER,
+    "word": _DIGITS + _UPPER + _LOWER + "_",
+    "base64": _DIGITS + _UPPER + _LOWER + "+/",
+    "digits": _DIGITS,
+}
+WORD = frozenset((_DIGITS + _UPPER + _LOWER + "_").encode())
+MAX_REGEX_WIDTH = 1024
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled rule. ``allowed`` is the body charset as a 256-entry membership table."""
+
+    id: str
+    prefix: str
+    min_len: int
+    max_len: int
+    checksum: str
+    charset: str
+    allowed: bytes = field(repr=False)
+    body_regex: re.Pattern[bytes] | None = field(default=None, repr=False)
+    verifier: str | None = None
+    severity: str = "high"
+    name: str = ""
+    reference: str | None = None
+    builtin: bool = False
+    examples: tuple[str, ...] = ()
+    negative_examples: tuple[str, ...] = ()
+
+    @property
+    def prefix_bytes(self) -> bytes:
+        return self.prefix.encode("utf-8")
+
+    def in_charset(self, byte: int) -> bool:
+        return self.allowed[byte] == 1
+
+    def checksum_ok(self, body: bytes) -> bool:
+        if self.checksum == "crc32-base62":
+            return crc32_base62_ok(body)
+        return True
+
+
+def _table(chars: str) -> bytes:
+    table = bytearray(256)
+    for b in chars.encode("ascii"):
+        table[b] = 1
+    return bytes(table)
+
+
+def _regex_width(rule_id: str, pattern: str) -> tuple[int, int]:
+    """Reject regex features that can backtrack badly; return the (min, max) match width."""
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error as exc:
+        raise RuleError(rule_id, f"regex does not compile: {exc}") from None
+    banned = {sre_constants.GROUPREF, sre_constants.ASSERT, sre_constants.ASSERT_NOT, sre_constants.AT}
+    banned |= {getattr(sre_constants, n) for n in ("GROUPREF_EXISTS", "ATOMIC_GROUP", "POSSESSIVE_REPEAT")
+               if hasattr(sre_constants, n)}
+
+    def walk(items: Any, depth: int) -> None:
+        for op, av in items:
+            if op in banned:
+                raise RuleError(rule_id, "regex may not use anchors, look-arounds or back-references")
+            if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+                if depth:
+                    raise RuleError(rule_id, "regex may not nest quantifiers (it must match in linear time)")
+                walk(av[2], depth + 1)
+            elif op is sre_constants.SUBPATTERN:
+                walk(av[-1], depth)
+            elif op is sre_constants.BRANCH:
+                for branch in av[1]:
+                    walk(branch, depth)
+
+    walk(parsed, 0)
+    lo, hi = parsed.getwidth()
+    if hi > MAX_REGEX_WIDTH:
+        raise RuleError(rule_id, f"regex must have a bounded length (at most {MAX_REGEX_WIDTH} characters)")
+    if lo < 1:
+        raise RuleError(rule_id, "regex must match at least one character")
+    return int(lo), int(hi)
+
+
+def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
+    """Check a rule's consistency and compile it; raise :class:`RuleError` naming the problem."""
+    if not cfg.prefix.isascii():
+        raise RuleError(cfg.id, "prefix must be ASCII")
+    if (cfg.charset is None) == (cfg.regex is None) and cfg.regex is None:
+        raise RuleError(cfg.id, "give a body format: charset (with length or min_length/max_length) or regex")
+    charset_name = cfg.charset or ("base64url" if cfg.regex else "")
+    if charset_name not in CHARSETS:
+        close = ", ".join(sorted(CHARSETS))
+        raise RuleError(cfg.id, f"unknown charset {charset_name!r}; use one of {close}")
+    body_regex = None
+    if cfg.regex is not None:
+        if cfg.length or cfg.min_length or cfg.max_length:
+            raise RuleError(cfg.id, "regex rules take their length from the regex; drop length/min_length/max_length")
+        lo, hi = _regex_width(cfg.id, cfg.regex)
+        body_regex = re.compile(cfg.regex.encode("ascii"))
+    elif cfg.length is not None:
+        if cfg.min_length or cfg.max_length:
+            raise RuleError(cfg.id, "give either length or min_length/max_length, not both")
+        lo = hi = cfg.length
+    elif cfg.min_length and cfg.max_length:
+        lo, hi = cfg.min_length, cfg.max_length
+        if lo > hi:
+            raise RuleError(cfg.id, "min_length is greater than max_length")
+    else:
+        raise RuleError(cfg.id, "give length, or both min_length and max_length")
+    if cfg.checksum == "crc32-base62":
+        if lo <= CHECKSUM_LEN:
+            raise RuleError(cfg.id, "crc32-base62 needs a body longer than its 6 checksum characters")
+        if not set(BASE62) <= set(CHARSETS[charset_name]):
+            raise RuleError(cfg.id, "crc32-base62 needs a charset that contains base62")
+    return Rule(
+        id=cfg.id, prefix=cfg.prefix, min_len=lo, max_len=hi, checksum=cfg.checksum, charset=charset_name,
+        allowed=_table(CHARSETS[charset_name]), body_regex=body_regex, verifier=cfg.verifier,
+        severity=cfg.severity, name=cfg.name or cfg.id, reference=cfg.reference, builtin=builtin,
+        examples=tuple(cfg.examples), negative_examples=tuple(cfg.negative_examples),
+    )
+
+
+@functools.cache
+def builtin_rule_configs(rules_dir: Path = RULES_DIR) -> tuple[RuleConfig, ...]:
+    """Every rule of the built-in pack, validated."""
+    out: list[RuleConfig] = []
+    for file in sorted(rules_dir.glob("*.toml")):
+        try:
+            doc = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", file=str(file)) from None
+        for i, raw in enumerate(doc.get("rules", [])):
+            try:
+                out.append(RuleConfig.model_validate(raw))
+            except ValidationError as exc:
+                key, problem = validation_problem(exc, RuleConfig, ["rules", i])
+                raise ConfigError(problem, file=str(file), key=key) from None
+    return tuple(out)
+
+
+def builtin_rule_ids() -> list[str]:
+    return [r.id for r in builtin_rule_configs()]
+
+
+def load_rules(cfg: Config | None = None, *, extra: Iterable[RuleConfig] = ()) -> list[Rule]:
+    """Organisation rules from the config first, then the selected built-in rules."""
+    rules: list[Rule] = []
+    org = list(cfg.rules) if cfg else []
+    org += list(extra)
+    for i, rc in enumerate(org):
+        try:
+            rules.append(compile_rule(rc))
+        except RuleError as exc:
+            raise ConfigError(exc.problem, file=(cfg.path if cfg else None), key=f"rules[{i}]") from None
+    wanted = cfg.scanner.builtin_rules if cfg else True
+    if wanted is False:
+        return rules
+    known = {r.id for r in rules}
+    pack = builtin_rule_configs()
+    if isinstance(wanted, list):
+        missing = sorted(set(wanted) - {r.id for r in pack})
+        if missing:
+            raise ConfigError(f"unknown built-in rule {missing[0]!r}", file=cfg.path if cfg else None,
+                              key="scanner.builtin_rules")
+    for rc in pack:
+        if rc.id in known or (isinstance(wanted, list) and rc.id not in wanted):
+            continue
+        rules.append(compile_rule(rc, builtin=True))
+    return rules
+
+
+def find_rule(rules: Sequence[Rule], rule_id: str) -> Rule | None:
+    return next((r for r in rules if r.id == rule_id), None)
+
+
+# ---------------------------------------------------------------------------------------------
+# minting
+
+
+def _gen(items: Any, rng: random.Random) -> str:
+    out = []
+    for op, av in items:
+        if op is sre_constants.LITERAL:
+            out.append(chr(av))
+        elif op is sre_constants.IN:
+            out.append(rng.choice(_class_chars(av)))
+        elif op is sre_constants.ANY:
+            out.append(rng.choice(CHARSETS["base62"]))
+        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
+            lo, hi, sub = av
+            n = rng.randint(lo, min(hi, lo + 8)) if hi != sre_constants.MAXREPEAT else lo
+            out.extend(_gen(sub, rng) for _ in range(n))
+        elif op is sre_constants.SUBPATTERN:
+            out.append(_gen(av[-1], rng))
+        elif op is sre_constants.BRANCH:
+            out.append(_gen(rng.choice(av[1]), rng))
+        else:  # pragma: no cover - rejected at compile time
+            raise ValueError(f"cannot mint from regex op {op}")
+    return "".join(out)
+
+
+def _class_chars(items: Any) -> str:
+    chars: list[str] = []
+    for op, av in items:
+        if op is sre_constants.LITERAL:
+            chars.append(chr(av))
+        elif op is sre_constants.RANGE:
+            chars.extend(chr(c) for c in range(av[0], av[1] + 1))
+        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_DIGIT:
+            chars.extend(_DIGITS)
+        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_WORD:
+            chars.extend(CHARSETS["word"])
+    return "".join(chars) or CHARSETS["base62"]
+
+
+def mint(rule: Rule, rng: random.Random | None = None) -> str:
+    """A well-formed token for ``rule``: random body of the right length, checksum appended."""
+    rng = rng or random.SystemRandom()
+    for _ in range(1000):
+        if rule.body_regex is not None:
+            body = _gen(sre_parse.parse(rule.body_regex.pattern.decode("ascii")), rng)
+        else:
+            alphabet = CHARSETS[rule.charset]
+            body = "".join(rng.choice(alphabet) for _ in range(rule.min_len))
+        if rule.checksum == "crc32-base62":
+            body = body[:-CHECKSUM_LEN] + crc32_base62(body[:-CHECKSUM_LEN].encode("ascii"))
+        token = rule.prefix + body
+        from crawler.detect.scanner import Scanner  # local: scanner imports this module
+
+        if [m.rule.id for m in Scanner([rule], use_hyperscan=False).scan(token.encode())] == [rule.id]:
+            return token
+    raise RuleError(rule.id, "could not mint a token that this rule matches")

@@ -1,0 +1,304 @@
+"""One pass over bytes for all rules at once; linear time; checksums checked offline.
+
+Two engines give identical results (a test runs both on the same inputs):
+
+* **Hyperscan** (when it imports): one database holding, per rule, ``prefix`` + the minimum body
+  (fixed width, so the start of each match is ``end - width`` without start-of-match tracking).
+  Documents are scanned in groups of ~1 MiB per call (vectored mode: no copy), since each call
+  has a fixed cost.
+* **Pure Python**: the literal prefixes, grouped by their last byte, as trie regexes searched
+  over the *reversed* buffer (prefixes end in rarer delimiters, and a regex that starts with a
+  literal is scanned fast). Searched from every hit + 1, so overlapping prefixes are all seen; no
+  alternative can backtrack past one prefix.
+
+Either engine only proposes candidate starts; :meth:`Scanner._confirm` decides, the same way for
+both: left boundary, body run, right boundary, optional bounded regex, checksum.
+"""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import logging
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from crawler.detect.redaction import fingerprint, redact
+from crawler.detect.rules import WORD, Rule
+
+logger = logging.getLogger(__name__)
+
+_hs: Any
+try:  # pragma: no cover - depends on the platform wheel
+    import hyperscan as _hs
+
+    HAVE_HYPERSCAN = True
+except Exception:  # pragma: no cover
+    _hs = None
+    HAVE_HYPERSCAN = False
+
+_WORD_TABLE = bytes(1 if b in WORD else 0 for b in range(256))
+BATCH_BYTES = 1 << 20
+ALONE_BYTES = 8 << 10  # Python engine: joining costs more than a search of its own above a few KiB
+SEPARATOR = b"\x00"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """One token found in one document. ``token`` is plaintext: never log or print a Match's token."""
+
+    rule: Rule
+    start: int
+    end: int
+    line: int
+    column: int
+    token: bytes = field(repr=False)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.token)
+
+    @property
+    def redacted(self) -> str:
+        return redact(self.token, self.rule.prefix, self.fingerprint)
+
+    @property
+    def text(self) -> str:
+        return self.token.decode("ascii", "replace")
+
+
+@dataclass
+class ScanStats:
+    """Counters the daemon exports as metrics (bad checksums are counted, never logged)."""
+
+    bad_checksum: Counter[str] = field(default_factory=Counter)
+    bytes_scanned: int = 0
+
+
+def _class(chars: bytes) -> bytes:
+    return b"[" + b"".join(b"\\x%02x" % c for c in sorted(chars)) + b"]"
+
+
+def _literal(text: bytes) -> bytes:
+    return b"".join(b"\\x%02x" % c for c in text)
+
+
+@functools.cache
+def _run_re(allowed: bytes) -> re.Pattern[bytes]:
+    """The body run of a charset rule: one character class, starred, so it cannot backtrack."""
+    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"*")
+
+
+def _trie_pattern(words: Iterable[bytes]) -> bytes:
+    """A regex for the longest of ``words`` starting at a position, with the words nested as a trie.
+
+    Each alternative starts with a distinct literal, so a position costs one step per byte matched
+    and backtracking never goes past the longest word (linear time).
+    """
+    trie: dict[int, Any] = {}
+    for word in words:
+        node = trie
+        for c in word:
+            node = node.setdefault(c, {})
+        node[-1] = {}
+
+    def emit(node: dict[int, Any]) -> bytes:
+        alts = [_literal(bytes([c])) + emit(sub) for c, sub in sorted(node.items()) if c >= 0]
+        if not alts:
+            return b""
+        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
+        return b"(?:" + body + b")?" if -1 in node else body
+
+    return emit(trie)
+
+
+class _PrefixFinder:
+    """Every occurrence of a set of literal prefixes, found in a few C-speed passes (Python engine).
+
+    Token prefixes mostly start with common letters but end with a rarer delimiter (``_``, ``-``,
+    ``.``), so they are matched backwards over the reversed buffer: one trie regex per last byte.
+    Each regex then starts with a literal, which ``re`` finds with a fast scan (a regex starting
+    with a character class, or one alternation of all prefixes, is 10-20x slower).
+    """
+
+    def __init__(self, prefixes: Iterable[bytes]) -> None:
+        self.prefixes = frozenset(prefixes)
+        by_last: dict[int, list[bytes]] = {}
+        for p in sorted(self.prefixes):
+            by_last.setdefault(p[-1], []).append(p[::-1])
+        self.backwards = [re.compile(_trie_pattern(words)) for _, words in sorted(by_last.items())]
+
+    def find(self, data: bytes) -> list[tuple[int, bytes]]:
+        out: list[tuple[int, bytes]] = []
+        rdata, n, prefixes = data[::-1], len(data), self.prefixes
+        for pattern in self.backwards:
+            search, pos = pattern.search, 0
+            while (m := search(rdata, pos)) is not None:
+                pos = m.start()
+                longest, end = m.group()[::-1], n - pos
+                # Every prefix that ends here is a suffix of the longest one.
+                out.extend((end - k, longest[-k:]) for k in range(1, len(longest) + 1) if longest[-k:] in prefixes)
+                pos += 1
+        return out
+
+
+class Scanner:
+    """Finds every rule's tokens in bytes. Safe on binary and mis-encoded input."""
+
+    def __init__(self, rules: Sequence[Rule], *, use_hyperscan: bool | None = None,
+                 max_document_bytes: int | None = None) -> None:
+        self.rules = list(rules)
+        self.max_document_bytes = max_document_bytes
+        self.stats = ScanStats()
+        self.engine = "hyperscan" if (HAVE_HYPERSCAN if use_hyperscan is None else use_hyperscan) else "python"
+        if self.engine == "hyperscan" and not HAVE_HYPERSCAN:
+            raise RuntimeError("hyperscan is not installed")
+        self._prefixes = [r.prefix_bytes for r in self.rules]
+        self._plen = [len(p) for p in self._prefixes]
+        self._width = [len(r.prefix_bytes) + (r.min_len if r.body_regex is None else 0) for r in self.rules]
+        self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
+        self._by_prefix: dict[bytes, list[int]] = {}
+        for i, r in enumerate(self.rules):
+            self._by_prefix.setdefault(r.prefix_bytes, []).append(i)
+        self._db = self._compile_hyperscan() if self.engine == "hyperscan" else None
+        self._finder = _PrefixFinder(self._by_prefix) if self._db is None and self._by_prefix else None
+
+    def _compile_hyperscan(self) -> object | None:
+        if not self.rules or _hs is None:
+            return None
+        exprs = []
+        for r in self.rules:
+            pat = _literal(r.prefix_bytes)
+            if r.body_regex is None:
+                pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
+            exprs.append(pat)
+        # Vectored: a list of documents is scanned as one stream without copying them. A match
+        # across two documents is possible there, and is dropped when it is confirmed.
+        db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
+        db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+        self._scratch = _hs.Scratch(db)
+        return cast(object, db)
+
+    # -- candidates: (offset in the group's stream, rule index) ----------------------------------
+
+    def _candidates_hs(self, blocks: list[bytes]) -> list[tuple[int, int]]:
+        found: list[tuple[int, int]] = []
+        width = self._width
+
+        def on_match(rid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
+            found.append((to - width[rid], rid))
+
+        self._db.scan(blocks, match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
+        return found
+
+    def _candidates_py(self, blocks: list[bytes]) -> list[tuple[int, int]]:
+        if self._finder is None:
+            return []
+        # One buffer; the separator cannot be part of a prefix, so no candidate spans two documents.
+        buf = blocks[0] if len(blocks) == 1 else SEPARATOR.join(blocks)
+        by_prefix = self._by_prefix
+        return [(at, rid) for at, p in self._finder.find(buf) for rid in by_prefix[p]]
+
+    # -- confirmation (shared by both engines) -----------------------------------------------
+
+    def _confirm(self, doc: bytes, start: int, rid: int) -> int:
+        """Return the end offset of the token of rule ``rid`` at ``start`` in ``doc``, or -1."""
+        rule = self.rules[rid]
+        if (start and _WORD_TABLE[doc[start - 1]]) or not doc.startswith(self._prefixes[rid], start):
+            return -1
+        body_at = start + self._plen[rid]
+        stop = min(len(doc), body_at + rule.max_len)
+        run = self._runs[rid]
+        if run is None:
+            m = rule.body_regex.match(doc, body_at, stop)  # type: ignore[union-attr]
+            if m is None:
+                return -1
+            end = m.end()
+        else:
+            end = run.match(doc, body_at, stop).end()  # type: ignore[union-attr]
+            if end - body_at < rule.min_len:
+                return -1
+        if end < len(doc) and rule.allowed[doc[end]]:
+            return -1
+        if rule.checksum != "none" and not rule.checksum_ok(doc[body_at:end]):
+            self.stats.bad_checksum[rule.id] += 1
+            return -1
+        return end
+
+    # -- public API --------------------------------------------------------------------------
+
+    def scan(self, data: bytes) -> list[Match]:
+        """Every match in one document (capped at ``max_document_bytes`` if set)."""
+        return self.scan_batch([data])[0]
+
+    def scan_batch(self, docs: Sequence[bytes]) -> list[list[Match]]:
+        """Scan several documents, in groups of up to ~1 MiB per engine call (each call has a
+        fixed cost). Hyperscan reads the documents where they lie; the Python engine joins a group
+        into one buffer, except a document of ``ALONE_BYTES`` or more, which is searched alone."""
+        out: list[list[Match]] = [[] for _ in docs]
+        cap = self.max_document_bytes
+        if cap is not None and any(len(d) > cap for d in docs):
+            docs = [d[:cap] for d in docs]
+        alone = ALONE_BYTES if self._db is None else BATCH_BYTES
+        group: list[int] = []
+        size = 0
+        for i, doc in enumerate(docs):
+            if len(doc) >= alone:
+                self._scan_group(docs, [i], out)
+                continue
+            group.append(i)
+            size += len(doc) + 1
+            if size >= BATCH_BYTES:
+                self._scan_group(docs, group, out)
+                group, size = [], 0
+        if group:
+            self._scan_group(docs, group, out)
+        return out
+
+    def _scan_group(self, docs: Sequence[bytes], group: list[int], out: list[list[Match]]) -> None:
+        blocks = [docs[i] for i in group]
+        gap = 0 if self._db is not None else len(SEPARATOR)
+        starts, pos = [], 0
+        for b in blocks:
+            starts.append(pos)
+            pos += len(b) + gap
+        self.stats.bytes_scanned += pos - gap * len(blocks)
+        cands = self._candidates_hs(blocks) if self._db is not None else self._candidates_py(blocks)
+        if not cands:
+            return
+        seen: set[tuple[int, int]] = set()
+        per_doc: dict[int, list[tuple[int, int, int]]] = {}
+        for start, rid in sorted(set(cands)):
+            k = bisect.bisect_right(starts, start) - 1
+            local = start - starts[k]
+            end = self._confirm(blocks[k], local, rid)
+            if end < 0 or (start, end) in seen:  # the same span for two rules: first rule wins
+                continue
+            seen.add((start, end))
+            per_doc.setdefault(k, []).append((local, end, rid))
+        for k, hits in per_doc.items():
+            out[group[k]] = self._with_lines(blocks[k], hits)
+
+    def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int]]) -> list[Match]:
+        """``hits`` sorted by start; line and column are 1-based, the column counted in bytes."""
+        matches, line, pos = [], 1, 0
+        for start, end, rid in hits:
+            line += doc.count(b"\n", pos, start)
+            pos = start
+            col = start - doc.rfind(b"\n", 0, start)
+            matches.append(Match(self.rules[rid], start, end, line, col, doc[start:end]))
+        return matches
+
+
+def scan_lines_allowed(data: bytes, matches: Iterable[Match], marker: bytes = b"leakpatrol:allow") -> list[Match]:
+    """Drop matches on a line carrying the inline ``leakpatrol:allow`` marker."""
+    kept = []
+    for m in matches:
+        lo = data.rfind(b"\n", 0, m.start) + 1
+        hi = data.find(b"\n", m.end)
+        if marker not in data[lo: hi if hi >= 0 else len(data)]:
+            kept.append(m)
+    return kept

@@ -1,0 +1,1 @@
+"""The engine: pipeline, polling, verification, delivery, the daemon's scheduler, health, metrics."""

@@ -1,0 +1,58 @@
+"""The daemon's own HTTP endpoints on ``[server] listen``: ``/healthz`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from crawler.engine.pipeline import Engine
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """Per source: last success, last error, next poll, failing for how long. 503 past the threshold."""
+    now = engine.clock()
+    limit = engine.cfg.server.unhealthy_after
+    states = {s.name: s for s in engine.store.all_source_states()}
+    healthy, out = True, {}
+    for name in sources:
+        st = states.get(name)
+        failing = (now - st.failing_since).total_seconds() if st and st.failing_since else 0.0
+        bad = failing > limit
+        healthy &= not bad
+        out[name] = {
+            "status": "failing" if bad else ("degraded" if failing else "ok"),
+            "last_success_at": _iso(st.last_success_at) if st else None,
+            "last_error_at": _iso(st.last_error_at) if st else None,
+            "last_error": (st.last_error or None) if st else None,
+            "next_poll_at": _iso(st.next_poll_at) if st else None,
+            "failing_for_seconds": round(failing, 1),
+        }
+    for name, why in disabled.items():
+        out[name] = {"status": "disabled", "reason": why}
+    backlog = len(engine.store.due_deliveries(now, limit=10_000))
+    engine.metrics.outbox_pending.set(backlog)
+    body = {"status": "ok" if healthy else "unhealthy", "sources": out, "outbox_backlog": backlog,
+            "time": _iso(now)}
+    return (200 if healthy else 503), body
+
+
+def create_app(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> Starlette:
+    async def healthz(_: Request) -> Response:
+        code, body = health(engine, sources, disabled)
+        return JSONResponse(body, status_code=code)
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])

@@ -1,0 +1,75 @@
+"""Log handlers (only the CLI configures logging): human by default, JSON with ``--log-format json``.
+
+A last line of defence scrubs anything that looks like a token of a loaded rule out of every record;
+the code itself only ever logs redacted forms.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from crawler.detect.rules import Rule
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+               "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info and record.exc_info[0] is not None:
+            doc["exc_type"] = record.exc_info[0].__name__
+        return json.dumps(doc)
+
+
+class ScrubFilter(logging.Filter):
+    """Replaces any rule match in a formatted message with its redacted form."""
+
+    def __init__(self, rules: Sequence[Rule]) -> None:
+        super().__init__()
+        self.scanner: Any = None
+        self.set_rules(rules)
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        from crawler.detect.scanner import Scanner
+
+        self.scanner = Scanner(rules, use_hyperscan=False) if rules else None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.scanner is None:
+            return True
+        msg = record.getMessage()
+        raw = msg.encode("utf-8", "surrogateescape")
+        matches = self.scanner.scan(raw)
+        if matches:
+            for m in sorted(matches, key=lambda m: m.start, reverse=True):
+                raw = raw[: m.start] + m.redacted.encode("utf-8") + raw[m.end:]
+            record.msg, record.args = raw.decode("utf-8", "replace"), None
+        return True
+
+
+def scrub_with(rules: Sequence[Rule]) -> None:
+    """Give the scrubbing filter of every root handler the rules of the loaded config."""
+    for handler in logging.getLogger().handlers:
+        for flt in handler.filters:
+            if isinstance(flt, ScrubFilter):
+                flt.set_rules(rules)
+
+
+def setup_logging(fmt: str = "human", level: int = logging.INFO, rules: Sequence[Rule] = ()) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(ScrubFilter(rules))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # A skipped tick means "this source is still polling": intended (no overlapping runs), not a warning.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)

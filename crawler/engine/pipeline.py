@@ -1,0 +1,233 @@
+"""The pipeline: document → scan → store (token + sighting) → verify a new token → outbox → deliver,
+all in the pass that found the hit.
+
+:class:`Engine` holds what one process needs (rules, scanner, store, verifiers, notifiers, metrics)
+and is used by ``crawl``, ``run``, ``demo`` and the benches alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any
+
+from crawler.config.model import Config
+from crawler.detect.diff import new_file_line
+from crawler.detect.rules import Rule, load_rules
+from crawler.detect.scanner import Match, Scanner
+from crawler.engine.delivery import Outbox, webhook_id
+from crawler.engine.metrics import Metrics
+from crawler.engine.verification import VerifierSet
+from crawler.http import make_client
+from crawler.kernel.errors import DeliveryError
+from crawler.notifiers.base import Notifier
+from crawler.plugins import make_notifier
+from crawler.store.database import Store
+from sources.base import Document
+
+logger = logging.getLogger(__name__)
+
+
+SETTLE_TIMEOUT = 8.0
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Engine:
+    def __init__(self, cfg: Config, store: Store, *, owner: str | None = None, metrics: Metrics | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.cfg, self.store, self.clock = cfg, store, clock
+        self.owner = owner or default_owner()
+        self.metrics = metrics or Metrics()
+        self.rules: list[Rule] = load_rules(cfg)
+        self.rules_by_id = {r.id: r for r in self.rules}
+        self.scanner = Scanner(self.rules, max_document_bytes=cfg.scanner.max_document_bytes)
+        self.notifiers: dict[str, Notifier] = {}
+        self._stack = AsyncExitStack()
+        self.verifiers = VerifierSet(cfg, self._stack)
+        self.outbox = Outbox(store, self.notifiers, self.metrics, self.owner, clock)
+        self._bad_seen: dict[str, int] = {}
+        self._inflight: dict[int, asyncio.Task[str]] = {}
+        self._source_counters: dict[str, tuple[Any, Any]] = {}
+
+    async def __aenter__(self) -> Engine:
+        await self._stack.__aenter__()
+        disabled = self.store.disabled_notifiers()
+        for nc in self.cfg.notifiers:
+            if nc.id in disabled:
+                logger.error("notifier %s stays disabled (its endpoint answered 410 Gone earlier)", nc.id)
+                continue
+            client = await self._stack.enter_async_context(
+                make_client(self.cfg.http, owner=f"notifier {nc.id}", follow_redirects=False))
+            notifier = make_notifier(self.cfg, nc, client)
+            problem = notifier.missing_credentials()
+            if problem:
+                logger.error("notifier %s disabled: %s", nc.id, problem)
+                continue
+            self.notifiers[nc.id] = notifier
+        self.outbox.release_dead_claims()
+        return self
+
+    async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        await self.settle(SETTLE_TIMEOUT)
+        await self._stack.__aexit__(et, e, tb)
+
+    async def settle(self, timeout: float | None = None) -> None:
+        """Wait for the verifications started in the background (``process(..., wait=False)``); past
+        ``timeout`` they are cancelled. A cancelled one is safe: its token is stored as ``pending`` and
+        due, so the next re-check (or start) verifies it."""
+        tasks = list(self._inflight.values())
+        if not tasks:
+            return
+        _, late = await asyncio.wait(tasks, timeout=timeout)
+        for task in late:
+            task.cancel()
+        if late:
+            await asyncio.wait(late, timeout=1.0)
+
+    # -- documents ---------------------------------------------------------------------------
+
+    async def process(self, docs: Sequence[Document], *, wait: bool = True) -> int:
+        """Scan and record a batch of documents; verify and notify new tokens. Returns sightings added.
+
+        Recording is done when this returns. Verification and notification start at once; with
+        ``wait=False`` (the pollers) they run on while the source fetches on, so a slow verifier never
+        holds up the crawl — and since the token is already stored as ``pending`` and due, a crash
+        before its verdict only means the re-check verifies it."""
+        cap = self.cfg.scanner.max_document_bytes
+        results = self.scanner.scan_batch([d.content for d in docs])
+        self._count_bad_checksums()
+        added, before = 0, set(self._inflight)
+        for doc, matches in zip(docs, results, strict=True):
+            counted, scanned = self._per_source(doc.source)
+            counted.inc()
+            scanned.inc(min(len(doc.content), cap))
+            if doc.truncated or len(doc.content) > cap:
+                self.metrics.truncated.labels(doc.source).inc()
+            for m in matches:
+                added += self._record(doc, m)
+        if wait:  # as if verified inline: their errors are this call's errors
+            await asyncio.gather(*(t for tid, t in list(self._inflight.items()) if tid not in before))
+        return added
+
+    def _per_source(self, source: str) -> tuple[Any, Any]:
+        """The documents and bytes counters of one source (label look-ups cost per document)."""
+        if source not in self._source_counters:
+            self._source_counters[source] = (self.metrics.documents.labels(source),
+                                             self.metrics.bytes.labels(source))
+        return self._source_counters[source]
+
+    def _count_bad_checksums(self) -> None:
+        for rule, n in self.scanner.stats.bad_checksum.items():
+            delta = n - self._bad_seen.get(rule, 0)
+            if delta:
+                self.metrics.bad_checksum.labels(rule).inc(delta)
+                self._bad_seen[rule] = n
+
+    def _record(self, doc: Document, m: Match) -> int:
+        line = new_file_line(doc.content, m.line) if doc.is_patch else m.line
+        meta = dict(doc.meta)
+        place = meta.get("repo") or meta.get("author") or meta.get("user") or ""
+        found = self.store.record(
+            token=m.token, fingerprint=m.fingerprint, rule=m.rule.id, severity=m.rule.severity,
+            redacted=m.redacted, source=doc.source, url=doc.url, path=doc.path, line=line,
+            published_at=doc.published_at, place=place, meta=meta, now=self.clock())
+        if found.new_sighting:
+            self.metrics.findings.labels(m.rule.id, doc.source).inc()
+        if found.new_token:
+            self.metrics.new_tokens.labels(m.rule.id).inc()
+            logger.info("new %s token %s in %s (%s)", m.rule.id, m.redacted, doc.source, doc.url)
+            self._verify_soon(found.token_id)
+        return int(found.new_sighting)
+
+    def _verify_soon(self, token_id: int) -> None:
+        if token_id in self._inflight:
+            return
+        task = asyncio.ensure_future(self.verify(token_id))
+        self._inflight[token_id] = task
+        task.add_done_callback(lambda t, tid=token_id: self._done(tid, t))  # type: ignore[misc]
+
+    def _done(self, token_id: int, task: asyncio.Task[str]) -> None:
+        self._inflight.pop(token_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            logger.error("verifying token #%d failed: %s: %s", token_id, type(exc).__name__, exc)
+
+    # -- verification ------------------------------------------------------------------------
+
+    def _next_check(self, status: str, attempts: int, first_seen: datetime, has_verifier: bool) -> datetime | None:
+        now, v = self.clock(), self.cfg.verification
+        if status == "live":
+            return now + timedelta(seconds=v.recheck)
+        if status == "unknown" and has_verifier:
+            if (now - first_seen).total_seconds() >= v.unknown_give_up_after:
+                return None
+            return now + timedelta(seconds=min(v.unknown_max_backoff, v.unknown_retry * 2.0 ** attempts))
+        return None
+
+    async def verify(self, token_id: int) -> str:
+        """Verify one token now, record the verdict, then enqueue and deliver what it triggers."""
+        tok = self.store.token(token_id)
+        rule = self.rules_by_id.get(tok.rule)
+        if rule is None:
+            return tok.status
+        verifier_id, verdict = await self.verifiers.verify(rule, self.store.reveal(tok))
+        assert tok.first_seen_at is not None
+        # Outbox rows first: a kill before the verdict's commit leaves the token pending (so due for
+        # verification again) with its rows kept, while the reverse order could strand a live token.
+        self.enqueue(token_id, verdict.status, rule.id, tok.fingerprint)
+        nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
+        old, new = self.store.record_verdict(token_id, verifier_id, verdict.status, verdict.reason,
+                                             next_check_at=nxt, now=self.clock())
+        self.metrics.verifications.labels(new).inc()
+        if old != new:
+            logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
+        await self.outbox.deliver_due(token_id=token_id)
+        return new
+
+    async def recheck_due(self, limit: int = 100) -> int:
+        """Retry ``unknown`` verdicts and re-check live tokens whose time has come."""
+        due = [t for t in self.store.due_checks(self.clock(), limit) if t.id not in self._inflight]
+        for tok in due:
+            assert tok.id is not None
+            await self.verify(tok.id)
+        return len(due)
+
+    # -- notification ------------------------------------------------------------------------
+
+    def enqueue(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> bool:
+        """Commit an outbox row per notifier that ``status`` and the rule trigger; ``True`` if any is new."""
+        enqueued = False
+        for nc in self.cfg.notifiers:
+            if status not in nc.on or (nc.rules is not None and rule_id not in nc.rules):
+                continue
+            if self.store.enqueue(webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id, token_id=token_id,
+                                  event_type="token.exposed", now=self.clock()):
+                enqueued = True
+        return enqueued
+
+    async def deliver_due(self) -> int:
+        return await self.outbox.deliver_due()
+
+    async def send_report(self, label: str, report: dict[str, object], summary: str) -> None:
+        """Queue the weekly report for the notifiers in ``[report] notify`` and deliver it."""
+        for nid in self.cfg.report.notify:
+            if nid not in self.notifiers:
+                raise DeliveryError(nid, "not available (missing credentials or disabled)")
+            self.store.enqueue(webhook_id=webhook_id(nid, f"report:{label}"), notifier=nid, token_id=None,
+                               event_type="report.weekly", payload={"report": report, "summary": summary},
+                               now=self.clock())
+        await self.outbox.deliver_due()

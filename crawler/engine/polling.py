@@ -1,0 +1,173 @@
+"""Polling one source through the pipeline, under a lease, with stored back-off.
+
+The cursor is stored only after every document of a batch has been processed. Errors affect the
+source alone: rate limits wait what the server asked (``Retry-After``, ``X-RateLimit-Reset``), other
+failures back off exponentially; the wait is stored so a restart never polls earlier than allowed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from crawler.config.model import SourceSpec
+from crawler.engine.delivery import owner_is_dead
+from crawler.engine.pipeline import Engine
+from crawler.http import allowed_hosts_for, bulk_transport, make_client
+from crawler.kernel.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
+from crawler.kernel.retry import RetryPolicy
+from crawler.plugins import source_of
+from sources.base import Batch, Source, SourceContext
+
+logger = logging.getLogger(__name__)
+MAX_ERROR_BACKOFF = 1800.0
+CURSOR_SAVE_EVERY = 0.5
+"""Seconds between cursor writes within one poll (and always at its end): a kill re-processes at
+most this much, which de-duplicates, instead of paying one database write per batch."""
+DISABLED_RECHECK = 3600.0
+
+
+@dataclass
+class PollOutcome:
+    source: str
+    ok: bool
+    documents: int = 0
+    sightings: int = 0
+    error: str = ""
+    skipped: bool = False
+
+
+class SourceRunner:
+    """One enabled source of one process: its client, instance and poll loop."""
+
+    def __init__(self, engine: Engine, spec: SourceSpec, stack: AsyncExitStack,
+                 policy: RetryPolicy | None = None) -> None:
+        self.engine, self.spec, self.stack = engine, spec, stack
+        self.cls, self.options = source_of(spec)
+        self.policy = policy or RetryPolicy()
+        self.source: Source | None = None
+        self.problem = self.cls.missing_credentials(self.options)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def interval(self) -> float:
+        return float(self.options.interval)
+
+    async def _instance(self) -> Source:
+        if self.source is None:
+            opts = self.options
+            hosts = allowed_hosts_for(opts.api_url, self.cls.hosts(opts))
+            client = await self.stack.enter_async_context(make_client(
+                self.engine.cfg.http, allowed_hosts=hosts, owner=self.name, follow_redirects=True,
+                transport=bulk_transport(self.engine.cfg.http)))
+            ctx = SourceContext(name=self.name, client=client, policy=self.policy,
+                                prefixes=sorted({r.prefix for r in self.engine.rules if not r.builtin}
+                                                or {r.prefix for r in self.engine.rules}),
+                                max_document_bytes=self.engine.cfg.scanner.max_document_bytes,
+                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes)
+            self.source = self.cls(opts, ctx)
+        return self.source
+
+    def due(self, now: datetime, *, interval: bool = True) -> bool:
+        """Allowed by the server's and the error back-off (``next_poll_at``) and, for the daemon, by
+        the configured interval since the last poll."""
+        state = self.engine.store.source_state(self.name)
+        if state.next_poll_at is not None and state.next_poll_at > now:
+            return False
+        return not (interval and state.last_poll_at is not None
+                    and state.last_poll_at + timedelta(seconds=self.interval) > now + timedelta(milliseconds=50))
+
+    async def poll(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
+                   interval: bool = True) -> PollOutcome:
+        """One poll: every batch through the pipeline, then the cursor; errors become back-off.
+        ``interval`` as in :meth:`due`, which is checked again under the lease: another process may
+        have polled between this one's check and its lease."""
+        store, now = self.engine.store, self.engine.clock()
+        out = PollOutcome(self.name, ok=False)
+        lease = max(self.interval * 3, 120.0)
+        if not store.acquire_lease(self.name, self.engine.owner, lease, now) and not self._take_over(lease, now):
+            out.skipped, out.ok = True, True
+            return out
+        if not self.due(now, interval=interval):
+            store.release_lease(self.name, self.engine.owner)
+            out.skipped, out.ok = True, True
+            return out
+        unsaved: dict[str, Any] | None = None
+        try:
+            source = await self._instance()
+            cursor = dict(store.source_state(self.name).cursor)
+            saved_at = time.monotonic()
+            async for batch in source.poll(cursor):
+                out.sightings += await self.engine.process(batch.documents, wait=False)
+                out.documents += len(batch.documents)
+                unsaved = dict(batch.cursor)
+                if time.monotonic() - saved_at >= CURSOR_SAVE_EVERY:  # one write per batch cost ~40% CPU
+                    store.update_source(self.name, cursor=unsaved)
+                    unsaved, saved_at = None, time.monotonic()
+                if on_batch is not None:
+                    await on_batch(batch)
+            if unsaved is not None:
+                store.update_source(self.name, cursor=unsaved)
+                unsaved = None
+            self._succeeded(source, now)
+            out.ok = True
+        except SourceError as exc:
+            out.error = str(exc)
+            self._failed(exc, now)
+        except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:  # a source bug or odd page
+            err = SourceError(self.name, f"unexpected {type(exc).__name__} while polling")
+            out.error = str(err)
+            self._failed(err, now)
+        finally:
+            if unsaved is not None:  # every batch up to this cursor was processed: keep the progress
+                store.update_source(self.name, cursor=unsaved)
+            store.release_lease(self.name, self.engine.owner)
+        return out
+
+    def _take_over(self, lease: float, now: datetime) -> bool:
+        """Take the lease of a killed process of this host instead of waiting for it to expire."""
+        owner = self.engine.store.source_state(self.name).lease_owner
+        if not owner or not owner_is_dead(owner):
+            return False
+        logger.info("source %s: taking over the lease of %s (process gone)", self.name, owner)
+        self.engine.store.release_lease(self.name, owner)
+        return self.engine.store.acquire_lease(self.name, self.engine.owner, lease, now)
+
+    def _succeeded(self, source: Source, started: datetime) -> None:
+        now = self.engine.clock()
+        nxt = source.not_before if source.not_before is not None and source.not_before > now else None
+        self.engine.store.update_source(self.name, last_poll_at=started, last_success_at=now, next_poll_at=nxt,
+                                        failing_since=None, last_error="")
+        m = self.engine.metrics
+        m.polls.labels(self.name, "ok").inc()
+        m.backoff.labels(self.name).set(0)
+        m.last_success.labels(self.name).set(now.timestamp())
+
+    def _failed(self, exc: SourceError, started: datetime) -> None:
+        store, m, now = self.engine.store, self.engine.metrics, self.engine.clock()
+        state = store.source_state(self.name)
+        since = state.failing_since or now
+        if isinstance(exc, RateLimited):
+            wait, kind = exc.retry_after, "rate_limit"
+            m.rate_limit_waits.labels(self.name).inc()
+        elif isinstance(exc, SourceDisabled):
+            wait, kind = DISABLED_RECHECK, "disabled"
+        else:
+            failing = (now - since).total_seconds()
+            wait = min(MAX_ERROR_BACKOFF, max(self.interval, 2 * failing, 5.0))
+            kind = {MalformedPage: "malformed", ForbiddenURL: "forbidden_url"}.get(type(exc), "unavailable")
+        m.source_errors.labels(self.name, kind).inc()
+        m.polls.labels(self.name, "error").inc()
+        m.backoff.labels(self.name).set(wait)
+        store.update_source(self.name, last_poll_at=started, last_error_at=now, last_error=str(exc)[:500],
+                            failing_since=since, next_poll_at=now + timedelta(seconds=wait))
+        log = logger.error if isinstance(exc, SourceDisabled) else logger.warning
+        log("%s; next poll in %.0fs", exc, wait)

@@ -1,0 +1,172 @@
+"""The daemon (``leakpatrol run``): one asyncio loop; every APScheduler import lives here.
+
+Jobs: one per enabled source (ticks every second at most, polls when its interval and any stored
+back-off allow; never two runs of one source at once), delivery retries, verification re-checks
+and the weekly report. SIGTERM/SIGINT stop cleanly within 10 s: in-flight polls get up to 8 s to
+finish, then are cancelled; a cancelled poll has not stored its cursor, so its documents are
+processed again on the next start (tokens de-duplicate; outbox rows were committed first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack, nullcontext, suppress
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from crawler.config.model import Config
+from crawler.engine.pipeline import Engine
+from crawler.engine.polling import SourceRunner
+from crawler.kernel.errors import ConfigError, LeakpatrolError
+
+logger = logging.getLogger(__name__)
+STOP_GRACE = 8.0
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def weekly_trigger(spec: str, where: str | None = None) -> CronTrigger:
+    """``"mon 07:00"`` → a cron trigger in the daemon's local time."""
+    parts = spec.lower().split()
+    try:
+        day, hm = parts
+        hour, minute = (int(x) for x in hm.split(":"))
+        if day not in DAYS or not (0 <= hour < 24 and 0 <= minute < 60):
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{spec!r} is not '<day> HH:MM' (day one of {', '.join(DAYS)})", file=where,
+                          key="report.weekly") from None
+    return CronTrigger(day_of_week=day, hour=hour, minute=minute)
+
+
+class Daemon:
+    def __init__(self, cfg: Config, engine: Engine, stack: AsyncExitStack) -> None:
+        self.cfg, self.engine, self.stack = cfg, engine, stack
+        self.runners = [SourceRunner(engine, spec, stack) for spec in cfg.source_specs]
+        self.disabled = {r.name: r.problem for r in self.runners if r.problem}
+        self.active = [r for r in self.runners if not r.problem]
+        self.tasks: set[asyncio.Task[Any]] = set()
+        self.scheduler = AsyncIOScheduler()
+
+    def _tracked(self, fn: Callable[[], Awaitable[Any]], what: str) -> Callable[[], Awaitable[None]]:
+        async def job() -> None:
+            task = asyncio.current_task()
+            assert task is not None
+            self.tasks.add(task)
+            try:
+                await fn()
+            except LeakpatrolError as exc:
+                logger.error("%s: %s", what, exc)
+            except asyncio.CancelledError:  # only at shutdown, past STOP_GRACE: not an error
+                logger.info("%s: interrupted by shutdown; resumes from its stored state on the next start", what)
+            finally:
+                self.tasks.discard(task)
+        return job
+
+    def _source_job(self, runner: SourceRunner) -> Callable[[], Awaitable[Any]]:
+        async def tick() -> None:
+            if runner.due(self.engine.clock()):
+                await runner.poll()
+        return tick
+
+    def schedule(self) -> None:
+        for name, why in self.disabled.items():
+            logger.warning("source %s: %s", name, why)
+        opts: dict[str, Any] = {"max_instances": 1, "coalesce": True, "misfire_grace_time": None}
+        for r in self.active:
+            tick = IntervalTrigger(seconds=max(0.2, min(1.0, r.interval / 4)))
+            self.scheduler.add_job(self._tracked(self._source_job(r), f"source {r.name}"), tick,
+                                   id=f"source:{r.name}", **opts)
+            logger.info("source %s: every %.0fs", r.name, r.interval)
+        self.scheduler.add_job(self._tracked(self.engine.deliver_due, "deliveries"), IntervalTrigger(seconds=1),
+                               id="deliveries", **opts)
+        v = self.cfg.verification
+        every = max(0.5, min(10.0, v.recheck, v.unknown_retry))
+        self.scheduler.add_job(self._tracked(self.engine.recheck_due, "re-check"), IntervalTrigger(seconds=every),
+                               id="recheck", **opts)
+        if self.cfg.report.weekly:
+            trigger = weekly_trigger(self.cfg.report.weekly, self.cfg.path)
+            self.scheduler.add_job(self._tracked(self.weekly_report, "weekly report"), trigger, id="report", **opts)
+
+    async def weekly_report(self) -> None:
+        from crawler.report.compute import Period, load_report
+        from crawler.report.render import summary_text, write_rendered
+
+        now = self.engine.clock()
+        period = Period.last_full_week(now)
+        report = load_report(self.engine.store, period, now)
+        write_rendered(report, self.cfg.resolve_path(self.cfg.report.out_dir), list(self.cfg.report.formats))
+        if self.cfg.report.notify:
+            await self.engine.send_report(period.label, report, summary_text(report))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        self.schedule()
+        server = await self._start_server()
+        self.scheduler.start()
+        logger.info("leakpatrol running: %d source(s), %d notifier(s)", len(self.active), len(self.engine.notifiers))
+        try:
+            await stop.wait()
+        finally:
+            logger.info("stopping")
+            self.scheduler.pause()  # no new runs; shutdown() would cancel the running ones outright
+            await self._drain()
+            self.scheduler.shutdown(wait=False)
+            if server is not None:
+                server.should_exit = True
+                with suppress(Exception):
+                    await asyncio.wait_for(self._server_task, 2.0)
+
+    async def _drain(self) -> None:
+        """In-flight polls, then background verifications, all within ``STOP_GRACE`` seconds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + STOP_GRACE
+        await asyncio.sleep(0)  # a job the scheduler launched just before shutdown registers itself
+        while pending := {t for t in self.tasks if not t.done()}:
+            _, still = await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
+            if still:
+                for t in still:
+                    t.cancel()
+                await asyncio.wait(still, timeout=1.0)
+                break
+            await asyncio.sleep(0)
+        await self.engine.settle(max(0.5, deadline - loop.time()))
+
+    async def _start_server(self) -> Any:
+        if not self.cfg.server.listen:
+            return None
+        from crawler.engine.health import create_app
+        from crawler.receiver.app import make_server, parse_listen
+
+        host, port = parse_listen(self.cfg.server.listen)
+        app = create_app(self.engine, [r.name for r in self.active], {k: v or "" for k, v in self.disabled.items()})
+        server = make_server(app, host, port)
+        server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]  # the daemon owns SIGTERM/SIGINT
+        self._server_task = asyncio.create_task(server.serve())
+        return server
+
+
+async def run_daemon(cfg: Config, stop: asyncio.Event | None = None,
+                     ready: Callable[[Engine], None] | None = None) -> int:
+    """Open the store, build the engine and run until ``stop`` (or SIGTERM/SIGINT)."""
+    from crawler.store.runtime import open_runtime
+
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    store = open_runtime(cfg, create_key=True)
+    try:
+        async with Engine(cfg, store) as engine, AsyncExitStack() as stack:
+            daemon = Daemon(cfg, engine, stack)
+            if ready is not None:
+                ready(engine)
+            await daemon.run(stop)
+    finally:
+        store.close()
+    return 0

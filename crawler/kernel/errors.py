@@ -1,0 +1,101 @@
+"""The one exception tree of leakpatrol.
+
+    LeakpatrolError
+    ├── ConfigError            invalid config file, key or value (names file, key, problem)
+    ├── KeyError_              encryption key missing, malformed or wrong
+    ├── RuleError              a token rule that cannot be compiled
+    ├── StoreError             the database cannot be opened or migrated
+    ├── SourceError            one source failed one poll (affects that source alone)
+    │   ├── SourceUnavailable  transport error, timeout, 5xx after retries
+    │   ├── RateLimited        429 / 403 rate limit / Retry-After: carries the wait
+    │   ├── MalformedPage      a page that is not what the API documents
+    │   ├── SourceDisabled     a configuration problem found at run time (e.g. pastebin IP not whitelisted)
+    │   └── ForbiddenURL       a request to a host the source is not built to fetch
+    └── DeliveryError          a notifier could not be built or called
+
+Every class builds its message in ``__init__``. No message ever carries a plaintext token:
+callers pass the redacted form (see :mod:`crawler.detect.redaction`).
+"""
+
+from __future__ import annotations
+
+
+class LeakpatrolError(Exception):
+    """Base class of every error leakpatrol raises on purpose."""
+
+
+class ConfigError(LeakpatrolError):
+    """A config file, key or value is invalid."""
+
+    def __init__(self, problem: str, *, file: str | None = None, key: str | None = None) -> None:
+        self.file, self.key, self.problem = file, key, problem
+        where = file or "config"
+        if key:
+            where += f": {key}"
+        super().__init__(f"{where}: {problem}")
+
+
+class KeyError_(LeakpatrolError):
+    """The encryption key is missing, malformed or does not decrypt the store."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"encryption key: {problem}")
+
+
+class RuleError(LeakpatrolError):
+    """A token rule is invalid."""
+
+    def __init__(self, rule_id: str, problem: str) -> None:
+        self.rule_id, self.problem = rule_id, problem
+        super().__init__(f"rule {rule_id!r}: {problem}")
+
+
+class StoreError(LeakpatrolError):
+    """The store cannot be opened, migrated or used."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"store: {problem}")
+
+
+class SourceError(LeakpatrolError):
+    """One poll of one source failed; the source backs off, the others keep running."""
+
+    def __init__(self, source: str, problem: str) -> None:
+        self.source, self.problem = source, problem
+        super().__init__(f"source {source}: {problem}")
+
+
+class SourceUnavailable(SourceError):
+    """Transport error, timeout or 5xx that outlived the retry policy."""
+
+
+class MalformedPage(SourceError):
+    """A response that does not have the documented shape."""
+
+
+class SourceDisabled(SourceError):
+    """A configuration problem that disables the source until it is fixed."""
+
+
+class ForbiddenURL(SourceError):
+    """A request to a host outside the source's allow-list."""
+
+    def __init__(self, source: str, url: str) -> None:
+        super().__init__(source, f"refusing to fetch {url}: host is not one this source is built to fetch")
+
+
+class RateLimited(SourceError):
+    """The service asked us to wait ``retry_after`` seconds."""
+
+    def __init__(self, source: str, retry_after: float, why: str) -> None:
+        self.retry_after = max(0.0, retry_after)
+        super().__init__(source, f"rate limited ({why}); waiting {self.retry_after:.0f}s")
+
+
+class DeliveryError(LeakpatrolError):
+    """A notifier could not be built or called."""
+
+    def __init__(self, notifier: str, problem: str) -> None:
+        self.notifier, self.problem = notifier, problem
+        super().__init__(f"notifier {notifier}: {problem}")

@@ -1,0 +1,332 @@
+"""The issuer's reference receiver for leakpatrol's revocation webhook (``leakpatrol receiver``).
+
+A small Starlette app an issuer runs as it is or mounts in their own service:
+
+1. verify the Standard Webhooks signature and a timestamp within ±5 minutes (401 otherwise);
+2. acknowledge a repeated ``webhook-id`` whose hook already succeeded (200, the hook is not run
+   again); ids are remembered in a small SQLite file (WAL), so this holds across restarts;
+3. run the issuer's hook: ``--exec CMD`` (event JSON on stdin, the token in ``LEAKPATROL_TOKEN``,
+   never in argv) or ``--handler module:function`` (sync or async, called with the event dict);
+4. answer 200 only after the hook succeeded; a failing hook gives 500 so the sender retries.
+
+The token is never logged: log lines carry the ``webhook-id``, the rule and 8 digits of
+``token_sha256``. Issuers who do not use the app call :func:`verify_webhook` themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import logging
+import os
+import shlex
+import shutil
+import sqlite3
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import uvicorn
+from standardwebhooks import Webhook, WebhookVerificationError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from crawler.kernel.errors import ConfigError, LeakpatrolError
+
+logger = logging.getLogger(__name__)
+
+Hook = Callable[[dict[str, Any]], Awaitable[None] | None]
+DEFAULT_LISTEN = "127.0.0.1:8787"
+DEFAULT_STATE = "leakpatrol-receiver.db"
+MAX_BODY = 1024 * 1024
+KEEP_IDS = 30 * 86400.0
+"""Handled ids are kept this long: far past any sender's ``give_up_after``."""
+EXEC_TIMEOUT = 60.0
+TOKEN_ENV = ("LEAKPATROL_TOKEN", "LEAKPATROL_TOKEN_SHA256", "LEAKPATROL_RULE")
+
+
+class HookFailed(LeakpatrolError):
+    """The issuer's hook did not succeed (non-zero exit, timeout)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(f"revocation hook failed: {problem}")
+
+
+def verify_webhook(secret: str, body: bytes | str, headers: Mapping[str, str], *,
+                   tolerance: float = 300) -> dict[str, Any]:
+    """Verify one Standard Webhooks request and return its JSON body.
+
+    Raises ``standardwebhooks.WebhookVerificationError`` for missing or malformed headers, a bad
+    signature, or a timestamp more than ``tolerance`` seconds away (the library never accepts
+    more than 5 minutes); ``ValueError`` when the signed body is not a JSON object.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    try:
+        stamp = int(lower.get("webhook-timestamp", ""))
+    except ValueError:
+        raise WebhookVerificationError("missing or malformed webhook-timestamp") from None
+    if abs(time.time() - stamp) > tolerance:
+        raise WebhookVerificationError("webhook-timestamp outside the allowed window")
+    try:
+        Webhook(secret).verify(body, lower, json_parse=False)
+    except ValueError:  # malformed signature list, bad base64, body not UTF-8
+        raise WebhookVerificationError("malformed webhook-signature or body") from None
+    event = json.loads(body)
+    if not isinstance(event, dict):
+        raise ValueError("the webhook body is not a JSON object")
+    return event
+
+
+class SeenIds:
+    """``webhook-id``s whose hook succeeded, in SQLite (WAL, synchronous=FULL); in memory for ``None``."""
+
+    def __init__(self, path: Path | None, keep: float = KEEP_IDS) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path) if path else ":memory:", timeout=10.0,
+                                   isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock:
+            if path is not None:
+                self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, done_at REAL NOT NULL)")
+            self._db.execute("DELETE FROM seen WHERE done_at < ?", (time.time() - keep,))
+
+    def done(self, msg_id: str) -> bool:
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM seen WHERE id = ?", (msg_id,)).fetchone() is not None
+
+    def mark(self, msg_id: str) -> None:
+        with self._lock:
+            self._db.execute("INSERT OR IGNORE INTO seen (id, done_at) VALUES (?, ?)", (msg_id, time.time()))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def _data(event: Mapping[str, Any]) -> dict[str, Any]:
+    data = event.get("data")
+    return data if isinstance(data, dict) else {}
+
+
+def _scrub(text: str, token: object) -> str:
+    return text.replace(token, "[token]") if isinstance(token, str) and token else text
+
+
+async def _call(hook: Hook, event: dict[str, Any]) -> None:
+    """Await an async hook; run a sync one in a worker thread (and await what it returns)."""
+    if inspect.iscoroutinefunction(hook):
+        await hook(event)
+        return
+    result = await run_in_threadpool(hook, event)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, tolerance: float = 300,
+               events: frozenset[str] = frozenset({"token.exposed"})) -> Starlette:
+    """The receiver app: ``POST /`` and ``POST /leakpatrol``; ``GET /healthz``.
+
+    Only ``events`` types run the hook; other signed events are acknowledged and logged.
+    """
+    Webhook(secret)  # a malformed secret fails here, not on the first delivery
+    seen = SeenIds(seen_db)
+    in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    async def handle(msg_id: str, event: dict[str, Any]) -> Response:
+        data = _data(event)
+        if seen.done(msg_id):
+            logger.info("webhook %s: already handled; acknowledged without running the hook", msg_id)
+            return JSONResponse({"ok": True, "duplicate": True})
+        if event.get("type") not in events:
+            logger.info("webhook %s: %s acknowledged (no hook for this type)", msg_id, event.get("type"))
+            seen.mark(msg_id)
+            return JSONResponse({"ok": True, "ignored": True})
+        logger.info("webhook %s: %s rule=%s sha256=%s", msg_id, event.get("type"), data.get("rule"),
+                    str(data.get("token_sha256", ""))[:8])
+        try:
+            await _call(hook, event)
+        except Exception as exc:
+            token = data.get("token")
+            logger.error("webhook %s: revocation hook failed (%s): %s; answering 500 so the sender retries",
+                         msg_id, type(exc).__name__, _scrub(str(exc), token))
+            logger.debug("hook traceback:\n%s", _scrub("".join(traceback.format_exception(exc)), token))
+            return JSONResponse({"ok": False, "error": "hook failed"}, status_code=500)
+        seen.mark(msg_id)
+        logger.info("webhook %s: hook succeeded", msg_id)
+        return JSONResponse({"ok": True})
+
+    async def receive(request: Request) -> Response:
+        body = await _read_body(request)
+        if body is None:
+            return JSONResponse({"ok": False, "error": "body too large"}, status_code=413)
+        msg_id = request.headers.get("webhook-id", "")
+        try:
+            event = verify_webhook(secret, body, request.headers, tolerance=tolerance)
+        except WebhookVerificationError as exc:
+            logger.warning("rejected webhook %r: %s", msg_id[:64], exc)
+            return JSONResponse({"ok": False, "error": "invalid signature or timestamp"}, status_code=401)
+        except ValueError:
+            logger.warning("rejected webhook %r: body is not a JSON object", msg_id[:64])
+            return JSONResponse({"ok": False, "error": "body is not a JSON object"}, status_code=400)
+        lock, users = in_flight.get(msg_id, (asyncio.Lock(), 0))
+        in_flight[msg_id] = (lock, users + 1)
+        try:
+            async with lock:  # a concurrent retry of the same id waits, then sees it handled
+                return await handle(msg_id, event)
+        finally:
+            lock, users = in_flight[msg_id]
+            if users <= 1:
+                del in_flight[msg_id]
+            else:
+                in_flight[msg_id] = (lock, users - 1)
+
+    async def healthz(request: Request) -> Response:
+        return PlainTextResponse("ok")
+
+    routes = [Route("/", receive, methods=["POST"]), Route("/leakpatrol", receive, methods=["POST"]),
+              Route("/healthz", healthz, methods=["GET"])]
+    app = Starlette(routes=routes)
+    app.state.seen = seen
+    return app
+
+
+def exec_hook(cmd: Sequence[str], *, timeout: float = EXEC_TIMEOUT) -> Hook:
+    """A hook that runs ``cmd`` with the event JSON on stdin and ``LEAKPATROL_TOKEN``,
+    ``LEAKPATROL_TOKEN_SHA256`` and ``LEAKPATROL_RULE`` in its environment (never in argv).
+
+    A non-zero exit or a run longer than ``timeout`` seconds is a failure.
+    """
+    argv = list(cmd)
+    if not argv:
+        raise ValueError("the hook command is empty")
+
+    async def run(event: dict[str, Any]) -> None:
+        data = _data(event)
+        env = {k: v for k, v in os.environ.items() if k not in TOKEN_ENV}
+        for name, key in zip(TOKEN_ENV, ("token", "token_sha256", "rule"), strict=True):
+            if isinstance(data.get(key), str):
+                env[name] = data[key]
+        proc = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, env=env)
+        try:
+            _, err = await asyncio.wait_for(proc.communicate(json.dumps(event).encode("utf-8")), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            raise HookFailed(f"{argv[0]} did not finish within {timeout:g}s") from None
+        if proc.returncode != 0:
+            tail = _scrub(err.decode("utf-8", "replace").strip()[-300:], data.get("token"))
+            raise HookFailed(f"{argv[0]} exited with status {proc.returncode}: {tail or '(no stderr)'}")
+
+    return run
+
+
+def import_handler(spec: str) -> Hook:
+    """Import ``module:function`` (dotted attributes allowed); the callable may be sync or async."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"{spec!r} is not module:function")
+    target: object = importlib.import_module(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    if not callable(target):
+        raise ValueError(f"{spec!r} is not callable")
+    return cast(Hook, target)
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:8787``, ``:8787`` for 127.0.0.1) as ``(host, port)``."""
+    host, sep, port = value.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not HOST:PORT")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def make_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
+    """A uvicorn server for ``app``; logging is left to the caller (only the CLI configures it)."""
+    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
+
+
+async def serve(app: Starlette, host: str, port: int) -> None:
+    """Serve ``app`` until SIGINT/SIGTERM."""
+    await make_server(app, host, port).serve()
+
+
+def build_receiver(secret_env: str, exec_cmd: str | Sequence[str] | None, handler: str | None,
+                   state: str | Path | None) -> Starlette:
+    """Everything ``leakpatrol receiver`` checks before listening; raises :class:`ConfigError`."""
+    where = "leakpatrol receiver"
+    secret = os.environ.get(secret_env) if secret_env else None
+    if not secret:
+        raise ConfigError(f"environment variable {secret_env or '(none)'} is not set", file=where,
+                          key="--secret-env")
+    try:
+        Webhook(secret)
+    except Exception:  # binascii.Error, EmptyWebhookSecretError: never echo the value
+        raise ConfigError(f"{secret_env} is not a whsec_<base64> secret", file=where,
+                          key="--secret-env") from None
+    if (exec_cmd is None) == (handler is None):
+        raise ConfigError("give exactly one of --exec CMD or --handler module:function", file=where)
+    if exec_cmd is not None:
+        argv = shlex.split(exec_cmd) if isinstance(exec_cmd, str) else list(exec_cmd)
+        if not argv or shutil.which(argv[0]) is None:
+            missing = argv[0] if argv else "(empty)"
+            raise ConfigError(f"command not found: {missing}", file=where, key="--exec")
+        hook = exec_hook(argv)
+    else:
+        if os.getcwd() not in sys.path:
+            sys.path.insert(0, os.getcwd())  # like uvicorn's --app-dir: handlers next to the user
+        try:
+            hook = import_handler(str(handler))
+        except (ImportError, AttributeError, ValueError) as exc:
+            raise ConfigError(f"cannot import {handler!r}: {exc}", file=where, key="--handler") from None
+    return create_app(secret, hook, seen_db=Path(state or DEFAULT_STATE))
+
+
+def run_receiver(listen: str | None, secret_env: str, exec_cmd: str | Sequence[str] | None,
+                 handler: str | None, state: str | Path | None) -> int:
+    """``leakpatrol receiver``: 0 after a clean shutdown, 1 if it cannot listen, 2 on usage errors."""
+    try:
+        host, port = parse_listen(listen or DEFAULT_LISTEN)
+    except ValueError as exc:
+        logger.error("leakpatrol receiver: --listen: %s", exc)
+        return 2
+    try:
+        app = build_receiver(secret_env, exec_cmd, handler, state)
+    except ConfigError as exc:
+        logger.error("%s", exc)
+        return 2
+    logger.info("receiver on http://%s:%d/ (replay state: %s)", host, port, Path(state or DEFAULT_STATE))
+    try:
+        asyncio.run(serve(app, host, port))
+    except SystemExit as exc:  # uvicorn exits when it cannot bind
+        return exc.code if isinstance(exc.code, int) else 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        app.state.seen.close()
+    return 0

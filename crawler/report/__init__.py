@@ -1,0 +1,1 @@
+"""The weekly exposure report: numbers computed from the store (:mod:`.compute`) and rendered (:mod:`.render`)."""
