@@ -37,8 +37,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from crawler.config.model import RuleConfig
+from crawler.detect.mint import mint
 from crawler.detect.redaction import fingerprint
-from crawler.detect.rules import Rule, load_rules, mint
+from crawler.detect.rules import Rule, load_rules
 from crawler.detect.scanner import HAVE_HYPERSCAN, Match, Scanner
 
 CACHE = Path(__file__).resolve().parent / ".corpus"

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from crawler.config.model import Duration, PluginOptions, Url, secret
 from crawler.http import Body, read_capped
+from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import MalformedPage
 from crawler.kernel.retry import RetryPolicy
 
@@ -80,9 +81,6 @@ class Batch:
     documents: Sequence[Document]
     cursor: Mapping[str, Any]
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass
@@ -221,10 +219,6 @@ def parse_time(value: object) -> datetime | None:
         pass
     return None
 
-
-def iso(when: datetime) -> str:
-    """``2026-11-28T22:00:00Z``: the timestamp form GitHub and GitLab query parameters expect."""
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def remember(seen: Sequence[str], new: Iterable[str], limit: int) -> list[str]:

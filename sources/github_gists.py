@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import Field
 
 from crawler.config.model import Url, secret
+from crawler.kernel.clock import iso
 from sources.base import (
     Batch,
     Document,
@@ -25,7 +26,6 @@ from sources.base import (
     Source,
     TokenSourceOptions,
     fetch_raw,
-    iso,
     next_link,
     parse_time,
     prefetched,

@@ -17,6 +17,7 @@ from pydantic import Field
 
 from crawler.config.model import Url, secret
 from crawler.http import host_of
+from crawler.kernel.clock import iso
 from sources.base import (
     Batch,
     Document,
@@ -26,7 +27,6 @@ from sources.base import (
     SourceOptions,
     TokenSourceOptions,
     fetch_raw,
-    iso,
     parse_time,
     prefetched,
     seen_list,

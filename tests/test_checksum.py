@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from crawler.config.model import RuleConfig
 from crawler.detect.checksum import BASE62, CHECKSUM_LEN, base62, crc32_base62, crc32_base62_ok
-from crawler.detect.rules import CHARSETS, compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import CHARSETS, compile_rule
 from crawler.detect.scanner import Scanner
 
 ACME = compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import compile_rule, find_rule, load_rules, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule, find_rule, load_rules
 from crawler.engine.logs import scrub_with, setup_logging
 
 

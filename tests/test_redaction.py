@@ -10,8 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from crawler.config.model import RuleConfig
+from crawler.detect.mint import mint
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.rules import compile_rule
 from crawler.detect.scanner import Scanner
 
 ACME = compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,

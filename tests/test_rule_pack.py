@@ -9,7 +9,8 @@ from collections import Counter
 import pytest
 
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import Rule, builtin_rule_configs, compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import Rule, builtin_rule_configs, compile_rule
 from crawler.detect.scanner import HAVE_HYPERSCAN, Scanner
 
 # Verifier kinds that exist (verifiers/ registry); a rule naming any other would never be verified.

@@ -18,7 +18,8 @@ from hypothesis import strategies as st
 
 from crawler.config.model import RuleConfig
 from crawler.detect.checksum import CHECKSUM_LEN
-from crawler.detect.rules import CHARSETS, Rule, compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import CHARSETS, Rule, compile_rule
 from crawler.detect.scanner import HAVE_HYPERSCAN, Match, Scanner, ScanStats
 
 

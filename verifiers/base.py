@@ -16,14 +16,15 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import httpx
 
 from crawler.config.model import PluginOptions, VerifierConfig
 from crawler.detect.rules import Rule
+from crawler.kernel.status import VerdictStatus
 
-Status = Literal["live", "inactive", "unknown"]
+Status = VerdictStatus
 
 
 @dataclass(frozen=True)

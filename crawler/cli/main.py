@@ -212,7 +212,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     from crawler.config.model import Config
-    from crawler.detect.rules import find_rule, load_rules, mint
+    from crawler.detect.mint import mint
+    from crawler.detect.rules import find_rule, load_rules
 
     cfg = _scan_config(args)
     assert cfg is None or isinstance(cfg, Config)

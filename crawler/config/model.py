@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from crawler.kernel.durations import parse_duration
+from crawler.kernel.status import VerdictStatus
 
 CONFIG_ENV = "LEAKPATROL_CONFIG"
 DEFAULT_CONFIG = "leakpatrol.toml"
@@ -59,7 +60,6 @@ def check_url(value: str) -> str:
 
 
 Url = Annotated[str, AfterValidator(check_url)]
-Status = Literal["live", "inactive", "unknown"]
 
 
 class Model(BaseModel):
@@ -149,7 +149,7 @@ class VerifierConfig(PluginModel):
 class NotifierConfig(PluginModel):
     id: str
     kind: str
-    on: list[Status] = ["live"]
+    on: list[VerdictStatus] = ["live"]
     rules: list[str] | None = None
     """Rules whose tokens this notifier receives; default: every rule."""
 

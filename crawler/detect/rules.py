@@ -8,7 +8,6 @@ are in DESIGN.md; this module compiles rules and mints tokens, :mod:`crawler.det
 from __future__ import annotations
 
 import functools
-import random
 import re
 import tomllib
 from collections.abc import Iterable, Sequence
@@ -27,7 +26,7 @@ from pydantic import ValidationError
 
 from crawler.config.loading import validation_problem
 from crawler.config.model import Config, RuleConfig
-from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62, crc32_base62_ok
+from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62_ok
 from crawler.kernel.errors import ConfigError, RuleError
 
 DATA_DIR = Path(__file__).resolve().parents[2] / "data"
@@ -219,62 +218,3 @@ def load_rules(cfg: Config | None = None, *, extra: Iterable[RuleConfig] = ()) -
 
 def find_rule(rules: Sequence[Rule], rule_id: str) -> Rule | None:
     return next((r for r in rules if r.id == rule_id), None)
-
-
-# ---------------------------------------------------------------------------------------------
-# minting
-
-
-def _gen(items: Any, rng: random.Random) -> str:
-    out = []
-    for op, av in items:
-        if op is sre_constants.LITERAL:
-            out.append(chr(av))
-        elif op is sre_constants.IN:
-            out.append(rng.choice(_class_chars(av)))
-        elif op is sre_constants.ANY:
-            out.append(rng.choice(CHARSETS["base62"]))
-        elif op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
-            lo, hi, sub = av
-            n = rng.randint(lo, min(hi, lo + 8)) if hi != sre_constants.MAXREPEAT else lo
-            out.extend(_gen(sub, rng) for _ in range(n))
-        elif op is sre_constants.SUBPATTERN:
-            out.append(_gen(av[-1], rng))
-        elif op is sre_constants.BRANCH:
-            out.append(_gen(rng.choice(av[1]), rng))
-        else:  # pragma: no cover - rejected at compile time
-            raise ValueError(f"cannot mint from regex op {op}")
-    return "".join(out)
-
-
-def _class_chars(items: Any) -> str:
-    chars: list[str] = []
-    for op, av in items:
-        if op is sre_constants.LITERAL:
-            chars.append(chr(av))
-        elif op is sre_constants.RANGE:
-            chars.extend(chr(c) for c in range(av[0], av[1] + 1))
-        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_DIGIT:
-            chars.extend(_DIGITS)
-        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_WORD:
-            chars.extend(CHARSETS["word"])
-    return "".join(chars) or CHARSETS["base62"]
-
-
-def mint(rule: Rule, rng: random.Random | None = None) -> str:
-    """A well-formed token for ``rule``: random body of the right length, checksum appended."""
-    rng = rng or random.SystemRandom()
-    for _ in range(1000):
-        if rule.body_regex is not None:
-            body = _gen(sre_parse.parse(rule.body_regex.pattern.decode("ascii")), rng)
-        else:
-            alphabet = CHARSETS[rule.charset]
-            body = "".join(rng.choice(alphabet) for _ in range(rule.min_len))
-        if rule.checksum == "crc32-base62":
-            body = body[:-CHECKSUM_LEN] + crc32_base62(body[:-CHECKSUM_LEN].encode("ascii"))
-        token = rule.prefix + body
-        from crawler.detect.scanner import Scanner  # local: scanner imports this module
-
-        if [m.rule.id for m in Scanner([rule], use_hyperscan=False).scan(token.encode())] == [rule.id]:
-            return token
-    raise RuleError(rule.id, "could not mint a token that this rule matches")

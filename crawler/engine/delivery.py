@@ -19,13 +19,15 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from crawler.engine.metrics import Metrics
+from crawler.kernel.backoff import Backoff
 from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier
-from crawler.notifiers.webhook import backoff_delay
 from crawler.store.database import Store
 from crawler.store.models import Delivery, Token
 
 logger = logging.getLogger(__name__)
 CLAIM_TTL = 120.0
+FIRST_DELIVERY_RETRY = 2.0
+"""Seconds before the first retry of a failed delivery; doubles (with jitter) up to ``max_backoff``."""
 
 
 def webhook_id(notifier: str, key: str) -> str:
@@ -137,7 +139,8 @@ class Outbox:
                 logger.error("dead-lettered %s for %s after %d attempts: %s", row.webhook_id, notifier.id,
                              row.attempts + 1, detail)
                 return False
-            delay = backoff_delay(row.attempts + 1, result.retry_after, _opt(notifier, "max_backoff", 600.0))
+            backoff = Backoff(FIRST_DELIVERY_RETRY, _opt(notifier, "max_backoff", 600.0), jitter=0.5)
+            delay = backoff.delay(row.attempts + 1, retry_after=result.retry_after)
             self.store.finish_attempt(row.id, status="pending", error=detail, http_status=result.status_code,
                                       next_attempt_at=now + timedelta(seconds=delay), now=now)
             logger.warning("delivery %s to %s failed (%s); retry in %.1fs", row.webhook_id, notifier.id, detail, delay)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -13,10 +12,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from crawler.engine.pipeline import Engine
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+from crawler.kernel.clock import iso
 
 
 def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -32,10 +28,10 @@ def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> 
         healthy &= not bad
         out[name] = {
             "status": "failing" if bad else ("degraded" if failing else "ok"),
-            "last_success_at": _iso(st.last_success_at) if st else None,
-            "last_error_at": _iso(st.last_error_at) if st else None,
+            "last_success_at": iso(st.last_success_at, precise=True) if st else None,
+            "last_error_at": iso(st.last_error_at, precise=True) if st else None,
             "last_error": (st.last_error or None) if st else None,
-            "next_poll_at": _iso(st.next_poll_at) if st else None,
+            "next_poll_at": iso(st.next_poll_at, precise=True) if st else None,
             "failing_for_seconds": round(failing, 1),
         }
     for name, why in disabled.items():
@@ -43,7 +39,7 @@ def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> 
     backlog = len(engine.store.due_deliveries(now, limit=10_000))
     engine.metrics.outbox_pending.set(backlog)
     body = {"status": "ok" if healthy else "unhealthy", "sources": out, "outbox_backlog": backlog,
-            "time": _iso(now)}
+            "time": iso(now, precise=True)}
     return (200 if healthy else 503), body
 
 

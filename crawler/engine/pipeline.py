@@ -13,7 +13,7 @@ import os
 import socket
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
@@ -25,6 +25,8 @@ from crawler.engine.delivery import Outbox, webhook_id
 from crawler.engine.metrics import Metrics
 from crawler.engine.verification import VerifierSet
 from crawler.http import make_client
+from crawler.kernel.backoff import Backoff
+from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import DeliveryError
 from crawler.notifiers.base import Notifier
 from crawler.plugins import make_notifier
@@ -36,9 +38,6 @@ logger = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT = 8.0
 
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def default_owner() -> str:
@@ -175,7 +174,7 @@ class Engine:
         if status == "unknown" and has_verifier:
             if (now - first_seen).total_seconds() >= v.unknown_give_up_after:
                 return None
-            return now + timedelta(seconds=min(v.unknown_max_backoff, v.unknown_retry * 2.0 ** attempts))
+            return now + timedelta(seconds=Backoff(v.unknown_retry, v.unknown_max_backoff).delay(attempts + 1))
         return None
 
     async def verify(self, token_id: int) -> str:

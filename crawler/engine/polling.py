@@ -19,12 +19,14 @@ from crawler.config.model import SourceSpec
 from crawler.engine.delivery import owner_is_dead
 from crawler.engine.pipeline import Engine
 from crawler.http import allowed_hosts_for, bulk_transport, make_client
+from crawler.kernel.backoff import Backoff
 from crawler.kernel.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
 from crawler.kernel.retry import RetryPolicy
 from crawler.plugins import source_of
 from sources.base import Batch, Source, SourceContext
 
 logger = logging.getLogger(__name__)
+MIN_ERROR_BACKOFF = 5.0
 MAX_ERROR_BACKOFF = 1800.0
 CURSOR_SAVE_EVERY = 0.5
 """Seconds between cursor writes within one poll (and always at its end): a kill re-processes at
@@ -162,7 +164,7 @@ class SourceRunner:
             wait, kind = DISABLED_RECHECK, "disabled"
         else:
             failing = (now - since).total_seconds()
-            wait = min(MAX_ERROR_BACKOFF, max(self.interval, 2 * failing, 5.0))
+            wait = Backoff(max(self.interval, MIN_ERROR_BACKOFF), MAX_ERROR_BACKOFF).after(failing)
             kind = {MalformedPage: "malformed", ForbiddenURL: "forbidden_url"}.get(type(exc), "unavailable")
         m.source_errors.labels(self.name, kind).inc()
         m.polls.labels(self.name, "error").inc()

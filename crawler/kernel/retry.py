@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
-import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
+from crawler.kernel.backoff import Backoff
 from crawler.kernel.errors import RateLimited, SourceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -86,8 +86,7 @@ class RetryPolicy:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, _Transient) and exc.wait is not None:
             return float(exc.wait)
-        backoff = min(self.max_wait, self.base * 2.0 ** (state.attempt_number - 1))
-        return backoff * (0.5 + random.random() / 2)
+        return Backoff(self.base, self.max_wait, jitter=0.5).delay(state.attempt_number)
 
     async def send(self, owner: str, call: Callable[[], Awaitable[httpx.Response]]) -> httpx.Response:
         """Run ``call`` under the policy; return a non-transient response or raise a SourceError."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from crawler.notifiers.base import Notifier
 from crawler.notifiers.chat import ChatNotifier
-from crawler.notifiers.webhook import WebhookNotifier, backoff_delay
+from crawler.notifiers.webhook import WebhookNotifier
 
 NOTIFIERS: dict[str, type[Notifier]] = {cls.kind: cls for cls in (WebhookNotifier, ChatNotifier)}
 
-__all__ = ["NOTIFIERS", "Notifier", "backoff_delay"]
+__all__ = ["NOTIFIERS", "Notifier"]

@@ -6,14 +6,13 @@ The body is exactly DESIGN.md's ``token.exposed`` payload (``data.token`` left o
 idempotency key), ``webhook-timestamp`` is this attempt's time. Redirects are never followed.
 
 Outcomes: 2xx delivered; 410 disabled; 408/429/5xx, timeouts and transport errors retry (with the
-server's ``Retry-After``); 3xx and any other 4xx failed. The outbox schedules retries with
-:func:`backoff_delay` until ``give_up_after``.
+server's ``Retry-After``); 3xx and any other 4xx failed. The delivery job schedules retries with
+the one back-off (:mod:`crawler.kernel.backoff`) until ``give_up_after``.
 """
 
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -23,10 +22,10 @@ import httpx
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from crawler.config.model import Duration, NotifierConfig, PluginOptions, Url, secret
+from crawler.kernel.clock import iso
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
 from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions
 
-FIRST_BACKOFF = 2.0
 DETAIL_CHARS = 200
 
 
@@ -49,32 +48,12 @@ class WebhookOptions(DeliveryOptions):
     """``false`` leaves ``data.token`` out (issuers that look tokens up by ``token_sha256``)."""
 
 
-def backoff_delay(attempt: int, retry_after: float | None, max_backoff: float,
-                  rng: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after failed attempt number ``attempt`` (1-based).
-
-    Exponential from ~2 s with jitter (50-100 % of the step); a server's ``Retry-After`` wins
-    when it asks for longer. Never more than ``max_backoff``.
-    """
-    step = FIRST_BACKOFF * 2.0 ** min(max(attempt, 1) - 1, 40)
-    delay = step * (0.5 + rng() / 2)
-    if retry_after is not None:
-        delay = max(delay, retry_after)
-    return max(0.0, min(delay, max_backoff))
-
-
-def iso_utc(when: datetime | None) -> str | None:
-    """ISO-8601 UTC with ``Z`` and whole seconds; naive datetimes are taken as UTC."""
-    if when is None:
-        return None
-    when = when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
-    return when.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def payload(event: Event, *, send_token: bool = True) -> dict[str, Any]:
     """The JSON body for ``event``, exactly as DESIGN.md "Revocation webhook" shows it."""
     if event.type == "report.weekly":
-        return {"type": event.type, "timestamp": iso_utc(event.timestamp), "data": event.report or {}}
+        return {"type": event.type, "timestamp": iso(event.timestamp), "data": event.report or {}}
     exp = event.exposure
     if exp is None:
         raise ValueError(f"event {event.type!r} carries no exposure")
@@ -84,10 +63,10 @@ def payload(event: Event, *, send_token: bool = True) -> dict[str, Any]:
     data: dict[str, Any] = {"token": exp.token} if send_token else {}
     data.update(
         token_sha256=exp.token_sha256, rule=exp.rule, status=exp.status,
-        verified_at=iso_utc(exp.verified_at), first_seen_at=iso_utc(exp.first_seen_at),
+        verified_at=iso(exp.verified_at), first_seen_at=iso(exp.first_seen_at),
         source=exp.source, url=exp.url, location=location, sightings=exp.sightings,
     )
-    return {"type": event.type, "timestamp": iso_utc(event.timestamp), "data": data}
+    return {"type": event.type, "timestamp": iso(event.timestamp), "data": data}
 
 
 def classify(resp: httpx.Response, *, disabled: frozenset[int] = frozenset({410})) -> DeliveryResult:

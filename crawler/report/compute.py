@@ -23,12 +23,14 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 
+from crawler.kernel.clock import iso
+from crawler.kernel.status import STATUSES
+
 if TYPE_CHECKING:
     from crawler.store.database import Store
 
 REPORT_VERSION = 1
 SEVERITIES = ("critical", "high", "medium", "low")
-STATUSES = ("pending", "live", "inactive", "unknown")
 DEAD = frozenset({"dead", "failed", "disabled"})
 EXPOSED = "token.exposed"
 TREND_WEEKS = 8
@@ -123,12 +125,6 @@ class Period:
 
 # -- small helpers ------------------------------------------------------------------------------
 
-
-def iso(moment: datetime | None) -> str | None:
-    """``2026-11-28T22:00:00Z`` (seconds precision), or None."""
-    if moment is None:
-        return None
-    return moment.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def seconds(start: datetime | None, end: datetime | None) -> float | None:

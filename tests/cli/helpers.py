@@ -16,7 +16,8 @@ import pytest
 
 from crawler import cli
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import DATA_DIR, compile_rule, find_rule, load_rules, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import DATA_DIR, compile_rule, find_rule, load_rules
 
 EXAMPLES = DATA_DIR / "examples"
 ACME_RULE = """

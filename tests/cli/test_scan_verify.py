@@ -11,7 +11,8 @@ import pytest
 import respx
 
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from tests.cli.helpers import run
 
 WHOAMI = "https://api.acme.example/v1/whoami"

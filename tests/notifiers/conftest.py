@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crawler.detect.rules import mint
+from crawler.detect.mint import mint
 from tests.notifiers.helpers import RULE
 
 

@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 from crawler.config.model import NotifierConfig
 from crawler.http import make_client
 from crawler.notifiers.base import Event
-from crawler.notifiers.webhook import WebhookNotifier, backoff_delay
+from crawler.notifiers.webhook import WebhookNotifier
 from tests.notifiers.helpers import exposure_event, new_secret
 
 URL = "https://hooks.acme.example/leakpatrol"
@@ -195,17 +195,3 @@ async def test_send_without_secret_fails_without_a_request(no_network: respx.Moc
     result = await notifier(client).send("m", exposure_event(token))
     assert result.outcome == "failed" and "ACME_WEBHOOK_SECRET" in result.detail
     assert not route.called
-
-
-def test_backoff_grows_with_jitter_and_is_capped() -> None:
-    low = [backoff_delay(n, None, 600, rng=lambda: 0.0) for n in range(1, 12)]
-    high = [backoff_delay(n, None, 600, rng=lambda: 1.0) for n in range(1, 12)]
-    assert low[:4] == [1.0, 2.0, 4.0, 8.0] and high[:4] == [2.0, 4.0, 8.0, 16.0]
-    assert low == sorted(low) and max(high) == 600.0
-    assert backoff_delay(10_000, None, 30) == 30.0
-
-
-def test_backoff_honours_retry_after_up_to_max_backoff() -> None:
-    assert backoff_delay(1, 45.0, 600, rng=lambda: 0.0) == 45.0
-    assert backoff_delay(1, 4000.0, 600) == 600.0
-    assert backoff_delay(6, 1.0, 600, rng=lambda: 0.0) == 32.0  # a short Retry-After never shortens backoff

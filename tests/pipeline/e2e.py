@@ -21,7 +21,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crawler.config.model import RuleConfig
 from crawler.demo.sandbox import Sandbox
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from crawler.receiver.app import create_app, make_server
 
 SECRET_ENV = "LP_E2E_WEBHOOK_SECRET"

@@ -9,8 +9,9 @@ import respx
 from standardwebhooks import Webhook
 
 from crawler.config.model import RuleConfig
+from crawler.detect.mint import mint
 from crawler.detect.redaction import fingerprint
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.rules import compile_rule
 from crawler.engine.delivery import webhook_id
 from tests.pipeline.helpers import (
     HOOK_B,

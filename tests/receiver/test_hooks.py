@@ -15,7 +15,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook
 
-from crawler.detect.rules import mint
+from crawler.detect.mint import mint
 from crawler.kernel.errors import ConfigError
 from crawler.notifiers.webhook import payload
 from crawler.receiver.app import (

@@ -17,7 +17,7 @@ from standardwebhooks import Webhook
 from starlette.applications import Starlette
 
 from crawler.config.model import NotifierConfig
-from crawler.detect.rules import mint
+from crawler.detect.mint import mint
 from crawler.http import make_client
 from crawler.notifiers.webhook import WebhookNotifier, payload
 from crawler.receiver.app import create_app, make_server

@@ -18,8 +18,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from crawler.config.model import RuleConfig
+from crawler.detect.mint import mint
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import Rule, compile_rule, mint
+from crawler.detect.rules import Rule, compile_rule
 from crawler.store.crypto import Cipher
 from crawler.store.database import Store, open_store
 

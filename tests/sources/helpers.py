@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from crawler.http import allowed_hosts_for, make_client
 from crawler.kernel.retry import RetryPolicy
 from sources.base import Batch, Source, SourceContext

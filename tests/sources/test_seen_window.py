@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sources.base import SeenWindow, iso, parse_time
+from crawler.kernel.clock import iso
+from sources.base import SeenWindow, parse_time
 
 T = datetime(2026, 11, 28, 22, 0, 0, 500_000, tzinfo=UTC)
 

@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from crawler.config.model import RuleConfig
+from crawler.detect.mint import mint
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.rules import compile_rule
 from crawler.store.database import Found, Store
 
 RULE_CONFIG = RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,

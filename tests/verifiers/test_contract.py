@@ -14,7 +14,8 @@ import pytest
 import respx
 
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from crawler.http import make_client
 from tests.verifiers.cases import CASES, CLIENT_SECRET, CLIENT_SECRET_ENV, NOT_SERVED, Case, Reply
 from verifiers import VERIFIERS

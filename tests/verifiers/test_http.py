@@ -10,7 +10,8 @@ import respx
 from pydantic import ValidationError
 
 from crawler.config.model import RuleConfig, VerifierConfig
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from crawler.http import make_client
 from verifiers.http import HttpOptions, HttpVerifier
 

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from crawler.config.model import VerifierConfig
-from crawler.detect.rules import mint
+from crawler.detect.mint import mint
 from crawler.http import make_client
 from tests.verifiers.cases import CASES, CLIENT_SECRET, CLIENT_SECRET_ENV
 from verifiers.introspection import IntrospectionVerifier, basic_auth

@@ -10,7 +10,8 @@ import pytest
 import respx
 from pydantic import ValidationError
 
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from crawler.http import make_client
 from tests.verifiers.cases import CASES, provider_rule
 from verifiers import VERIFIERS

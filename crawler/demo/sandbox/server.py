@@ -30,7 +30,8 @@ from starlette.types import Receive, Scope, Send
 from crawler.config.model import RuleConfig
 from crawler.demo.sandbox.config import render_config, sandbox_environment
 from crawler.demo.sandbox.issuer import IssuerService
-from crawler.detect.rules import compile_rule, mint
+from crawler.detect.mint import mint
+from crawler.detect.rules import compile_rule
 from sources.fakes.github import GitHubService
 from sources.fakes.gitlab import GitLabService
 from sources.fakes.pastes import PastebinService, PasteSiteService
