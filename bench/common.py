@@ -16,7 +16,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from contextlib import nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,8 @@ from typing import Any
 import httpx
 
 from crawler.demo.sandbox import Published, Sandbox
-from crawler.receiver.app import create_app, make_server
+from crawler.kernel.serve import AppServer
+from crawler.receiver.app import create_app
 
 SECRET_ENV = "LEAKPATROL_BENCH_WEBHOOK_SECRET"
 SOURCES = ("github_events", "github_gists", "gitlab_snippets", "pastebin", "paste_sites")
@@ -82,17 +82,12 @@ class Receiver:
             self.arrivals.setdefault(token, time.time())
 
         app = create_app(self.secret, hook, seen_db=self.folder / "receiver.db")
-        self.server = make_server(app, "127.0.0.1", 0)
-        self.server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            await asyncio.sleep(0.01)
-        self.url = f"http://127.0.0.1:{self.server.servers[0].sockets[0].getsockname()[1]}/"
+        self.server = AppServer(app)
+        self.url = await self.server.start() + "/"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        await self.task
+        await self.server.stop()
 
 
 class Daemon:

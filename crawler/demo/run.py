@@ -14,7 +14,6 @@ import base64
 import os
 import random
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +22,9 @@ from crawler.demo.sandbox import Sandbox
 from crawler.detect.rules import load_rules
 from crawler.engine.logs import scrub_with
 from crawler.engine.pipeline import Engine
+from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
-from crawler.receiver.app import create_app, make_server
+from crawler.receiver.app import create_app
 
 SOURCES = ("github_events", "github_gists", "pastebin", "paste_sites", "gitlab_snippets")
 SECRET_ENV = "LEAKPATROL_DEMO_WEBHOOK_SECRET"
@@ -101,15 +101,10 @@ async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 
     async with Sandbox(poll_interval=1.0) as sb:
         os.environ.update(sb.environment())
         os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
-        receiver = make_server(create_app(os.environ[SECRET_ENV], _receiver_hook(sb, state),
-                                          seen_db=folder / "data" / "receiver.db"), "127.0.0.1", 0)
-        receiver.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
         (folder / "data").mkdir(exist_ok=True)
-        rtask = asyncio.create_task(receiver.serve())
-        while not receiver.started:
-            await asyncio.sleep(0.02)
-        port = receiver.servers[0].sockets[0].getsockname()[1]
-        cfg = load_config(_write_config(sb, folder, f"http://127.0.0.1:{port}/"))
+        receiver = AppServer(create_app(os.environ[SECRET_ENV], _receiver_hook(sb, state),
+                                        seen_db=folder / "data" / "receiver.db"))
+        cfg = load_config(_write_config(sb, folder, await receiver.start() + "/"))
         scrub_with(load_rules(cfg))
         stop = asyncio.Event()
         daemon = asyncio.create_task(run_daemon(cfg, stop, ready=lambda e: setattr(state, "engine", e)))
@@ -123,8 +118,7 @@ async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 
         await daemon
         if refresh is not None:
             refresh.cancel()
-        receiver.should_exit = True
-        await rtask
+        await receiver.stop()
     return state, paths
 
 

@@ -13,7 +13,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack, nullcontext, suppress
+from contextlib import AsyncExitStack, suppress
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,9 +21,11 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.config.model import Config
+from crawler.engine.health import create_app
 from crawler.engine.pipeline import Engine
 from crawler.engine.polling import SourceRunner
 from crawler.kernel.errors import ConfigError, LeakpatrolError
+from crawler.kernel.serve import AppServer, parse_listen
 
 logger = logging.getLogger(__name__)
 STOP_GRACE = 8.0
@@ -117,9 +119,8 @@ class Daemon:
             await self._drain()
             self.scheduler.shutdown(wait=False)
             if server is not None:
-                server.should_exit = True
                 with suppress(Exception):
-                    await asyncio.wait_for(self._server_task, 2.0)
+                    await asyncio.wait_for(server.stop(), 2.0)
 
     async def _drain(self) -> None:
         """In-flight polls, then background verifications, all within ``STOP_GRACE`` seconds."""
@@ -136,17 +137,13 @@ class Daemon:
             await asyncio.sleep(0)
         await self.engine.settle(max(0.5, deadline - loop.time()))
 
-    async def _start_server(self) -> Any:
+    async def _start_server(self) -> AppServer | None:
         if not self.cfg.server.listen:
             return None
-        from crawler.engine.health import create_app
-        from crawler.receiver.app import make_server, parse_listen
-
         host, port = parse_listen(self.cfg.server.listen)
         app = create_app(self.engine, [r.name for r in self.active], {k: v or "" for k, v in self.disabled.items()})
-        server = make_server(app, host, port)
-        server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]  # the daemon owns SIGTERM/SIGINT
-        self._server_task = asyncio.create_task(server.serve())
+        server = AppServer(app, host, port)  # no signal handlers: the daemon owns SIGTERM/SIGINT
+        await server.start()
         return server
 
 

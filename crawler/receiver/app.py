@@ -32,7 +32,6 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
-import uvicorn
 from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -41,6 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from crawler.kernel.errors import ConfigError, LeakpatrolError
+from crawler.kernel.serve import AppServer, parse_listen
 
 logger = logging.getLogger(__name__)
 
@@ -258,24 +258,6 @@ def import_handler(spec: str) -> Hook:
     return cast(Hook, target)
 
 
-def parse_listen(value: str) -> tuple[str, int]:
-    """``HOST:PORT`` (``[::1]:8787``, ``:8787`` for 127.0.0.1) as ``(host, port)``."""
-    host, sep, port = value.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValueError(f"{value!r} is not HOST:PORT")
-    return host.strip("[]") or "127.0.0.1", int(port)
-
-
-def make_server(app: Starlette, host: str, port: int) -> uvicorn.Server:
-    """A uvicorn server for ``app``; logging is left to the caller (only the CLI configures it)."""
-    return uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_config=None, lifespan="off"))
-
-
-async def serve(app: Starlette, host: str, port: int) -> None:
-    """Serve ``app`` until SIGINT/SIGTERM."""
-    await make_server(app, host, port).serve()
-
-
 def build_receiver(secret_env: str, exec_cmd: str | Sequence[str] | None, handler: str | None,
                    state: str | Path | None) -> Starlette:
     """Everything ``leakpatrol receiver`` checks before listening; raises :class:`ConfigError`."""
@@ -321,9 +303,17 @@ def run_receiver(listen: str | None, secret_env: str, exec_cmd: str | Sequence[s
         logger.error("%s", exc)
         return 2
     logger.info("receiver on http://%s:%d/ (replay state: %s)", host, port, Path(state or DEFAULT_STATE))
+    async def serve() -> None:
+        server = AppServer(app, host, port, handle_signals=True)
+        await server.start()
+        await server.wait()
+
     try:
-        asyncio.run(serve(app, host, port))
-    except SystemExit as exc:  # uvicorn exits when it cannot bind
+        asyncio.run(serve())
+    except OSError as exc:
+        logger.error("leakpatrol receiver: cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
+        return 1
+    except SystemExit as exc:  # uvicorn exits when it cannot start
         return exc.code if isinstance(exc.code, int) else 1
     except KeyboardInterrupt:
         pass

@@ -18,7 +18,6 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +25,8 @@ from typing import Any
 import httpx
 
 from crawler.demo.sandbox import Published, Sandbox
-from crawler.receiver.app import create_app, make_server
+from crawler.kernel.serve import AppServer
+from crawler.receiver.app import create_app
 
 SECRET_ENV = "LEAKPATROL_TEST_WEBHOOK_SECRET"
 CORE_SOURCES = ("github_events", "github_gists", "gitlab_snippets", "pastebin", "paste_sites")
@@ -99,19 +99,12 @@ class RecordingReceiver:
 
         self.folder.mkdir(parents=True, exist_ok=True)
         app = create_app(self.secret, hook, seen_db=self.folder / "receiver.db")
-        self.server = make_server(self._wrap(app), "127.0.0.1", 0)
-        self.server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
-        self.task = asyncio.create_task(self.server.serve())
-        while not self.server.started:
-            assert not self.task.done(), "receiver did not start"
-            await asyncio.sleep(0.01)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}/"
+        self.server = AppServer(self._wrap(app))
+        self.url = await self.server.start() + "/"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        await asyncio.wait_for(self.task, 10)
+        await asyncio.wait_for(self.server.stop(), 10)
 
     def ids_by_token(self) -> dict[str, set[str]]:
         """token → the distinct ``webhook-id``s it arrived under (``token.exposed`` only)."""

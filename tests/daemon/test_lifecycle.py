@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import signal
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, nullcontext
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,8 @@ from starlette.routing import Route
 from crawler.demo.sandbox import Sandbox
 from crawler.engine.pipeline import Engine
 from crawler.engine.scheduler import Daemon
+from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
-from crawler.receiver.app import make_server
 from crawler.report.compute import Period
 from crawler.store.database import SCHEMA_VERSION, Store
 from crawler.store.runtime import open_runtime
@@ -83,15 +82,8 @@ class FakeSlack:
 @pytest.fixture
 async def slack() -> AsyncIterator[tuple[FakeSlack, str]]:
     fake = FakeSlack()
-    server = make_server(Starlette(routes=[Route("/services/T0/B0/x", fake.hook, methods=["POST"])]), "127.0.0.1", 0)
-    server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield fake, f"http://127.0.0.1:{port}/services/T0/B0/x"
-    server.should_exit = True
-    await task
+    async with AppServer(Starlette(routes=[Route("/services/T0/B0/x", fake.hook, methods=["POST"])])) as server:
+        yield fake, f"{server.url}/services/T0/B0/x"
 
 
 async def test_weekly_report_job_writes_files_and_notifies(

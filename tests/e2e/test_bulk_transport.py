@@ -4,8 +4,6 @@ statuses. Real loopback server: the sandbox."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import gzip
 from typing import Any
 
@@ -16,7 +14,7 @@ from crawler.config.model import HttpConfig
 from crawler.demo.sandbox import Sandbox
 from crawler.http import allowed_hosts_for, bulk_transport, make_client, read_capped
 from crawler.kernel.errors import ForbiddenURL
-from crawler.receiver.app import make_server
+from crawler.kernel.serve import AppServer
 
 pytestmark = pytest.mark.e2e
 
@@ -56,20 +54,12 @@ async def test_gzip_is_decoded_once_and_the_cap_counts_decoded_bytes() -> None:
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": packed})
 
-    server = make_server(app, "127.0.0.1", 0)  # type: ignore[arg-type]
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        await asyncio.sleep(0.01)
-    url = f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}/bomb"
-    try:
+    async with AppServer(app) as server:  # type: ignore[arg-type]
+        url = f"{server.url}/bomb"
         async with make_client(allowed_hosts=frozenset({"127.0.0.1"}), follow_redirects=True,
                                transport=bulk_transport(HttpConfig())) as c:
             whole = await read_capped(c, "GET", url, max_bytes=1 << 20)
             capped = await read_capped(c, "GET", url, max_bytes=10_000)
-    finally:
-        server.should_exit = True
-        await task
     assert len(packed) < 10_000 < len(body)
     assert whole.content == body and not whole.truncated
     assert capped.content == body[:10_000] and capped.truncated

@@ -4,7 +4,6 @@ subprocess against a sandbox config."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
@@ -23,7 +22,8 @@ from crawler.config.model import RuleConfig
 from crawler.demo.sandbox import Sandbox
 from crawler.detect.mint import mint
 from crawler.detect.rules import compile_rule
-from crawler.receiver.app import create_app, make_server
+from crawler.kernel.serve import ServerThread
+from crawler.receiver.app import create_app
 
 SECRET_ENV = "LP_E2E_WEBHOOK_SECRET"
 OTHER_RULE = compile_rule(RuleConfig(id="demo-other", prefix="demo_other_", charset="base62", length=36,
@@ -92,30 +92,22 @@ class ReceiverThread:
     def __init__(self, secret: str, seen_db: Path, port: int = 0) -> None:
         self.events: list[dict[str, Any]] = []
         self.app = Recording(create_app(secret, self._hook, seen_db=seen_db))
-        self.sock = free_socket(port)
-        self.port = self.sock.getsockname()[1]
+        if not port:
+            with free_socket(0) as sock:
+                port = sock.getsockname()[1]
+        self.port = port
         self.url = f"http://127.0.0.1:{self.port}/leakpatrol"
-        self.server = make_server(self.app, "127.0.0.1", self.port)  # type: ignore[arg-type]
-        self.server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
-        self.thread = threading.Thread(target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])),
-                                       daemon=True)
+        self.server = ServerThread(self.app, "127.0.0.1", self.port)  # type: ignore[arg-type]
 
     async def _hook(self, event: dict[str, Any]) -> None:
         self.events.append(event)
 
     def __enter__(self) -> ReceiverThread:
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("receiver did not start")
-            time.sleep(0.01)
+        self.server.start(20)
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
+        self.server.stop(10)
 
 
 @dataclass

@@ -19,8 +19,9 @@ from starlette.applications import Starlette
 from crawler.config.model import NotifierConfig
 from crawler.detect.mint import mint
 from crawler.http import make_client
+from crawler.kernel.serve import AppServer
 from crawler.notifiers.webhook import WebhookNotifier, payload
-from crawler.receiver.app import create_app, make_server
+from crawler.receiver.app import create_app
 from tests.notifiers.helpers import RULE, exposure_event, new_secret
 
 
@@ -231,20 +232,10 @@ async def test_notifier_to_receiver_round_trip(secret: str, token: str, monkeypa
 async def test_served_by_uvicorn_on_loopback(secret: str, token: str, monkeypatch: pytest.MonkeyPatch,
                                              tmp_path: Path) -> None:
     hook = Recorder()
-    server = make_server(create_app(secret, hook, seen_db=tmp_path / "seen.db"), "127.0.0.1", 0)
-    task = asyncio.create_task(server.serve())
-    try:
-        while not server.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.01)
-        port = server.servers[0].sockets[0].getsockname()[1]
+    async with AppServer(create_app(secret, hook, seen_db=tmp_path / "seen.db")) as server:
         monkeypatch.setenv("HOOK_SECRET", secret)
-        cfg = NotifierConfig(id="acme", kind="webhook", url=f"http://127.0.0.1:{port}/leakpatrol",
-                             secret_env="HOOK_SECRET")
+        cfg = NotifierConfig(id="acme", kind="webhook", url=f"{server.url}/leakpatrol", secret_env="HOOK_SECRET")
         async with make_client() as client:
             results = [await WebhookNotifier(cfg, client).send("msg_e2e", exposure_event(token)) for _ in "ab"]
-    finally:
-        server.should_exit = True
-        await task
     assert [r.outcome for r in results] == ["delivered", "delivered"]
     assert [e["data"]["token"] for e in hook.events] == [token]
