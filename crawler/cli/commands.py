@@ -110,7 +110,7 @@ async def _crawl(cfg: Config, only: str | None) -> int:
             for r in runners:
                 if r.problem:
                     logger.warning("source %s: %s", r.name, r.problem)
-                elif not r.due(engine.clock(), interval=False):
+                elif not await r.due(engine.clock(), interval=False):
                     state = store.source_state(r.name)
                     why = state.last_error or "the server asked"
                     _out(f"{r.name:<18} backing off until {state.next_poll_at:%H:%M:%S} UTC ({why})")

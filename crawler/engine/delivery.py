@@ -20,9 +20,11 @@ from sqlmodel import col, select
 
 from crawler.engine.metrics import Metrics
 from crawler.kernel.backoff import Backoff
+from crawler.kernel.status import Status
 from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier
 from crawler.store.database import Store
 from crawler.store.models import Delivery, Token
+from crawler.store.offload import Offload
 
 logger = logging.getLogger(__name__)
 CLAIM_TTL = 120.0
@@ -56,13 +58,14 @@ def _opt(notifier: Notifier, name: str, default: float) -> float:
 
 
 class Outbox:
-    def __init__(self, store: Store, notifiers: dict[str, Notifier], metrics: Metrics, owner: str,
+    def __init__(self, store: Store, db: Offload, notifiers: dict[str, Notifier], metrics: Metrics, owner: str,
                  clock: Callable[[], datetime]) -> None:
-        self.store, self.notifiers, self.metrics, self.owner, self.clock = store, notifiers, metrics, owner, clock
+        self.store, self.db, self.notifiers, self.metrics = store, db, notifiers, metrics
+        self.owner, self.clock = owner, clock
 
-    def exposure(self, tok: Token) -> Exposure:
+    async def exposure(self, tok: Token) -> Exposure:
         assert tok.id is not None and tok.first_seen_at is not None
-        first = self.store.first_sighting(tok.id)
+        first = await self.db(self.store.first_sighting, tok.id)
         return Exposure(
             token=self.store.reveal(tok), token_sha256=tok.fingerprint, redacted=tok.redacted, rule=tok.rule,
             severity=tok.severity, status=tok.status, verified_at=tok.verified_at, first_seen_at=tok.first_seen_at,
@@ -71,7 +74,7 @@ class Outbox:
             sightings=tok.sightings,
         )
 
-    def release_dead_claims(self) -> int:
+    async def release_dead_claims(self) -> int:
         """Free the claims of killed processes of this host, so their deliveries resume now rather
         than after ``CLAIM_TTL`` (the retry keeps its ``webhook-id``)."""
         with self.store.session() as s:
@@ -87,8 +90,8 @@ class Outbox:
     async def deliver_due(self, token_id: int | None = None, limit: int = 200) -> int:
         """Attempt every due delivery (or those of one token); return how many were delivered."""
         delivered = 0
-        for row in self.store.due_deliveries(self.clock(), limit, token_id=token_id):
-            if row.token_id is not None and self.store.token(row.token_id).status == "pending":
+        for row in await self.db(self.store.due_deliveries, self.clock(), limit, token_id=token_id):
+            if row.token_id is not None and (await self.db(self.store.token, row.token_id)).status == Status.PENDING:
                 continue  # enqueued just before a crash: sent once the token's verdict is recorded
             if await self.attempt(row):
                 delivered += 1
@@ -99,35 +102,37 @@ class Outbox:
         notifier = self.notifiers.get(row.notifier)
         if notifier is None:
             return False  # notifier no longer configured: the row waits, visible in reports
-        claimed = self.store.claim(row.id, self.owner, CLAIM_TTL, self.clock())
+        claimed = await self.db(self.store.claim, row.id, self.owner, CLAIM_TTL, self.clock())
         if claimed is None:
             return False
-        event, latency_from, source = self._event(claimed)
+        event, latency_from, source = await self._event(claimed)
         if event is None:
-            self.store.finish_attempt(row.id, status="failed", error="token row missing", now=self.clock())
+            await self.db(self.store.finish_attempt, row.id, status="failed", error="token row missing",
+                          now=self.clock())
             return False
         result = await notifier.send(claimed.webhook_id, event)
         self.metrics.deliveries.labels(notifier.id, result.outcome).inc()
-        return self._finish(claimed, notifier, result, latency_from, source)
+        return await self._finish(claimed, notifier, result, latency_from, source)
 
-    def _event(self, row: Delivery) -> tuple[Event | None, datetime | None, str]:
+    async def _event(self, row: Delivery) -> tuple[Event | None, datetime | None, str]:
         now = self.clock()
         if row.token_id is None:
             payload: dict[str, Any] = row.payload or {}
             return Event(type=row.event_type, timestamp=now, report=payload.get("report"),
                          summary=payload.get("summary")), None, ""
-        tok = self.store.token(row.token_id)
-        exp = self.exposure(tok)
+        tok = await self.db(self.store.token, row.token_id)
+        exp = await self.exposure(tok)
         start = tok.first_published_at or tok.first_seen_at
         return Event(type=row.event_type, timestamp=now, exposure=exp), start, exp.source
 
-    def _finish(self, row: Delivery, notifier: Notifier, result: DeliveryResult, since: datetime | None,
-                source: str) -> bool:
+    async def _finish(self, row: Delivery, notifier: Notifier, result: DeliveryResult, since: datetime | None,
+                      source: str) -> bool:
         assert row.id is not None and row.created_at is not None
         now = self.clock()
         detail = result.detail[:300]
         if result.outcome == "delivered":
-            self.store.finish_attempt(row.id, status="delivered", http_status=result.status_code, now=now)
+            await self.db(self.store.finish_attempt, row.id, status="delivered", http_status=result.status_code,
+                          now=now)
             if since is not None:
                 self.metrics.leak_to_notify.labels(source).observe(max(0.0, (now - since).total_seconds()))
             logger.info("delivered %s to %s (%s)", row.webhook_id, notifier.id, row.event_type)
@@ -135,23 +140,26 @@ class Outbox:
         if result.outcome == "retry":
             give_up = _opt(notifier, "give_up_after", 72 * 3600.0)
             if (now - row.created_at).total_seconds() >= give_up:
-                self.store.finish_attempt(row.id, status="dead", error=detail, http_status=result.status_code, now=now)
+                await self.db(self.store.finish_attempt, row.id, status="dead", error=detail,
+                              http_status=result.status_code, now=now)
                 logger.error("dead-lettered %s for %s after %d attempts: %s", row.webhook_id, notifier.id,
                              row.attempts + 1, detail)
                 return False
             backoff = Backoff(FIRST_DELIVERY_RETRY, _opt(notifier, "max_backoff", 600.0), jitter=0.5)
             delay = backoff.delay(row.attempts + 1, retry_after=result.retry_after)
-            self.store.finish_attempt(row.id, status="pending", error=detail, http_status=result.status_code,
-                                      next_attempt_at=now + timedelta(seconds=delay), now=now)
+            await self.db(self.store.finish_attempt, row.id, status="pending", error=detail,
+                          http_status=result.status_code, next_attempt_at=now + timedelta(seconds=delay), now=now)
             logger.warning("delivery %s to %s failed (%s); retry in %.1fs", row.webhook_id, notifier.id, detail, delay)
             return False
         if result.outcome == "disabled":
-            self.store.disable_notifier(notifier.id, detail or f"HTTP {result.status_code}", now)
-            self.store.finish_attempt(row.id, status="disabled", error=detail, http_status=result.status_code, now=now)
+            await self.db(self.store.disable_notifier, notifier.id, detail or f"HTTP {result.status_code}", now)
+            await self.db(self.store.finish_attempt, row.id, status="disabled", error=detail,
+                          http_status=result.status_code, now=now)
             logger.error("NOTIFIER %s DISABLED: the endpoint answered %s (gone); fix it and restart", notifier.id,
                          result.status_code)
             self.notifiers.pop(notifier.id, None)
             return False
-        self.store.finish_attempt(row.id, status="failed", error=detail, http_status=result.status_code, now=now)
+        await self.db(self.store.finish_attempt, row.id, status="failed", error=detail,
+                      http_status=result.status_code, now=now)
         logger.error("delivery %s to %s failed permanently: %s", row.webhook_id, notifier.id, detail)
         return False

@@ -31,6 +31,7 @@ from crawler.kernel.errors import DeliveryError
 from crawler.notifiers.base import Notifier
 from crawler.plugins import make_notifier
 from crawler.store.database import Store
+from crawler.store.offload import Offload
 from sources.base import Document
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,8 @@ class Engine:
     def __init__(self, cfg: Config, store: Store, *, owner: str | None = None, metrics: Metrics | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.cfg, self.store, self.clock = cfg, store, clock
+        self.db = Offload()
+        """Every store call made on the loop goes through here (a thread pool)."""
         self.owner = owner or default_owner()
         self.metrics = metrics or Metrics()
         self.rules: list[Rule] = load_rules(cfg)
@@ -56,14 +59,14 @@ class Engine:
         self.notifiers: dict[str, Notifier] = {}
         self._stack = AsyncExitStack()
         self.verifiers = VerifierSet(cfg, self._stack)
-        self.outbox = Outbox(store, self.notifiers, self.metrics, self.owner, clock)
+        self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock)
         self._bad_seen: dict[str, int] = {}
         self._inflight: dict[int, asyncio.Task[str]] = {}
         self._source_counters: dict[str, tuple[Any, Any]] = {}
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()
-        disabled = self.store.disabled_notifiers()
+        disabled = await self.db(self.store.disabled_notifiers)
         for nc in self.cfg.notifiers:
             if nc.id in disabled:
                 logger.error("notifier %s stays disabled (its endpoint answered 410 Gone earlier)", nc.id)
@@ -76,13 +79,16 @@ class Engine:
                 logger.error("notifier %s disabled: %s", nc.id, problem)
                 continue
             self.notifiers[nc.id] = notifier
-        self.outbox.release_dead_claims()
+        await self.outbox.release_dead_claims()
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
                         tb: TracebackType | None) -> None:
-        await self.settle(SETTLE_TIMEOUT)
-        await self._stack.__aexit__(et, e, tb)
+        try:
+            await self.settle(SETTLE_TIMEOUT)
+            await self._stack.__aexit__(et, e, tb)
+        finally:
+            self.db.close()
 
     async def settle(self, timeout: float | None = None) -> None:
         """Wait for the verifications started in the background (``process(..., wait=False)``); past
@@ -117,7 +123,7 @@ class Engine:
             if doc.truncated or len(doc.content) > cap:
                 self.metrics.truncated.labels(doc.source).inc()
             for m in matches:
-                added += self._record(doc, m)
+                added += await self._record(doc, m)
         if wait:  # as if verified inline: their errors are this call's errors
             await asyncio.gather(*(t for tid, t in list(self._inflight.items()) if tid not in before))
         return added
@@ -136,12 +142,12 @@ class Engine:
                 self.metrics.bad_checksum.labels(rule).inc(delta)
                 self._bad_seen[rule] = n
 
-    def _record(self, doc: Document, m: Match) -> int:
+    async def _record(self, doc: Document, m: Match) -> int:
         line = new_file_line(doc.content, m.line) if doc.is_patch else m.line
         meta = dict(doc.meta)
         place = meta.get("repo") or meta.get("author") or meta.get("user") or ""
-        found = self.store.record(
-            token=m.token, fingerprint=m.fingerprint, rule=m.rule.id, severity=m.rule.severity,
+        found = await self.db(
+            self.store.record, token=m.token, fingerprint=m.fingerprint, rule=m.rule.id, severity=m.rule.severity,
             redacted=m.redacted, source=doc.source, url=doc.url, path=doc.path, line=line,
             published_at=doc.published_at, place=place, meta=meta, now=self.clock())
         if found.new_sighting:
@@ -179,7 +185,7 @@ class Engine:
 
     async def verify(self, token_id: int) -> str:
         """Verify one token now, record the verdict, then enqueue and deliver what it triggers."""
-        tok = self.store.token(token_id)
+        tok = await self.db(self.store.token, token_id)
         rule = self.rules_by_id.get(tok.rule)
         if rule is None:
             return tok.status
@@ -187,10 +193,10 @@ class Engine:
         assert tok.first_seen_at is not None
         # Outbox rows first: a kill before the verdict's commit leaves the token pending (so due for
         # verification again) with its rows kept, while the reverse order could strand a live token.
-        self.enqueue(token_id, verdict.status, rule.id, tok.fingerprint)
+        await self.enqueue(token_id, verdict.status, rule.id, tok.fingerprint)
         nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
-        old, new = self.store.record_verdict(token_id, verifier_id, verdict.status, verdict.reason,
-                                             next_check_at=nxt, now=self.clock())
+        old, new = await self.db(self.store.record_verdict, token_id, verifier_id, verdict.status, verdict.reason,
+                                 next_check_at=nxt, now=self.clock())
         self.metrics.verifications.labels(new).inc()
         if old != new:
             logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
@@ -199,7 +205,7 @@ class Engine:
 
     async def recheck_due(self, limit: int = 100) -> int:
         """Retry ``unknown`` verdicts and re-check live tokens whose time has come."""
-        due = [t for t in self.store.due_checks(self.clock(), limit) if t.id not in self._inflight]
+        due = [t for t in await self.db(self.store.due_checks, self.clock(), limit) if t.id not in self._inflight]
         for tok in due:
             assert tok.id is not None
             await self.verify(tok.id)
@@ -207,14 +213,14 @@ class Engine:
 
     # -- notification ------------------------------------------------------------------------
 
-    def enqueue(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> bool:
+    async def enqueue(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> bool:
         """Commit an outbox row per notifier that ``status`` and the rule trigger; ``True`` if any is new."""
         enqueued = False
         for nc in self.cfg.notifiers:
             if status not in nc.on or (nc.rules is not None and rule_id not in nc.rules):
                 continue
-            if self.store.enqueue(webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id, token_id=token_id,
-                                  event_type="token.exposed", now=self.clock()):
+            if await self.db(self.store.enqueue, webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id,
+                             token_id=token_id, event_type="token.exposed", now=self.clock()):
                 enqueued = True
         return enqueued
 
@@ -226,7 +232,7 @@ class Engine:
         for nid in self.cfg.report.notify:
             if nid not in self.notifiers:
                 raise DeliveryError(nid, "not available (missing credentials or disabled)")
-            self.store.enqueue(webhook_id=webhook_id(nid, f"report:{label}"), notifier=nid, token_id=None,
-                               event_type="report.weekly", payload={"report": report, "summary": summary},
-                               now=self.clock())
+            await self.db(self.store.enqueue, webhook_id=webhook_id(nid, f"report:{label}"), notifier=nid,
+                          token_id=None, event_type="report.weekly",
+                          payload={"report": report, "summary": summary}, now=self.clock())
         await self.outbox.deliver_due()

@@ -78,10 +78,10 @@ class SourceRunner:
             self.source = self.cls(opts, ctx)
         return self.source
 
-    def due(self, now: datetime, *, interval: bool = True) -> bool:
+    async def due(self, now: datetime, *, interval: bool = True) -> bool:
         """Allowed by the server's and the error back-off (``next_poll_at``) and, for the daemon, by
         the configured interval since the last poll."""
-        state = self.engine.store.source_state(self.name)
+        state = await self.engine.db(self.engine.store.source_state, self.name)
         if state.next_poll_at is not None and state.next_poll_at > now:
             return False
         return not (interval and state.last_poll_at is not None
@@ -92,70 +92,72 @@ class SourceRunner:
         """One poll: every batch through the pipeline, then the cursor; errors become back-off.
         ``interval`` as in :meth:`due`, which is checked again under the lease: another process may
         have polled between this one's check and its lease."""
-        store, now = self.engine.store, self.engine.clock()
+        store, db, now = self.engine.store, self.engine.db, self.engine.clock()
         out = PollOutcome(self.name, ok=False)
         lease = max(self.interval * 3, 120.0)
-        if not store.acquire_lease(self.name, self.engine.owner, lease, now) and not self._take_over(lease, now):
+        if (not await db(store.acquire_lease, self.name, self.engine.owner, lease, now)
+                and not await self._take_over(lease, now)):
             out.skipped, out.ok = True, True
             return out
-        if not self.due(now, interval=interval):
-            store.release_lease(self.name, self.engine.owner)
+        if not await self.due(now, interval=interval):
+            await db(store.release_lease, self.name, self.engine.owner)
             out.skipped, out.ok = True, True
             return out
         unsaved: dict[str, Any] | None = None
         try:
             source = await self._instance()
-            cursor = dict(store.source_state(self.name).cursor)
+            cursor = dict((await db(store.source_state, self.name)).cursor)
             saved_at = time.monotonic()
             async for batch in source.poll(cursor):
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
                 unsaved = dict(batch.cursor)
                 if time.monotonic() - saved_at >= CURSOR_SAVE_EVERY:  # one write per batch cost ~40% CPU
-                    store.update_source(self.name, cursor=unsaved)
+                    await db(store.update_source, self.name, cursor=unsaved)
                     unsaved, saved_at = None, time.monotonic()
                 if on_batch is not None:
                     await on_batch(batch)
             if unsaved is not None:
-                store.update_source(self.name, cursor=unsaved)
+                await db(store.update_source, self.name, cursor=unsaved)
                 unsaved = None
-            self._succeeded(source, now)
+            await self._succeeded(source, now)
             out.ok = True
         except SourceError as exc:
             out.error = str(exc)
-            self._failed(exc, now)
+            await self._failed(exc, now)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:  # a source bug or odd page
             err = SourceError(self.name, f"unexpected {type(exc).__name__} while polling")
             out.error = str(err)
-            self._failed(err, now)
+            await self._failed(err, now)
         finally:
             if unsaved is not None:  # every batch up to this cursor was processed: keep the progress
-                store.update_source(self.name, cursor=unsaved)
-            store.release_lease(self.name, self.engine.owner)
+                await db(store.update_source, self.name, cursor=unsaved)
+            await db(store.release_lease, self.name, self.engine.owner)
         return out
 
-    def _take_over(self, lease: float, now: datetime) -> bool:
+    async def _take_over(self, lease: float, now: datetime) -> bool:
         """Take the lease of a killed process of this host instead of waiting for it to expire."""
-        owner = self.engine.store.source_state(self.name).lease_owner
+        store, db = self.engine.store, self.engine.db
+        owner = (await db(store.source_state, self.name)).lease_owner
         if not owner or not owner_is_dead(owner):
             return False
         logger.info("source %s: taking over the lease of %s (process gone)", self.name, owner)
-        self.engine.store.release_lease(self.name, owner)
-        return self.engine.store.acquire_lease(self.name, self.engine.owner, lease, now)
+        await db(store.release_lease, self.name, owner)
+        return await db(store.acquire_lease, self.name, self.engine.owner, lease, now)
 
-    def _succeeded(self, source: Source, started: datetime) -> None:
+    async def _succeeded(self, source: Source, started: datetime) -> None:
         now = self.engine.clock()
         nxt = source.not_before if source.not_before is not None and source.not_before > now else None
-        self.engine.store.update_source(self.name, last_poll_at=started, last_success_at=now, next_poll_at=nxt,
-                                        failing_since=None, last_error="")
+        await self.engine.db(self.engine.store.update_source, self.name, last_poll_at=started, last_success_at=now,
+                             next_poll_at=nxt, failing_since=None, last_error="")
         m = self.engine.metrics
         m.polls.labels(self.name, "ok").inc()
         m.backoff.labels(self.name).set(0)
         m.last_success.labels(self.name).set(now.timestamp())
 
-    def _failed(self, exc: SourceError, started: datetime) -> None:
-        store, m, now = self.engine.store, self.engine.metrics, self.engine.clock()
-        state = store.source_state(self.name)
+    async def _failed(self, exc: SourceError, started: datetime) -> None:
+        store, db, m, now = self.engine.store, self.engine.db, self.engine.metrics, self.engine.clock()
+        state = await db(store.source_state, self.name)
         since = state.failing_since or now
         if isinstance(exc, RateLimited):
             wait, kind = exc.retry_after, "rate_limit"
@@ -169,7 +171,7 @@ class SourceRunner:
         m.source_errors.labels(self.name, kind).inc()
         m.polls.labels(self.name, "error").inc()
         m.backoff.labels(self.name).set(wait)
-        store.update_source(self.name, last_poll_at=started, last_error_at=now, last_error=str(exc)[:500],
-                            failing_since=since, next_poll_at=now + timedelta(seconds=wait))
+        await db(store.update_source, self.name, last_poll_at=started, last_error_at=now, last_error=str(exc)[:500],
+                 failing_since=since, next_poll_at=now + timedelta(seconds=wait))
         log = logger.error if isinstance(exc, SourceDisabled) else logger.warning
         log("%s; next poll in %.0fs", exc, wait)

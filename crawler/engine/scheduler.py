@@ -14,6 +14,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
+from datetime import datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -26,6 +27,8 @@ from crawler.engine.pipeline import Engine
 from crawler.engine.polling import SourceRunner
 from crawler.kernel.errors import ConfigError, LeakpatrolError
 from crawler.kernel.serve import AppServer, parse_listen
+from crawler.report.compute import Period, load_report
+from crawler.report.render import summary_text, write_rendered
 
 logger = logging.getLogger(__name__)
 STOP_GRACE = 8.0
@@ -72,7 +75,7 @@ class Daemon:
 
     def _source_job(self, runner: SourceRunner) -> Callable[[], Awaitable[Any]]:
         async def tick() -> None:
-            if runner.due(self.engine.clock()):
+            if await runner.due(self.engine.clock()):
                 await runner.poll()
         return tick
 
@@ -96,15 +99,18 @@ class Daemon:
             self.scheduler.add_job(self._tracked(self.weekly_report, "weekly report"), trigger, id="report", **opts)
 
     async def weekly_report(self) -> None:
-        from crawler.report.compute import Period, load_report
-        from crawler.report.render import summary_text, write_rendered
-
+        """Compute and render in a worker thread (queries, charts and templates take seconds on a big
+        store), then queue the report for ``[report] notify`` on the loop."""
         now = self.engine.clock()
         period = Period.last_full_week(now)
+        report, summary = await asyncio.to_thread(self._write_report, period, now)
+        if self.cfg.report.notify:
+            await self.engine.send_report(period.label, report, summary)
+
+    def _write_report(self, period: Period, now: datetime) -> tuple[dict[str, Any], str]:
         report = load_report(self.engine.store, period, now)
         write_rendered(report, self.cfg.resolve_path(self.cfg.report.out_dir), list(self.cfg.report.formats))
-        if self.cfg.report.notify:
-            await self.engine.send_report(period.label, report, summary_text(report))
+        return report, summary_text(report)
 
     async def run(self, stop: asyncio.Event) -> None:
         self.schedule()
