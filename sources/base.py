@@ -130,13 +130,6 @@ class SourceContext:
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedPage(self.name, f"invalid JSON from {where}: {exc}") from None
 
-    async def fetch_document(self, url: str, *, headers: Mapping[str, str] | None = None) -> Body:
-        """Fetch raw content, capped at ``max_document_bytes`` (the rest is never read)."""
-        body = await self.request(url, headers=headers, max_bytes=self.max_document_bytes)
-        if not 200 <= body.response.status_code < 300:
-            raise MalformedPage(self.name, f"HTTP {body.response.status_code} fetching {url}")
-        return body
-
 
 class Source(abc.ABC):
     """A public source. Subclasses set ``name`` (= module name = config table) and ``Options``."""

@@ -79,9 +79,6 @@ class Rule:
     def prefix_bytes(self) -> bytes:
         return self.prefix.encode("utf-8")
 
-    def in_charset(self, byte: int) -> bool:
-        return self.allowed[byte] == 1
-
     def checksum_ok(self, body: bytes) -> bool:
         if self.checksum == "crc32-base62":
             return crc32_base62_ok(body)

@@ -11,7 +11,8 @@
     │   ├── MalformedPage      a page that is not what the API documents
     │   ├── SourceDisabled     a configuration problem found at run time (e.g. pastebin IP not whitelisted)
     │   └── ForbiddenURL       a request to a host the source is not built to fetch
-    └── DeliveryError          a notifier could not be built or called
+    ├── DeliveryError          a notifier could not be built or called
+    └── HookFailed             the issuer's revocation hook failed (reference receiver: answer 5xx)
 
 Every class builds its message in ``__init__``. No message ever carries a plaintext token:
 callers pass the redacted form (see :mod:`crawler.detect.redaction`).
@@ -99,3 +100,11 @@ class DeliveryError(LeakpatrolError):
     def __init__(self, notifier: str, problem: str) -> None:
         self.notifier, self.problem = notifier, problem
         super().__init__(f"notifier {notifier}: {problem}")
+
+
+class HookFailed(LeakpatrolError):
+    """The issuer's revocation hook did not succeed (non-zero exit, timeout, exception)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"revocation hook failed: {problem}")

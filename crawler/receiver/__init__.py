@@ -3,6 +3,7 @@ check a request yourself with :func:`verify_webhook`."""
 
 from __future__ import annotations
 
-from crawler.receiver.app import HookFailed, create_app, verify_webhook
+from crawler.kernel.errors import HookFailed
+from crawler.receiver.app import create_app, verify_webhook
 
 __all__ = ["HookFailed", "create_app", "verify_webhook"]

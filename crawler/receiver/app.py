@@ -39,7 +39,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from crawler.kernel.errors import ConfigError, LeakpatrolError
+from crawler.kernel.errors import ConfigError, HookFailed
 from crawler.kernel.serve import AppServer, parse_listen
 
 logger = logging.getLogger(__name__)
@@ -52,13 +52,6 @@ KEEP_IDS = 30 * 86400.0
 """Handled ids are kept this long: far past any sender's ``give_up_after``."""
 EXEC_TIMEOUT = 60.0
 TOKEN_ENV = ("LEAKPATROL_TOKEN", "LEAKPATROL_TOKEN_SHA256", "LEAKPATROL_RULE")
-
-
-class HookFailed(LeakpatrolError):
-    """The issuer's hook did not succeed (non-zero exit, timeout)."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(f"revocation hook failed: {problem}")
 
 
 def verify_webhook(secret: str, body: bytes | str, headers: Mapping[str, str], *,
