@@ -232,7 +232,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
-    from crawler.receiver.app import run_receiver
+    from crawler.receiver.run import run_receiver
 
     return run_receiver(args.listen, args.secret_env, args.exec_cmd, args.handler, args.state)
 

@@ -16,21 +16,16 @@ The token is never logged: log lines carry the ``webhook-id``, the rule and 8 di
 from __future__ import annotations
 
 import asyncio
-import importlib
 import inspect
 import json
 import logging
-import os
-import shlex
-import shutil
 import sqlite3
-import sys
 import threading
 import time
 import traceback
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
@@ -39,19 +34,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from crawler.kernel.errors import ConfigError, HookFailed
-from crawler.kernel.serve import AppServer, parse_listen
-
 logger = logging.getLogger(__name__)
 
 Hook = Callable[[dict[str, Any]], Awaitable[None] | None]
-DEFAULT_LISTEN = "127.0.0.1:8787"
 DEFAULT_STATE = "leakpatrol-receiver.db"
 MAX_BODY = 1024 * 1024
 KEEP_IDS = 30 * 86400.0
 """Handled ids are kept this long: far past any sender's ``give_up_after``."""
-EXEC_TIMEOUT = 60.0
-TOKEN_ENV = ("LEAKPATROL_TOKEN", "LEAKPATROL_TOKEN_SHA256", "LEAKPATROL_RULE")
 
 
 def verify_webhook(secret: str, body: bytes | str, headers: Mapping[str, str], *,
@@ -108,12 +97,12 @@ class SeenIds:
             self._db.close()
 
 
-def _data(event: Mapping[str, Any]) -> dict[str, Any]:
+def event_data(event: Mapping[str, Any]) -> dict[str, Any]:
     data = event.get("data")
     return data if isinstance(data, dict) else {}
 
 
-def _scrub(text: str, token: object) -> str:
+def scrub(text: str, token: object) -> str:
     return text.replace(token, "[token]") if isinstance(token, str) and token else text
 
 
@@ -149,7 +138,7 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
     in_flight: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def handle(msg_id: str, event: dict[str, Any]) -> Response:
-        data = _data(event)
+        data = event_data(event)
         if seen.done(msg_id):
             logger.info("webhook %s: already handled; acknowledged without running the hook", msg_id)
             return JSONResponse({"ok": True, "duplicate": True})
@@ -164,8 +153,8 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
         except Exception as exc:
             token = data.get("token")
             logger.error("webhook %s: revocation hook failed (%s): %s; answering 500 so the sender retries",
-                         msg_id, type(exc).__name__, _scrub(str(exc), token))
-            logger.debug("hook traceback:\n%s", _scrub("".join(traceback.format_exception(exc)), token))
+                         msg_id, type(exc).__name__, scrub(str(exc), token))
+            logger.debug("hook traceback:\n%s", scrub("".join(traceback.format_exception(exc)), token))
             return JSONResponse({"ok": False, "error": "hook failed"}, status_code=500)
         seen.mark(msg_id)
         logger.info("webhook %s: hook succeeded", msg_id)
@@ -204,112 +193,3 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
     app = Starlette(routes=routes)
     app.state.seen = seen
     return app
-
-
-def exec_hook(cmd: Sequence[str], *, timeout: float = EXEC_TIMEOUT) -> Hook:
-    """A hook that runs ``cmd`` with the event JSON on stdin and ``LEAKPATROL_TOKEN``,
-    ``LEAKPATROL_TOKEN_SHA256`` and ``LEAKPATROL_RULE`` in its environment (never in argv).
-
-    A non-zero exit or a run longer than ``timeout`` seconds is a failure.
-    """
-    argv = list(cmd)
-    if not argv:
-        raise ValueError("the hook command is empty")
-
-    async def run(event: dict[str, Any]) -> None:
-        data = _data(event)
-        env = {k: v for k, v in os.environ.items() if k not in TOKEN_ENV}
-        for name, key in zip(TOKEN_ENV, ("token", "token_sha256", "rule"), strict=True):
-            if isinstance(data.get(key), str):
-                env[name] = data[key]
-        proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, env=env)
-        try:
-            _, err = await asyncio.wait_for(proc.communicate(json.dumps(event).encode("utf-8")), timeout)
-        except TimeoutError:
-            proc.kill()
-            await proc.wait()
-            raise HookFailed(f"{argv[0]} did not finish within {timeout:g}s") from None
-        if proc.returncode != 0:
-            tail = _scrub(err.decode("utf-8", "replace").strip()[-300:], data.get("token"))
-            raise HookFailed(f"{argv[0]} exited with status {proc.returncode}: {tail or '(no stderr)'}")
-
-    return run
-
-
-def import_handler(spec: str) -> Hook:
-    """Import ``module:function`` (dotted attributes allowed); the callable may be sync or async."""
-    module_name, sep, attr = spec.partition(":")
-    if not sep or not module_name or not attr:
-        raise ValueError(f"{spec!r} is not module:function")
-    target: object = importlib.import_module(module_name)
-    for part in attr.split("."):
-        target = getattr(target, part)
-    if not callable(target):
-        raise ValueError(f"{spec!r} is not callable")
-    return cast(Hook, target)
-
-
-def build_receiver(secret_env: str, exec_cmd: str | Sequence[str] | None, handler: str | None,
-                   state: str | Path | None) -> Starlette:
-    """Everything ``leakpatrol receiver`` checks before listening; raises :class:`ConfigError`."""
-    where = "leakpatrol receiver"
-    secret = os.environ.get(secret_env) if secret_env else None
-    if not secret:
-        raise ConfigError(f"environment variable {secret_env or '(none)'} is not set", file=where,
-                          key="--secret-env")
-    try:
-        Webhook(secret)
-    except Exception:  # binascii.Error, EmptyWebhookSecretError: never echo the value
-        raise ConfigError(f"{secret_env} is not a whsec_<base64> secret", file=where,
-                          key="--secret-env") from None
-    if (exec_cmd is None) == (handler is None):
-        raise ConfigError("give exactly one of --exec CMD or --handler module:function", file=where)
-    if exec_cmd is not None:
-        argv = shlex.split(exec_cmd) if isinstance(exec_cmd, str) else list(exec_cmd)
-        if not argv or shutil.which(argv[0]) is None:
-            missing = argv[0] if argv else "(empty)"
-            raise ConfigError(f"command not found: {missing}", file=where, key="--exec")
-        hook = exec_hook(argv)
-    else:
-        if os.getcwd() not in sys.path:
-            sys.path.insert(0, os.getcwd())  # like uvicorn's --app-dir: handlers next to the user
-        try:
-            hook = import_handler(str(handler))
-        except (ImportError, AttributeError, ValueError) as exc:
-            raise ConfigError(f"cannot import {handler!r}: {exc}", file=where, key="--handler") from None
-    return create_app(secret, hook, seen_db=Path(state or DEFAULT_STATE))
-
-
-def run_receiver(listen: str | None, secret_env: str, exec_cmd: str | Sequence[str] | None,
-                 handler: str | None, state: str | Path | None) -> int:
-    """``leakpatrol receiver``: 0 after a clean shutdown, 1 if it cannot listen, 2 on usage errors."""
-    try:
-        host, port = parse_listen(listen or DEFAULT_LISTEN)
-    except ValueError as exc:
-        logger.error("leakpatrol receiver: --listen: %s", exc)
-        return 2
-    try:
-        app = build_receiver(secret_env, exec_cmd, handler, state)
-    except ConfigError as exc:
-        logger.error("%s", exc)
-        return 2
-    logger.info("receiver on http://%s:%d/ (replay state: %s)", host, port, Path(state or DEFAULT_STATE))
-    async def serve() -> None:
-        server = AppServer(app, host, port, handle_signals=True)
-        await server.start()
-        await server.wait()
-
-    try:
-        asyncio.run(serve())
-    except OSError as exc:
-        logger.error("leakpatrol receiver: cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
-        return 1
-    except SystemExit as exc:  # uvicorn exits when it cannot start
-        return exc.code if isinstance(exc.code, int) else 1
-    except KeyboardInterrupt:
-        pass
-    finally:
-        app.state.seen.close()
-    return 0

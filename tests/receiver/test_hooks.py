@@ -16,18 +16,11 @@ import pytest
 from standardwebhooks import Webhook
 
 from crawler.detect.mint import mint
-from crawler.kernel.errors import ConfigError
+from crawler.kernel.errors import ConfigError, HookFailed
+from crawler.kernel.serve import parse_listen
 from crawler.notifiers.webhook import payload
-from crawler.receiver.app import (
-    HookFailed,
-    build_receiver,
-    create_app,
-    exec_hook,
-    import_handler,
-    parse_listen,
-    run_receiver,
-    verify_webhook,
-)
+from crawler.receiver.app import create_app, verify_webhook
+from crawler.receiver.run import build_receiver, exec_hook, import_handler, run_receiver
 from tests.notifiers.helpers import RULE, exposure_event, new_secret
 
 RECORDER = """
