@@ -14,7 +14,8 @@ from typing import Any, ClassVar, Literal
 
 import httpx
 
-from crawler.config.model import NotifierConfig, PluginOptions
+from crawler.config.model import Duration, NotifierConfig, PluginOptions
+from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
 
 Outcome = Literal["delivered", "retry", "disabled", "failed"]
 
@@ -84,3 +85,35 @@ class Notifier(abc.ABC):
     @abc.abstractmethod
     async def send(self, message_id: str, event: Event) -> DeliveryResult:
         """Deliver once. Transport errors become ``retry`` results, never exceptions."""
+
+
+class DeliveryOptions(NotifierOptions):
+    """Delivery settings every channel shares (the outbox reads them)."""
+
+    timeout: Duration = 10.0
+    """Per-attempt request timeout."""
+    max_backoff: Duration = 600.0
+    """Longest wait between two attempts, ``Retry-After`` included."""
+    give_up_after: Duration = 72 * 3600.0
+    """After this long without a delivery the outbox dead-letters the message."""
+
+
+def classify(resp: httpx.Response, *, disabled: frozenset[int] = frozenset({410})) -> DeliveryResult:
+    """Map a response to an outcome (status classes as data, like scrapy's RETRY_HTTP_CODES)."""
+    code = resp.status_code
+    if 200 <= code < 300:
+        return DeliveryResult("delivered", code)
+    if code in disabled:
+        return DeliveryResult("disabled", code, detail=f"HTTP {code}: endpoint gone")
+    if code in RETRY_STATUS or code >= 500:
+        return DeliveryResult("retry", code, parse_retry_after(resp.headers.get("Retry-After")),
+                              detail=f"HTTP {code}")
+    if 300 <= code < 400:
+        return DeliveryResult("failed", code, detail=f"HTTP {code}: redirect not followed")
+    return DeliveryResult("failed", code, detail=f"HTTP {code}")
+
+
+def transport_failure(exc: httpx.HTTPError) -> DeliveryResult:
+    """Timeouts and transport errors are retried; the message names only the error type."""
+    what = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport error"
+    return DeliveryResult("retry", detail=f"{what} ({type(exc).__name__})")

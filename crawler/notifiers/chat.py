@@ -17,8 +17,16 @@ import httpx
 from pydantic import model_validator
 
 from crawler.config.model import Url, check_url, secret
-from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier, NotifierOptions
-from crawler.notifiers.webhook import DeliveryOptions, classify, transport_failure
+from crawler.notifiers.base import (
+    DeliveryOptions,
+    DeliveryResult,
+    Event,
+    Exposure,
+    Notifier,
+    NotifierOptions,
+    classify,
+    transport_failure,
+)
 
 DISABLED = frozenset({404, 410})
 DETAIL_CHARS = 100

@@ -21,23 +21,19 @@ from typing import Any, ClassVar
 import httpx
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
-from crawler.config.model import Duration, NotifierConfig, PluginOptions, Url, secret
+from crawler.config.model import NotifierConfig, PluginOptions, Url, secret
 from crawler.kernel.clock import iso
-from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
-from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions
+from crawler.notifiers.base import (
+    DeliveryOptions,
+    DeliveryResult,
+    Event,
+    Notifier,
+    NotifierOptions,
+    classify,
+    transport_failure,
+)
 
 DETAIL_CHARS = 200
-
-
-class DeliveryOptions(NotifierOptions):
-    """Delivery settings every channel shares (the outbox reads them)."""
-
-    timeout: Duration = 10.0
-    """Per-attempt request timeout."""
-    max_backoff: Duration = 600.0
-    """Longest wait between two attempts, ``Retry-After`` included."""
-    give_up_after: Duration = 72 * 3600.0
-    """After this long without a delivery the outbox dead-letters the message."""
 
 
 class WebhookOptions(DeliveryOptions):
@@ -67,27 +63,6 @@ def payload(event: Event, *, send_token: bool = True) -> dict[str, Any]:
         source=exp.source, url=exp.url, location=location, sightings=exp.sightings,
     )
     return {"type": event.type, "timestamp": iso(event.timestamp), "data": data}
-
-
-def classify(resp: httpx.Response, *, disabled: frozenset[int] = frozenset({410})) -> DeliveryResult:
-    """Map a response to an outcome (status classes as data, like scrapy's RETRY_HTTP_CODES)."""
-    code = resp.status_code
-    if 200 <= code < 300:
-        return DeliveryResult("delivered", code)
-    if code in disabled:
-        return DeliveryResult("disabled", code, detail=f"HTTP {code}: endpoint gone")
-    if code in RETRY_STATUS or code >= 500:
-        return DeliveryResult("retry", code, parse_retry_after(resp.headers.get("Retry-After")),
-                              detail=f"HTTP {code}")
-    if 300 <= code < 400:
-        return DeliveryResult("failed", code, detail=f"HTTP {code}: redirect not followed")
-    return DeliveryResult("failed", code, detail=f"HTTP {code}")
-
-
-def transport_failure(exc: httpx.HTTPError) -> DeliveryResult:
-    """Timeouts and transport errors are retried; the message names only the error type."""
-    what = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport error"
-    return DeliveryResult("retry", detail=f"{what} ({type(exc).__name__})")
 
 
 def _with_body(result: DeliveryResult, resp: httpx.Response, scrub: str | None,
