@@ -23,11 +23,14 @@ import httpx
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from crawler.config.model import Duration, NotifierConfig, PluginOptions, Url, secret
+from crawler.http import read_capped
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
 from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions
 
 FIRST_BACKOFF = 2.0
 DETAIL_CHARS = 200
+ANSWER_BYTES = 4096
+"""The most of an endpoint's answer that is read: its status and a short error string are all that matter."""
 
 
 class DeliveryOptions(NotifierOptions):
@@ -111,12 +114,21 @@ def transport_failure(exc: httpx.HTTPError) -> DeliveryResult:
     return DeliveryResult("retry", detail=f"{what} ({type(exc).__name__})")
 
 
-def _with_body(result: DeliveryResult, resp: httpx.Response, scrub: str | None,
-               redacted: str) -> DeliveryResult:
-    """Append a short, token-free excerpt of the response body to ``detail``."""
-    text = resp.text[:DETAIL_CHARS].strip()
+async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
+               timeout: float) -> tuple[httpx.Response, str]:
+    """POST without following redirects; the answer's text is read up to ``ANSWER_BYTES`` only (an
+    endpoint that answers with a flood costs no memory)."""
+    answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body, headers=headers,
+                               timeout=timeout, follow_redirects=False)
+    return answer.response, answer.content.decode(answer.response.encoding or "utf-8", "replace")
+
+
+def with_answer(result: DeliveryResult, text: str, limit: int, scrub: str | None, redacted: str) -> DeliveryResult:
+    """Append a short, token-free excerpt of the answer to ``detail`` (scrubbed before it is cut, so
+    no part of the token survives the cut)."""
     if scrub:
         text = text.replace(scrub, redacted)
+    text = text[:limit].strip()
     if not text:
         return result
     return DeliveryResult(result.outcome, result.status_code, result.retry_after, f"{result.detail}: {text}")
@@ -169,9 +181,8 @@ class WebhookNotifier(Notifier):
         except ValueError as exc:
             return DeliveryResult("failed", detail=str(exc))
         try:
-            resp = await self.client.post(self.options.url, content=body.encode("utf-8"), headers=headers,
-                                          timeout=self.options.timeout, follow_redirects=False)
+            resp, text = await post(self.client, self.options.url, body.encode("utf-8"), headers, self.options.timeout)
         except httpx.HTTPError as exc:
             return transport_failure(exc)
         exp = event.exposure
-        return _with_body(classify(resp), resp, exp.token if exp else None, exp.redacted if exp else "")
+        return with_answer(classify(resp), text, DETAIL_CHARS, exp.token if exp else None, exp.redacted if exp else "")
