@@ -17,8 +17,8 @@ import httpx
 from pydantic import model_validator
 
 from crawler.config.model import Url, check_url, secret
-from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier, NotifierOptions
-from crawler.notifiers.webhook import DeliveryOptions, classify, post, transport_failure, with_answer
+from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier, NotifierOptions, post, with_answer
+from crawler.notifiers.webhook import DeliveryOptions, classify, transport_failure
 
 DISABLED = frozenset({404, 410})
 DETAIL_CHARS = 100

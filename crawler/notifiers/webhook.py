@@ -23,14 +23,11 @@ import httpx
 from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from crawler.config.model import Duration, NotifierConfig, PluginOptions, Url, secret
-from crawler.http import read_capped
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
-from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions
+from crawler.notifiers.base import DeliveryResult, Event, Notifier, NotifierOptions, post, with_answer
 
 FIRST_BACKOFF = 2.0
 DETAIL_CHARS = 200
-ANSWER_BYTES = 4096
-"""The most of an endpoint's answer that is read: its status and a short error string are all that matter."""
 
 
 class DeliveryOptions(NotifierOptions):
@@ -112,26 +109,6 @@ def transport_failure(exc: httpx.HTTPError) -> DeliveryResult:
     """Timeouts and transport errors are retried; the message names only the error type."""
     what = "timeout" if isinstance(exc, httpx.TimeoutException) else "transport error"
     return DeliveryResult("retry", detail=f"{what} ({type(exc).__name__})")
-
-
-async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
-               timeout: float) -> tuple[httpx.Response, str]:
-    """POST without following redirects; the answer's text is read up to ``ANSWER_BYTES`` only (an
-    endpoint that answers with a flood costs no memory)."""
-    answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body, headers=headers,
-                               timeout=timeout, follow_redirects=False)
-    return answer.response, answer.content.decode(answer.response.encoding or "utf-8", "replace")
-
-
-def with_answer(result: DeliveryResult, text: str, limit: int, scrub: str | None, redacted: str) -> DeliveryResult:
-    """Append a short, token-free excerpt of the answer to ``detail`` (scrubbed before it is cut, so
-    no part of the token survives the cut)."""
-    if scrub:
-        text = text.replace(scrub, redacted)
-    text = text[:limit].strip()
-    if not text:
-        return result
-    return DeliveryResult(result.outcome, result.status_code, result.retry_after, f"{result.detail}: {text}")
 
 
 class WebhookNotifier(Notifier):
