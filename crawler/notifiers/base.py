@@ -15,9 +15,12 @@ from typing import Any, ClassVar, Literal
 import httpx
 
 from crawler.config.model import Duration, NotifierConfig, PluginOptions
+from crawler.http import read_capped
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
 
 Outcome = Literal["delivered", "retry", "disabled", "failed"]
+ANSWER_BYTES = 4096
+"""The most of an endpoint's answer that is read: its status and a short error string are all that matter."""
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,26 @@ class Notifier(abc.ABC):
     @abc.abstractmethod
     async def send(self, message_id: str, event: Event) -> DeliveryResult:
         """Deliver once. Transport errors become ``retry`` results, never exceptions."""
+
+
+async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
+               timeout: float) -> tuple[httpx.Response, str]:
+    """POST without following redirects; the answer's text is read up to ``ANSWER_BYTES`` only (an
+    endpoint that answers with a flood costs no memory)."""
+    answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body, headers=headers,
+                               timeout=timeout, follow_redirects=False)
+    return answer.response, answer.content.decode(answer.response.encoding or "utf-8", "replace")
+
+
+def with_answer(result: DeliveryResult, text: str, limit: int, scrub: str | None, redacted: str) -> DeliveryResult:
+    """Append a short, token-free excerpt of the answer to ``detail`` (scrubbed before it is cut, so
+    no part of the token survives the cut)."""
+    if scrub:
+        text = text.replace(scrub, redacted)
+    text = text[:limit].strip()
+    if not text:
+        return result
+    return DeliveryResult(result.outcome, result.status_code, result.retry_after, f"{result.detail}: {text}")
 
 
 class DeliveryOptions(NotifierOptions):

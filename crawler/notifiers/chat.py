@@ -25,7 +25,9 @@ from crawler.notifiers.base import (
     Notifier,
     NotifierOptions,
     classify,
+    post,
     transport_failure,
+    with_answer,
 )
 
 DISABLED = frozenset({404, 410})
@@ -115,13 +117,12 @@ class ChatNotifier(Notifier):
             return DeliveryResult("failed", detail=self.missing_credentials() or "no webhook URL")
         body = json.dumps(message(event), ensure_ascii=False).encode("utf-8")
         try:
-            resp = await self.client.post(url, content=body, headers={"content-type": "application/json"},
-                                          timeout=self.options.timeout, follow_redirects=False)
+            resp, text = await post(self.client, url, body, {"content-type": "application/json"},
+                                    self.options.timeout)
         except httpx.HTTPError as exc:
             return transport_failure(exc)
         result = classify(resp, disabled=DISABLED)
-        answer = resp.text[:DETAIL_CHARS].strip()  # Slack's short error string, e.g. channel_is_archived
-        if result.outcome == "delivered" or not answer:
+        if result.outcome == "delivered":
             return result
-        detail = f"{result.detail}: {answer}"
-        return DeliveryResult(result.outcome, result.status_code, result.retry_after, detail)
+        exp = event.exposure  # Slack's short error string, e.g. channel_is_archived; never the token
+        return with_answer(result, text, DETAIL_CHARS, exp.token if exp else None, exp.redacted if exp else "")

@@ -30,7 +30,9 @@ from crawler.notifiers.base import (
     Notifier,
     NotifierOptions,
     classify,
+    post,
     transport_failure,
+    with_answer,
 )
 
 DETAIL_CHARS = 200
@@ -63,17 +65,6 @@ def payload(event: Event, *, send_token: bool = True) -> dict[str, Any]:
         source=exp.source, url=exp.url, location=location, sightings=exp.sightings,
     )
     return {"type": event.type, "timestamp": iso(event.timestamp), "data": data}
-
-
-def _with_body(result: DeliveryResult, resp: httpx.Response, scrub: str | None,
-               redacted: str) -> DeliveryResult:
-    """Append a short, token-free excerpt of the response body to ``detail``."""
-    text = resp.text[:DETAIL_CHARS].strip()
-    if scrub:
-        text = text.replace(scrub, redacted)
-    if not text:
-        return result
-    return DeliveryResult(result.outcome, result.status_code, result.retry_after, f"{result.detail}: {text}")
 
 
 class WebhookNotifier(Notifier):
@@ -123,9 +114,8 @@ class WebhookNotifier(Notifier):
         except ValueError as exc:
             return DeliveryResult("failed", detail=str(exc))
         try:
-            resp = await self.client.post(self.options.url, content=body.encode("utf-8"), headers=headers,
-                                          timeout=self.options.timeout, follow_redirects=False)
+            resp, text = await post(self.client, self.options.url, body.encode("utf-8"), headers, self.options.timeout)
         except httpx.HTTPError as exc:
             return transport_failure(exc)
         exp = event.exposure
-        return _with_body(classify(resp), resp, exp.token if exp else None, exp.redacted if exp else "")
+        return with_answer(classify(resp), text, DETAIL_CHARS, exp.token if exp else None, exp.redacted if exp else "")

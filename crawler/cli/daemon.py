@@ -6,89 +6,24 @@ import argparse
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Coroutine
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from crawler.cli.common import EXIT_FOUND, EXIT_OK, load, out, run_async
 from crawler.config.model import Config
+from crawler.kernel.clock import iso
 from crawler.kernel.durations import format_duration, parse_duration
 from crawler.kernel.errors import ConfigError
-from crawler.plugins import load_config
 
 logger = logging.getLogger(__name__)
-HANDLERS: dict[str, Callable[[argparse.Namespace], int]] = {}
-T = TypeVar("T")
-
-
-def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run the daemon-side commands on uvloop where it is installed (a faster event loop; the
-    daemon spends its time in network I/O), else on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.run(coro)
-    return uvloop.run(coro)
-
-
-def _load(path: str | None) -> Config:
-    """Load the config and let the log scrubber know its organisation rules too."""
-    from crawler.detect.rules import load_rules
-    from crawler.engine.logs import scrub_with
-
-    cfg = load_config(path)
-    scrub_with(load_rules(cfg))
-    return cfg
-
-
-def _out(text: str = "") -> None:
-    from crawler.cli.main import out
-
-    out(text)
-
-
-def add_commands(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register the subcommands implemented in this module."""
-    p = sub.add_parser("crawl", help="one poll of each (or one) source through the whole pipeline, then exit")
-    config_arg(p)
-    p.add_argument("--source", metavar="NAME")
-
-    p = sub.add_parser("exposures", help="list findings, redacted")
-    config_arg(p)
-    p.add_argument("--status", choices=["pending", "live", "inactive", "unknown"], action="append")
-    p.add_argument("--since", metavar="DURATION", help="first seen within this window, e.g. 7d")
-    p.add_argument("--format", choices=["table", "json"], default="table")
-
-    p = sub.add_parser("run", help="the daemon: every enabled source on its interval, verify, notify, report")
-    config_arg(p)
-
-    p = sub.add_parser("report", help="the exposure report (HTML, Markdown or JSON)")
-    config_arg(p)
-    window = p.add_mutually_exclusive_group()
-    window.add_argument("--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W48 (default: the last full week)")
-    window.add_argument("--since", metavar="DURATION", help="a window ending now, e.g. 7d")
-    p.add_argument("--format", choices=["html", "md", "json"], default="html")
-    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
-
-    p = sub.add_parser("demo", help="the whole loop on a loopback sandbox: no credentials, no network")
-    p.add_argument("dir", nargs="?", default="leakpatrol-demo")
-    p.add_argument("--seconds", type=float, default=30.0, help="how long to keep planting tokens (default 30)")
-
-    p = sub.add_parser("receiver", help="reference issuer-side webhook receiver (Standard Webhooks)")
-    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8787")
-    p.add_argument("--secret-env", metavar="NAME", required=True, help="variable holding the whsec_… secret")
-    hook = p.add_mutually_exclusive_group(required=True)
-    hook.add_argument("--exec", metavar="CMD", dest="exec_cmd",
-                      help="revocation command; gets the event JSON on stdin and LEAKPATROL_TOKEN in its env")
-    hook.add_argument("--handler", metavar="MOD:FUNC", help="Python callable taking the event dict")
-    p.add_argument("--state", metavar="FILE", help="SQLite file remembering delivered webhook-ids")
 
 
 # -- crawl -----------------------------------------------------------------------------------
 
 
 def cmd_crawl(args: argparse.Namespace) -> int:
-    cfg = _load(args.config)
+    cfg = load(args.config)
     names = [s.name for s in cfg.source_specs]
     if args.source and args.source not in names:
         raise ConfigError(f"no enabled source named {args.source!r}; enabled: {', '.join(names) or 'none'}",
@@ -113,7 +48,7 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                 elif not await r.due(engine.clock(), interval=False):
                     state = store.source_state(r.name)
                     why = state.last_error or "the server asked"
-                    _out(f"{r.name:<18} backing off until {state.next_poll_at:%H:%M:%S} UTC ({why})")
+                    out(f"{r.name:<18} backing off until {state.next_poll_at:%H:%M:%S} UTC ({why})")
                 else:
                     active.append(r)
             started = engine.clock()
@@ -123,15 +58,15 @@ async def _crawl(cfg: Config, only: str | None) -> int:
             await engine.deliver_due()
             for o in outcomes:
                 status = "ok" if o.ok else f"FAILED: {o.error}"
-                _out(f"{o.source:<18} {o.documents:>5} documents  {o.sightings:>3} new sightings  {status}")
+                out(f"{o.source:<18} {o.documents:>5} documents  {o.sightings:>3} new sightings  {status}")
                 failed |= not o.ok
             for row in exposure_rows(store, None, started):
                 sent = ", ".join(f"{d['notifier']} {d['status']}" for d in row["deliveries"]) or "not notified"
-                _out(f"new {row['status']:<8} {row['rule']:<20} {row['redacted']}  {row['source']} {row['url']}"
-                     f"  [{sent}]")
+                out(f"new {row['status']:<8} {row['rule']:<20} {row['redacted']}  {row['source']} {row['url']}"
+                    f"  [{sent}]")
     finally:
         store.close()
-    return 1 if failed else 0
+    return EXIT_FOUND if failed else EXIT_OK
 
 
 # -- exposures -------------------------------------------------------------------------------
@@ -151,23 +86,21 @@ def exposure_rows(store: Any, status: list[str] | None, since: datetime | None) 
         first = firsts.get(t.id)
         rows.append({
             "redacted": t.redacted, "fingerprint": t.fingerprint, "rule": t.rule, "severity": t.severity,
-            "status": t.status, "first_seen_at": _iso(t.first_seen_at), "verified_at": _iso(t.verified_at),
-            "revoked_at": _iso(t.revoked_at), "sightings": t.sightings,
+            "status": t.status, "first_seen_at": iso(t.first_seen_at, precise=True),
+            "verified_at": iso(t.verified_at, precise=True),
+            "revoked_at": iso(t.revoked_at, precise=True), "sightings": t.sightings,
             "source": first.source if first else None, "url": first.url if first else None,
             "deliveries": [{"notifier": d.notifier, "status": d.status, "attempts": d.attempts,
-                            "delivered_at": _iso(d.delivered_at)} for d in deliveries.get(t.id, [])],
+                            "delivered_at": iso(d.delivered_at, precise=True)} for d in deliveries.get(t.id, [])],
         })
     return rows
 
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
 
 
 def cmd_exposures(args: argparse.Namespace) -> int:
     from crawler.store.runtime import open_runtime
 
-    cfg = _load(args.config)
+    cfg = load(args.config)
     since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since)) if args.since else None
     store = open_runtime(cfg, create_key=False)
     try:
@@ -175,19 +108,19 @@ def cmd_exposures(args: argparse.Namespace) -> int:
     finally:
         store.close()
     if args.format == "json":
-        _out(json.dumps({"version": 1, "exposures": rows}, indent=2, ensure_ascii=False))
-        return 0
+        out(json.dumps({"version": 1, "exposures": rows}, indent=2, ensure_ascii=False))
+        return EXIT_OK
     if not rows:
-        _out("no exposures")
-        return 0
+        out("no exposures")
+        return EXIT_OK
     now = datetime.now(UTC)
-    _out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} WHERE")
+    out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} WHERE")
     for r in rows:
         age = format_duration((now - datetime.fromisoformat(r["first_seen_at"])).total_seconds())
         notified = ",".join(sorted({d["status"] for d in r["deliveries"]})) or "-"
-        _out(f"{r['status']:<9} {r['rule']:<24} {r['redacted']:<44} {age:>6} {r['sightings']:>4}  "
-             f"{notified:<10} {r['source']} {r['url']}")
-    return 0
+        out(f"{r['status']:<9} {r['rule']:<24} {r['redacted']:<44} {age:>6} {r['sightings']:>4}  "
+            f"{notified:<10} {r['source']} {r['url']}")
+    return EXIT_OK
 
 
 # -- run / report / receiver ----------------------------------------------------------------
@@ -196,7 +129,7 @@ def cmd_exposures(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from crawler.engine.scheduler import run_daemon
 
-    cfg = _load(args.config)
+    cfg = load(args.config)
     return run_async(run_daemon(cfg))
 
 
@@ -207,7 +140,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from crawler.report.render import render
     from crawler.store.runtime import open_runtime
 
-    cfg = _load(args.config)
+    cfg = load(args.config)
     now = datetime.now(UTC)
     try:
         if args.week:
@@ -225,10 +158,10 @@ def cmd_report(args: argparse.Namespace) -> int:
         store.close()
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
-        _out(f"wrote {args.output}")
+        out(f"wrote {args.output}")
     else:
-        _out(text)
-    return 0
+        out(text)
+    return EXIT_OK
 
 
 def cmd_receiver(args: argparse.Namespace) -> int:
@@ -264,25 +197,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise ConfigError("already holds a demo; remove it or pick another folder", file=str(folder))
     console = Console(file=sys.stdout)
     _log_to_file(folder / "leakpatrol.log")
-    _out(f"leakpatrol demo in {folder}/ — planting tokens for {args.seconds:.0f}s on a loopback sandbox …")
+    out(f"leakpatrol demo in {folder}/ — planting tokens for {args.seconds:.0f}s on a loopback sandbox …")
     if console.is_terminal:
         live, update = start_live(console)
         with live:
             state, paths = run_async(run_demo(folder, plant_seconds=args.seconds, view=update))
     else:
         state, paths = run_async(run_demo(folder, plant_seconds=args.seconds))
-    _out("")
+    out("")
     for line in summary_lines(state):
-        _out(line)
+        out(line)
     for p in paths:
-        _out(f"report    {p}")
-    _out(f"log       {folder / 'leakpatrol.log'}")
-    _out(f"config    {folder / 'leakpatrol.toml'} (try: leakpatrol exposures -c {folder / 'leakpatrol.toml'})")
+        out(f"report    {p}")
+    out(f"log       {folder / 'leakpatrol.log'}")
+    out(f"config    {folder / 'leakpatrol.toml'} (try: leakpatrol exposures -c {folder / 'leakpatrol.toml'})")
     from crawler.detect.redaction import fingerprint
 
     missed = [p for p in state.plants if p.kind == "live" and fingerprint(p.token) not in state.arrivals]
-    return 1 if missed else 0
+    return EXIT_FOUND if missed else EXIT_OK
 
-
-HANDLERS.update({"demo": cmd_demo, "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
-                 "receiver": cmd_receiver})

@@ -1,0 +1,62 @@
+"""What every command handler shares: printing, exit codes, loading the config, running a coroutine.
+
+Handler modules import from here and never from the parser (``crawler.cli.parser``), which imports
+them. Only ``out``/``err`` print; errors are raised as :class:`~crawler.kernel.errors.LeakpatrolError`
+and turned into a message and exit code 2 by ``crawler.cli.main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from crawler.config.model import Config
+
+EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+T = TypeVar("T")
+
+
+def out(text: str = "") -> None:
+    sys.stdout.write(text + "\n")
+
+
+def err(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+def load(path: str | None) -> Config:
+    """Load the config (``-c FILE``, ``$LEAKPATROL_CONFIG`` or ``./leakpatrol.toml``; a missing or
+    invalid one raises ``ConfigError``) and let the log scrubber know its organisation rules too."""
+    from crawler.detect.rules import load_rules
+    from crawler.engine.logs import scrub_with
+    from crawler.plugins import load_config
+
+    cfg = load_config(path)
+    scrub_with(load_rules(cfg))
+    return cfg
+
+
+def load_if_present(path: str | None) -> Config | None:
+    """For ``scan`` and ``token``, which also work without a config: the named one (``-c`` or
+    ``$LEAKPATROL_CONFIG``, which must exist), else ``./leakpatrol.toml`` if it exists, else ``None``."""
+    from crawler.config.loading import config_path
+
+    explicit = path or os.environ.get("LEAKPATROL_CONFIG")
+    if explicit or config_path(None).exists():
+        return load(explicit)
+    return None
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    """Run the daemon-side commands on uvloop where it is installed (a faster event loop; the
+    daemon spends its time in network I/O), else on asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coro)
+    return uvloop.run(coro)

@@ -1,0 +1,136 @@
+"""The commands that work on local files and need no daemon: init, check, scan, token."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from crawler.cli.common import EXIT_FOUND, EXIT_OK, EXIT_USAGE, err, load, load_if_present, out
+
+if TYPE_CHECKING:
+    from crawler.detect.rules import Rule
+
+logger = logging.getLogger(__name__)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from crawler.detect.rules import DATA_DIR
+    from crawler.store.crypto import write_key_file
+
+    target = Path(args.dir)
+    target.mkdir(parents=True, exist_ok=True)
+    cfg_path = target / "leakpatrol.toml"
+    if cfg_path.exists():
+        err(f"leakpatrol: {cfg_path} already exists; not overwriting it")
+        return EXIT_USAGE
+    shutil.copyfile(DATA_DIR / "leakpatrol.example.toml", cfg_path)
+    (target / "data").mkdir(exist_ok=True)
+    key = target / "data" / "leakpatrol.key"
+    if key.exists():
+        out(f"kept existing key {key}")
+    else:
+        write_key_file(key)
+        out(f"wrote {key} (mode 0600) — back it up: without it stored tokens cannot be read")
+    out(f"wrote {cfg_path}")
+    out(f"next: edit it, then `leakpatrol check -c {cfg_path}`")
+    return EXIT_OK
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from crawler.cli.describe import describe
+
+    for line in describe(load(args.config)):
+        out(line)
+    return EXIT_OK
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from crawler.cli.output import to_json, to_sarif, to_text
+    from crawler.cli.scan import load_baseline, scan_paths, verify_findings, write_baseline
+    from crawler.config.model import ScannerConfig
+    from crawler.detect.rules import load_rules
+
+    cfg = load_if_present(args.config)
+    rules = load_rules(cfg)
+    cap = (cfg.scanner if cfg else ScannerConfig()).max_document_bytes
+    paths = args.paths or ["."]
+    if "-" in paths and len(paths) > 1:
+        err("leakpatrol: error: '-' (stdin) cannot be combined with paths")
+        return EXIT_USAGE
+    missing = [p for p in paths if p != "-" and not os.path.exists(p)]
+    if missing:
+        err(f"leakpatrol: error: {missing[0]}: no such file or directory")
+        return EXIT_USAGE
+    baseline = load_baseline(args.baseline) if args.baseline else None
+    progress = sys.stderr.isatty() and args.format == "text" and paths != ["-"]
+    if args.write_baseline:  # a rewritten baseline holds every current finding, the known ones too
+        baseline = None
+    result = scan_paths(paths, rules, cap=cap, baseline=baseline, reveal=args.reveal or args.verify,
+                        progress=progress)
+    findings = result.findings
+    if args.verify and findings:
+        findings = verify_findings(findings, cfg, rules)
+    if not args.reveal:
+        from dataclasses import replace
+
+        findings = [replace(f, revealed=None) for f in findings]
+    if args.write_baseline:
+        write_baseline(args.write_baseline, findings)
+        err(f"wrote {len(findings)} fingerprints to {args.write_baseline}")
+        return EXIT_OK
+    colour = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    render = {"json": to_json, "sarif": to_sarif}.get(args.format)
+    text = render(findings) if render else to_text(findings, colour=colour)
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        out(text)
+    for skipped in result.skipped:
+        logger.debug("skipped %s: %s", skipped.path, skipped.why)
+    return EXIT_FOUND if findings else EXIT_OK
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from crawler.detect.mint import mint
+    from crawler.detect.rules import find_rule, load_rules
+
+    rules = load_rules(load_if_present(args.config))
+    if args.token_command == "mint":
+        rule = find_rule(rules, args.rule_id)
+        if rule is None:
+            import difflib
+
+            close = difflib.get_close_matches(args.rule_id, [r.id for r in rules], n=1)
+            err(f"leakpatrol: unknown rule {args.rule_id!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+            return EXIT_USAGE
+        for _ in range(max(1, args.count)):
+            out(mint(rule))
+        return EXIT_OK
+    return _token_check(args.token, rules)
+
+
+def _token_check(token: str, rules: Sequence[Rule]) -> int:
+    from crawler.detect.redaction import redact
+    from crawler.detect.scanner import Scanner
+
+    data = token.strip().encode("utf-8", "surrogateescape")
+    for m in Scanner(rules, use_hyperscan=False).scan(data):
+        if m.start == 0 and m.end == len(data):
+            out(f"{m.redacted}: well-formed {m.rule.id} token" + (", checksum ok" if m.rule.checksum != "none" else ""))
+            return EXIT_OK
+    for rule in rules:
+        if data.startswith(rule.prefix_bytes):
+            shown = redact(data, rule.prefix)
+            checker = Scanner([rule], use_hyperscan=False)
+            checker.scan(data)
+            why = "checksum does not hold" if checker.stats.bad_checksum else "body has the wrong length or characters"
+            out(f"{shown}: not a valid {rule.id} token: {why}")
+            return EXIT_FOUND
+    out("no rule matches this token")
+    return EXIT_FOUND

@@ -1,0 +1,110 @@
+"""The whole ``leakpatrol`` argument parser and the one table from command to handler.
+
+Handlers live in ``crawler.cli.local`` (init, check, scan, token) and ``crawler.cli.daemon`` (crawl,
+exposures, run, report, demo, receiver); they never import this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import NoReturn
+
+from crawler import __version__
+from crawler.cli.common import EXIT_USAGE, Handler, err
+from crawler.cli.daemon import cmd_crawl, cmd_demo, cmd_exposures, cmd_receiver, cmd_report, cmd_run
+from crawler.cli.local import cmd_check, cmd_init, cmd_scan, cmd_token
+from crawler.kernel.status import STATUSES
+
+HANDLERS: dict[str, Handler] = {
+    "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token,
+    "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
+    "demo": cmd_demo, "receiver": cmd_receiver,
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its message short
+        self.print_usage(sys.stderr)
+        err(f"leakpatrol: error: {message}")
+        sys.exit(EXIT_USAGE)
+
+
+def _config_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-c", "--config", metavar="FILE",
+                   help="config file (default: $LEAKPATROL_CONFIG or ./leakpatrol.toml)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="leakpatrol", description="Self-hosted public-leak monitor for API-token issuers.")
+    parser.add_argument("--version", action="version", version=f"leakpatrol {__version__}")
+    parser.add_argument("--log-format", choices=["human", "json"], default="human")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    _local_commands(sub)
+    _daemon_commands(sub)
+    return parser
+
+
+def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("init", help="write leakpatrol.toml, data/ and a 0600 key file")
+    p.add_argument("dir", nargs="?", default=".")
+
+    p = sub.add_parser("check", help="validate the config and print what will run")
+    _config_arg(p)
+
+    p = sub.add_parser("scan", help="scan files, directories or stdin (exit 0 clean, 1 findings, 2 error)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories, or - for stdin (default: .)")
+    _config_arg(p)
+    p.add_argument("--format", choices=["text", "json", "sarif"], default="text")
+    p.add_argument("--verify", action="store_true", help="ask each rule's verifier whether tokens are live (network)")
+    p.add_argument("--reveal", action="store_true", help="print tokens in plaintext (default: redacted)")
+    p.add_argument("--baseline", metavar="FILE", help="ignore findings whose fingerprint is in FILE")
+    p.add_argument("--write-baseline", metavar="FILE", help="write the findings' fingerprints to FILE, exit 0")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+
+    p = sub.add_parser("token", help="issuer helpers: mint a well-formed token, check one offline")
+    tsub = p.add_subparsers(dest="token_command", metavar="mint|check", parser_class=_Parser, required=True)
+    tm = tsub.add_parser("mint", help="mint a well-formed (checksummed) token for RULE_ID")
+    tm.add_argument("rule_id")
+    tm.add_argument("-n", "--count", type=int, default=1)
+    _config_arg(tm)
+    tc = tsub.add_parser("check", help="say which rule TOKEN matches and whether its checksum holds")
+    tc.add_argument("token")
+    _config_arg(tc)
+
+
+def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    p = sub.add_parser("crawl", help="one poll of each (or one) source through the whole pipeline, then exit")
+    _config_arg(p)
+    p.add_argument("--source", metavar="NAME")
+
+    p = sub.add_parser("exposures", help="list findings, redacted")
+    _config_arg(p)
+    p.add_argument("--status", choices=[s.value for s in STATUSES], action="append")
+    p.add_argument("--since", metavar="DURATION", help="first seen within this window, e.g. 7d")
+    p.add_argument("--format", choices=["table", "json"], default="table")
+
+    p = sub.add_parser("run", help="the daemon: every enabled source on its interval, verify, notify, report")
+    _config_arg(p)
+
+    p = sub.add_parser("report", help="the exposure report (HTML, Markdown or JSON)")
+    _config_arg(p)
+    window = p.add_mutually_exclusive_group()
+    window.add_argument("--week", metavar="YYYY-Www", help="an ISO week, e.g. 2026-W48 (default: the last full week)")
+    window.add_argument("--since", metavar="DURATION", help="a window ending now, e.g. 7d")
+    p.add_argument("--format", choices=["html", "md", "json"], default="html")
+    p.add_argument("-o", "--output", metavar="FILE", help="write to FILE (default: stdout)")
+
+    p = sub.add_parser("demo", help="the whole loop on a loopback sandbox: no credentials, no network")
+    p.add_argument("dir", nargs="?", default="leakpatrol-demo")
+    p.add_argument("--seconds", type=float, default=30.0, help="how long to keep planting tokens (default 30)")
+
+    p = sub.add_parser("receiver", help="reference issuer-side webhook receiver (Standard Webhooks)")
+    p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8787")
+    p.add_argument("--secret-env", metavar="NAME", required=True, help="variable holding the whsec_… secret")
+    hook = p.add_mutually_exclusive_group(required=True)
+    hook.add_argument("--exec", metavar="CMD", dest="exec_cmd",
+                      help="revocation command; gets the event JSON on stdin and LEAKPATROL_TOKEN in its env")
+    hook.add_argument("--handler", metavar="MOD:FUNC", help="Python callable taking the event dict")
+    p.add_argument("--state", metavar="FILE", help="SQLite file remembering delivered webhook-ids")
