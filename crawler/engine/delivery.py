@@ -77,6 +77,9 @@ class Outbox:
     async def release_dead_claims(self) -> int:
         """Free the claims of killed processes of this host, so their deliveries resume now rather
         than after ``CLAIM_TTL`` (the retry keeps its ``webhook-id``)."""
+        return await self.db(self._release_dead_claims)
+
+    def _release_dead_claims(self) -> int:
         with self.store.session() as s:
             owners = set(s.exec(select(Delivery.claimed_by).where(col(Delivery.status) == "pending",
                                                                   col(Delivery.claimed_by).is_not(None))).all())
