@@ -15,11 +15,12 @@ from crawler.engine.pipeline import Engine
 from crawler.kernel.clock import iso
 
 
-def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    """Per source: last success, last error, next poll, failing for how long. 503 past the threshold."""
+async def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    """Per source: last success, last error, next poll, failing for how long. 503 past the threshold.
+    The store is read in its thread pool; the backlog is a ``COUNT(*)``, never a load of rows."""
     now = engine.clock()
     limit = engine.cfg.server.unhealthy_after
-    states = {s.name: s for s in engine.store.all_source_states()}
+    states = {s.name: s for s in await engine.db(engine.store.all_source_states)}
     healthy, out = True, {}
     for name in sources:
         st = states.get(name)
@@ -36,8 +37,7 @@ def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> 
         }
     for name, why in disabled.items():
         out[name] = {"status": "disabled", "reason": why}
-    backlog = len(engine.store.due_deliveries(now, limit=10_000))
-    engine.metrics.outbox_pending.set(backlog)
+    backlog = await engine.db(engine.store.count_due_deliveries, now)
     body = {"status": "ok" if healthy else "unhealthy", "sources": out, "outbox_backlog": backlog,
             "time": iso(now, precise=True)}
     return (200 if healthy else 503), body
@@ -45,7 +45,7 @@ def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> 
 
 def create_app(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> Starlette:
     async def healthz(_: Request) -> Response:
-        code, body = health(engine, sources, disabled)
+        code, body = await health(engine, sources, disabled)
         return JSONResponse(body, status_code=code)
 
     async def metrics(_: Request) -> Response:

@@ -225,7 +225,10 @@ class Engine:
         return enqueued
 
     async def deliver_due(self) -> int:
-        return await self.outbox.deliver_due()
+        """The delivery job: attempt what is due, then refresh ``leakpatrol_outbox_pending``."""
+        delivered = await self.outbox.deliver_due()
+        self.metrics.outbox_pending.set(await self.db(self.store.count_pending_deliveries))
+        return delivered
 
     async def send_report(self, label: str, report: dict[str, object], summary: str) -> None:
         """Queue the weekly report for the notifiers in ``[report] notify`` and deliver it."""
