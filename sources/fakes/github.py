@@ -71,6 +71,10 @@ class GitHubService(Service):
     def web(self) -> str:
         return self.base_url + "/web"
 
+    def next_id(self) -> int:
+        """The next id of the one sequence events, pushes and gists draw from."""
+        return next(self._ids)
+
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/events", self.list_events),
