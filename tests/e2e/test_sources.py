@@ -28,6 +28,7 @@ from crawler.http import allowed_hosts_for, make_client
 from crawler.kernel.errors import SourceError
 from sources import SOURCES
 from sources.base import Document, Source, SourceContext
+from sources.fakes import FAKES
 from sources.fakes.github import GitHubService
 from sources.fakes.gitlab import GitLabService
 from sources.fakes.pastes import PastebinService, PasteSiteService
@@ -139,6 +140,30 @@ async def wait_until_allowed(source: Source) -> None:
         delay = (source.not_before - datetime.now(UTC)).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)
+
+
+def test_every_source_has_a_scenario() -> None:
+    assert sorted(s.kind for s in SCENARIOS) == sorted(SOURCES)
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+async def test_publish_to_reaches_each_source(kind: str, sb: Sandbox) -> None:
+    """The registry's ``publish`` puts a document where the registry's table makes the source look."""
+    assert kind in FAKES, f"{kind} has no sandbox fake in sources.fakes.FAKES"
+    token = sb.mint()
+    published = sb.publish_to(kind, f"# settings\nAPI_TOKEN={token}\n", 7, org="e2e-org")
+    source = build(SOURCES[kind], {**sb.source_table(kind).values, **OVERRIDES[kind]})
+    try:
+        docs, _, failed = await poll_once(source, {})
+    finally:
+        await source.ctx.client.aclose()
+    scanner = Scanner([compile_rule(DEMO_RULE)])
+    found = [d for d in docs if any(m.text == token for m in scanner.scan(d.content))]
+    assert not failed and found, f"{kind}: the published token was not found"
+    assert {d.source for d in found} == {sb.source_name(kind)} == {published.source}
+    assert published.url in {d.url for d in found}, "Published.url is the page the source reports"
+    assert sb.api_url(kind).startswith(sb.service_for(kind).base_url)
+    assert {r.service for r in sb.requests()} <= {sb.service_for(kind).name, "root"}
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.kind for s in SCENARIOS])
