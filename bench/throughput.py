@@ -105,8 +105,9 @@ async def soak(sb: Sandbox, daemon: Daemon, minutes: float, rate: float = 100.0)
 async def run(docs: int, soak_minutes: float, token_every: int) -> None:
     with tempfile.TemporaryDirectory(prefix="lp-throughput-") as tmp:
         folder = Path(tmp)
-        kw = {"github_rate_limit": 10**8, "gitlab_rate_limit": 10**8, "max_items": 20_000}
-        async with Sandbox(poll_interval=1.0, **kw) as sb, Receiver(folder) as receiver:
+        unlimited = {"github": {"rate_limit": 10**8}, "gitlab": {"rate_limit": 10**8}}
+        async with Sandbox(poll_interval=1.0, max_items=20_000, options=unlimited) as sb, \
+                Receiver(folder) as receiver:
             daemon = Daemon(sb, receiver, folder, "1s").start()
             try:
                 await daemon.ready(len(SOURCES))

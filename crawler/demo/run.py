@@ -1,7 +1,7 @@
 """``leakpatrol demo``: the whole loop on loopback, with no credentials and no network.
 
-A sandbox (fake GitHub, GitLab, Pastebin, a paste site and a token issuer) and the reference
-receiver run in this process; the real daemon polls the sandbox every second. Minted tokens are
+A sandbox (the fakes of the registered sources, :data:`sources.fakes.FAKES`, and a token issuer)
+and the reference receiver run in this process; the real daemon polls the sandbox every second. Minted tokens are
 planted at random moments over ~30 s: live ones, revoked ones and decoys with a broken checksum.
 The receiver's hook revokes each token it is told about, so the daemon's re-check then records it
 as revoked. At the end: a summary (planted, caught, revoked, latency per source) and the report.
@@ -25,8 +25,10 @@ from crawler.engine.pipeline import Engine
 from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
 from crawler.receiver.app import create_app
+from sources.fakes import demo_kinds
 
-SOURCES = ("github_events", "github_gists", "pastebin", "paste_sites", "gitlab_snippets")
+SOURCES = demo_kinds()
+"""The sources planted into and polled, in turn: every registered one quick enough for a 1 s demo."""
 SECRET_ENV = "LEAKPATROL_DEMO_WEBHOOK_SECRET"
 
 
@@ -44,6 +46,7 @@ class DemoState:
     plants: list[Plant] = field(default_factory=list)
     arrivals: dict[str, float] = field(default_factory=dict)  # token sha256 → arrival time
     engine: Engine | None = None
+    names: dict[str, str] = field(default_factory=dict)  # kind → the daemon's name for it (metric label)
 
 
 def _decoy(token: str) -> str:
@@ -99,6 +102,7 @@ async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 
     rng = random.Random(seed)
     state = DemoState()
     async with Sandbox(poll_interval=1.0) as sb:
+        state.names = {kind: sb.source_name(kind) for kind in SOURCES}
         os.environ.update(sb.environment())
         os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         (folder / "data").mkdir(exist_ok=True)

@@ -26,7 +26,7 @@ def live_table(state: DemoState) -> Group:
     for col in ("source", "polls", "documents", "hits", "planted"):
         t.add_column(col, justify="right" if col != "source" else "left")
     for src in SOURCES:
-        name = "pastesite" if src == "paste_sites" else src
+        name = state.names.get(src, src)
         t.add_row(src, f"{_sample(state, 'leakpatrol_source_polls_total', source=name, result='ok'):.0f}",
                   f"{_sample(state, 'leakpatrol_documents_total', source=name):.0f}",
                   f"{sum(1 for p in state.plants if p.source == src and _caught(state, p))}",

@@ -13,6 +13,7 @@ import contextlib
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import uvicorn
@@ -53,7 +54,14 @@ class AppServer:
         self._server = _Server(uvicorn.Config(app, **options))
         self._server.handle_signals = handle_signals
         self._task: asyncio.Task[None] | None = None
+        self._sock: socket.socket | None = None
         self.url = ""
+
+    def bind(self) -> str:
+        """Bind the listening socket now (port 0 becomes a real port); return the base URL."""
+        if self._sock is None:
+            self._sock = self._bind()
+        return self.url
 
     def _bind(self) -> socket.socket:
         # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
@@ -73,8 +81,9 @@ class AppServer:
 
     async def start(self) -> str:
         """Bind and start serving; return the base URL once the server accepts connections."""
-        sock = self._bind()
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
+        self.bind()
+        assert self._sock is not None
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._sock]))
         while not self._server.started:
             if self._task.done():
                 self._task.result()
@@ -90,6 +99,9 @@ class AppServer:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         self._task = None
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
 
     async def wait(self) -> None:
         """Serve until the server stops by itself (with ``handle_signals``: until SIGINT/SIGTERM)."""
@@ -108,23 +120,25 @@ class AppServer:
         await self.stop()
 
 
-class ServerThread:
-    """An :class:`AppServer` on its own event loop in a daemon thread, for synchronous code
-    (``with ServerThread(app) as url:``)."""
+class LoopThread:
+    """Enters an async context manager on its own event loop in a daemon thread and keeps it open
+    until :meth:`stop`, for synchronous code (tests, tools): the sandbox, a receiver, any server."""
 
-    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
-        self.server = AppServer(app, host, port, **options)
+    def __init__(self, target: AbstractAsyncContextManager[Any], name: str = "leakpatrol-loop") -> None:
+        self.target = target
         self._ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="leakpatrol-server", daemon=True)
+        self._entered = False
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def _run(self) -> None:
         async def main() -> None:
             self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
             try:
-                async with self.server:
+                async with self.target:
+                    self._entered = True
                     self._ready.set()
                     await self._stopping.wait()
             except BaseException as exc:  # reported to start()
@@ -133,24 +147,32 @@ class ServerThread:
 
         asyncio.run(main())
 
-    @property
-    def url(self) -> str:
-        return self.server.url
-
-    def start(self, timeout: float = 30.0) -> str:
+    def start(self, timeout: float = 30.0) -> None:
         self._thread.start()
         self._ready.wait(timeout)
-        if self._error is not None or not self.server.running:
-            raise RuntimeError(f"server failed to start: {self._error!r}")
-        return self.server.url
+        if self._error is not None or not self._entered:
+            raise RuntimeError(f"{self._thread.name} failed to start: {self._error!r}")
 
     def stop(self, timeout: float = 15.0) -> None:
         if self._loop is not None and self._stopping is not None and self._thread.is_alive():
             self._loop.call_soon_threadsafe(self._stopping.set)
         self._thread.join(timeout)
 
+
+class ServerThread(LoopThread):
+    """An :class:`AppServer` in a :class:`LoopThread` (``with ServerThread(app) as url:``)."""
+
+    def __init__(self, app: ASGIApp, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+        self.server = AppServer(app, host, port, **options)
+        super().__init__(self.server, name="leakpatrol-server")
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
     def __enter__(self) -> str:
-        return self.start()
+        self.start()
+        return self.server.url
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -13,17 +13,20 @@ files under ``/raw/gist`` on the same loopback server.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
 import math
 import time
 from typing import Any
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from sources.fakes.base import Fake, SourceTable
 from sources.fakes.github_data import GistAPI, SearchAPI, not_found
 from sources.fakes.gitrepo import ZERO_SHA, Commit, Repo, commit_object, diff_trees, file_entry, user
 from sources.fakes.service import (
@@ -40,6 +43,8 @@ from sources.fakes.service import (
 
 MAX_EVENTS = 300  # GitHub: "Only events created within the past 90 days … up to 300 events"
 DOCS = "https://docs.github.com/rest"
+TOKEN_ENV = "GITHUB_TOKEN"
+FAKE_TOKEN = "sandbox-github-token"
 
 
 class GitHubService(Service):
@@ -50,7 +55,6 @@ class GitHubService(Service):
 
     def __init__(self, *, poll_interval: float = 60.0, rate_limit: int = 5000, search_rate_limit: int = 30,
                  max_items: int = 5000) -> None:
-        self.poll_interval = poll_interval
         self.core = RateWindow("core", rate_limit, 3600.0)
         self.search_quota = RateWindow("search", search_rate_limit, 60.0)
         self.events: list[dict[str, Any]] = []
@@ -61,7 +65,7 @@ class GitHubService(Service):
         self._ids = itertools.count(40_000_000_001)
         self._repo_ids = itertools.count(800_000_001)
         self.gist_api, self.search_api = GistAPI(self), SearchAPI(self)
-        super().__init__()
+        super().__init__(poll_interval=poll_interval, max_items=max_items)
 
     @property
     def api(self) -> str:
@@ -70,6 +74,10 @@ class GitHubService(Service):
     @property
     def web(self) -> str:
         return self.base_url + "/web"
+
+    def next_id(self) -> int:
+        """The next id of the one sequence events, pushes and gists draw from."""
+        return next(self._ids)
 
     def routes(self) -> list[BaseRoute]:
         return [
@@ -248,3 +256,32 @@ class GitHubService(Service):
         if commit is None or path not in commit.tree:
             return Response("404: Not Found", 404, media_type="text/plain")
         return Response(commit.tree[path], media_type="text/plain; charset=utf-8")
+
+
+# ---- registry entries (joined by kind in sources.fakes.FAKES) --------------------------------------
+
+
+def _table(gh: GitHubService) -> SourceTable:
+    return SourceTable({"api_url": gh.api, "token_env": TOKEN_ENV}, gh.api, {TOKEN_ENV: FAKE_TOKEN})
+
+
+def _push(gh: GitHubService, text: str, n: int, org: str) -> Published:
+    return gh.publish_push(f"{org}/repo-{n % 3}", {f"deploy/cfg{n}.env": text})
+
+
+def _gist(gh: GitHubService, text: str, n: int, org: str) -> Published:
+    return gh.publish_gist({f"notes{n}.md": text})
+
+
+def _searchable(gh: GitHubService, text: str, n: int, org: str) -> Published:
+    """Code search indexes what a push wrote; a search hit's page is the file's blob."""
+    pushed = _push(gh, text, n, org)
+    url = f"{gh.web}/{org}/repo-{n % 3}/blob/{pushed.key}/{quote(f'deploy/cfg{n}.env')}"
+    return dataclasses.replace(pushed, source="github_search", url=url)
+
+
+FAKES: tuple[Fake[GitHubService], ...] = (
+    Fake("github_events", GitHubService, _table, _push),
+    Fake("github_gists", GitHubService, _table, _gist),
+    Fake("github_search", GitHubService, _table, _searchable, demo=False),
+)

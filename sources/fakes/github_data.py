@@ -5,6 +5,9 @@ files listed with ``raw_url`` and no content), search/search#search-code (``tota
 ``incomplete_results``, ``items`` with ``url`` to the contents API, ``git_url``, ``html_url``,
 ``repository``, ``score`` and, with the ``text-match`` media type, ``text_matches``),
 repos/contents (``content`` base64 with a newline every 60 characters) and git/blobs.
+
+Both APIs see the fake GitHub through the :class:`GitHub` protocol (its state, lock, URLs and
+``respond``), so this module never imports :mod:`sources.fakes.github`, which builds them.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 import base64
 import math
 import re
+import threading
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -22,16 +26,47 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from sources.fakes.gitrepo import Repo, blob_sha, user
-from sources.fakes.service import Published, int_param, iso, link_header, parse_iso, sha1_hex
-
-if TYPE_CHECKING:
-    from sources.fakes.github import GitHubService
+from sources.fakes.service import (
+    Bounded,
+    Published,
+    RateWindow,
+    int_param,
+    iso,
+    link_header,
+    parse_iso,
+    sha1_hex,
+)
 
 # A quoted phrase, or a bare word that is not a ``qualifier:value`` (search syntax).
 _TERM = re.compile(r'"([^"]+)"|(\S+)')
 
 
-def not_found(gh: GitHubService) -> Response:
+class GitHub(Protocol):
+    """What the gist and search APIs use of the fake GitHub (:class:`sources.fakes.github.GitHubService`)."""
+
+    lock: threading.Lock
+    base_url: str
+    repos: Bounded
+    commits: Bounded
+    gists: Bounded
+    blobs: Bounded
+    search_quota: RateWindow
+
+    @property
+    def api(self) -> str: ...
+
+    @property
+    def web(self) -> str: ...
+
+    def next_id(self) -> int: ...
+
+    def fault_body(self, status: int) -> tuple[bytes, str]: ...
+
+    def respond(self, data: Any, quota: RateWindow | None = None, headers: dict[str, str] | None = None,
+                status: int = 200) -> Response: ...
+
+
+def not_found(gh: GitHub) -> Response:
     body, media = gh.fault_body(404)
     return Response(body, 404, media_type=media)
 
@@ -62,7 +97,7 @@ class Indexed:
 class GistAPI:
     """``GET /gists/public``, ``GET /gists/{id}`` and the raw files they link to."""
 
-    def __init__(self, gh: GitHubService) -> None:
+    def __init__(self, gh: GitHub) -> None:
         self.gh = gh
 
     def routes(self) -> list[BaseRoute]:
@@ -71,7 +106,7 @@ class GistAPI:
 
     def publish(self, files: dict[str, str], *, description: str = "", owner: str = "sandbox-user") -> Published:
         now = time.time()
-        gist = Gist(sha1_hex("gist", now, sorted(files.items()), next(self.gh._ids))[:32], owner, dict(files),
+        gist = Gist(sha1_hex("gist", now, sorted(files.items()), self.gh.next_id())[:32], owner, dict(files),
                     description, now)
         with self.gh.lock:
             self.gh.gists[gist.id] = gist
@@ -133,7 +168,7 @@ class GistAPI:
 class SearchAPI:
     """``GET /search/code`` over the latest content of pushed files, plus contents and blobs."""
 
-    def __init__(self, gh: GitHubService) -> None:
+    def __init__(self, gh: GitHub) -> None:
         self.gh = gh
 
     def routes(self) -> list[BaseRoute]:

@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sources.fakes.base import Fake, SourceTable
 from sources.fakes.service import (
     Bounded,
     Published,
@@ -34,6 +35,9 @@ from sources.fakes.service import (
     link_header,
     parse_iso,
 )
+
+TOKEN_ENV = "GITLAB_TOKEN"
+FAKE_TOKEN = "sandbox-gitlab-token"
 
 
 @dataclass
@@ -51,11 +55,11 @@ class GitLabService(Service):
     name = "gitlab"
     prefix = "/gitlab"
 
-    def __init__(self, *, rate_limit: int = 2000, max_items: int = 5000) -> None:
+    def __init__(self, *, poll_interval: float = 60.0, rate_limit: int = 2000, max_items: int = 5000) -> None:
         self.quota = RateWindow("gitlab", rate_limit, 60.0)
         self.snippets: Bounded = Bounded(max_items)
         self._ids = itertools.count(4_100_001)
-        super().__init__()
+        super().__init__(poll_interval=poll_interval, max_items=max_items)
 
     @property
     def api_url(self) -> str:
@@ -135,3 +139,17 @@ class GitLabService(Service):
         if path not in snippet.files:
             return json_response({"message": "404 File Not Found"}, 404)
         return PlainTextResponse(snippet.files[path])
+
+
+# ---- registry entry (joined by kind in sources.fakes.FAKES) ----------------------------------------
+
+
+def _table(gl: GitLabService) -> SourceTable:
+    return SourceTable({"api_url": gl.api_url, "token_env": TOKEN_ENV}, gl.api_url, {TOKEN_ENV: FAKE_TOKEN})
+
+
+def _snippet(gl: GitLabService, text: str, n: int, org: str) -> Published:
+    return gl.publish({f"snippet{n}.sh": text})
+
+
+FAKES: tuple[Fake[GitLabService], ...] = (Fake("gitlab_snippets", GitLabService, _table, _snippet),)

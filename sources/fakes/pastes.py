@@ -22,9 +22,11 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sources.fakes.base import Fake, SourceTable
 from sources.fakes.service import Bounded, Published, Service, int_param, iso, json_response
 
 _KEY_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+LINK_SELECTOR = "td.first > a[href*='/view/']"
 DENIED = "YOUR IP: {ip} DOES NOT HAVE ACCESS. VISIT: https://pastebin.com/doc_scraping_api TO GET ACCESS!"
 
 
@@ -43,11 +45,11 @@ def _new_key(rng: random.Random, length: int = 8) -> str:
 
 
 class _PasteStore(Service):
-    def __init__(self, max_items: int = 5000) -> None:
+    def __init__(self, *, poll_interval: float = 60.0, max_items: int = 5000) -> None:
         self.pastes: Bounded = Bounded(max_items)
         self._rng = random.Random()
         self._seq = itertools.count(1)
-        super().__init__()
+        super().__init__(poll_interval=poll_interval, max_items=max_items)
 
     def _add(self, content: str, title: str, syntax: str, user: str) -> Paste:
         with self.lock:
@@ -74,9 +76,9 @@ class PastebinService(_PasteStore):
     name = "pastebin"
     prefix = "/pastebin"
 
-    def __init__(self, max_items: int = 5000) -> None:
+    def __init__(self, *, poll_interval: float = 60.0, max_items: int = 5000) -> None:
         self.deny_access = False
-        super().__init__(max_items)
+        super().__init__(poll_interval=poll_interval, max_items=max_items)
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/api_scraping.php", self.scraping), Route("/api_scrape_item.php", self.item),
@@ -130,16 +132,30 @@ class PasteSiteService(_PasteStore):
     name = "paste_site"
     prefix = "/pastesite"
 
-    def __init__(self, site_name: str = "pastesite", *, page_size: int = 50, max_items: int = 5000) -> None:
+    def __init__(self, *, site_name: str = "pastesite", page_size: int = 50, poll_interval: float = 60.0,
+                 max_items: int = 5000) -> None:
         self.site_name = site_name
         self.page_size = page_size
         self.disallow: list[str] = ["/pastesite/admin/"]
         """Paths ``robots.txt`` disallows (absolute, since robots.txt is host-wide)."""
-        super().__init__(max_items)
+        super().__init__(poll_interval=poll_interval, max_items=max_items)
+
+    @property
+    def archive_url(self) -> str:
+        return self.base_url + "/lists"
+
+    @property
+    def raw_url(self) -> str:
+        """``raw_url`` template (``{key}`` = last path segment of each archive link)."""
+        return self.base_url + "/view/raw/{key}"
 
     def routes(self) -> list[BaseRoute]:
         return [Route("/lists", self.archive), Route("/view/raw/{key}", self.raw),
                 Route("/view/{key}", self.view), Route("/robots.txt", self.robots)]
+
+    def root_routes(self) -> list[BaseRoute]:
+        """``robots.txt`` is host-wide, so the sandbox serves it at its root too."""
+        return [Route("/robots.txt", self.robots)]
 
     def publish(self, content: str, *, title: str = "", syntax: str = "text", user: str = "") -> Published:
         paste = self._add(content, title, syntax, user)
@@ -186,3 +202,26 @@ class PasteSiteService(_PasteStore):
         if paste is None:
             return PlainTextResponse("Not found", 404)
         return PlainTextResponse(paste.content)
+
+
+# ---- registry entries (joined by kind in sources.fakes.FAKES) --------------------------------------
+
+
+def _pastebin_table(pb: PastebinService) -> SourceTable:
+    return SourceTable({"api_url": pb.base_url}, pb.base_url)
+
+
+def _site_table(site: PasteSiteService) -> SourceTable:
+    values = {"name": site.site_name, "archive_url": site.archive_url, "link_selector": LINK_SELECTOR,
+              "raw_url": site.raw_url}
+    return SourceTable(values, site.archive_url)
+
+
+def _paste(store: PastebinService | PasteSiteService, text: str, n: int, org: str) -> Published:
+    return store.publish(text)
+
+
+FAKES: tuple[Fake[PastebinService] | Fake[PasteSiteService], ...] = (
+    Fake("pastebin", PastebinService, _pastebin_table, _paste),
+    Fake("paste_sites", PasteSiteService, _site_table, _paste, multi=True),
+)

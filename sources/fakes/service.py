@@ -150,12 +150,19 @@ class RateWindow:
 
 
 class Service:
-    """Base of the fake services. Subclasses set ``name``/``prefix`` and implement :meth:`routes`."""
+    """Base of the fake services. Subclasses set ``name``/``prefix`` and implement :meth:`routes`.
+
+    Every service takes the sandbox-wide options ``poll_interval`` (the interval it asks clients to
+    keep, where the real service says one, e.g. GitHub's ``X-Poll-Interval``) and ``max_items`` (how
+    many published items it remembers); its own options (rate limits …) are keyword arguments too.
+    """
 
     name = "service"
     prefix = ""
 
-    def __init__(self) -> None:
+    def __init__(self, *, poll_interval: float = 60.0, max_items: int = 5000) -> None:
+        self.poll_interval = poll_interval
+        self.max_items = max_items
         self.base_url = ""
         self.lock = threading.Lock()
         self.log: list[RequestRecord] = []
@@ -170,6 +177,10 @@ class Service:
 
     def routes(self) -> Iterable[BaseRoute]:
         raise NotImplementedError
+
+    def root_routes(self) -> Iterable[BaseRoute]:
+        """Host-wide routes this service answers outside its prefix (``/robots.txt``); none by default."""
+        return ()
 
     def inject(self, status: int = 503, *, times: int = 1, retry_after: float | None = None,
                body: str | bytes | None = None, headers: Mapping[str, str] | None = None,

@@ -26,12 +26,12 @@ BOUND = 8.0
 
 
 async def test_faulty_source_backs_off_alone(sb: Sandbox, receiver: RecordingReceiver, tmp_path: Path) -> None:
-    listing = "/api_scraping.php"
-    sb.pastebin.inject(503, times=3, path=listing)
-    sb.pastebin.malformed(times=1, path=listing)
-    sb.pastebin.inject(429, times=1, retry_after=RETRY_AFTER, path=listing)
+    listing, pastebin = "/api_scraping.php", sb.service_for("pastebin")
+    pastebin.inject(503, times=3, path=listing)
+    pastebin.malformed(times=1, path=listing)
+    pastebin.inject(429, times=1, retry_after=RETRY_AFTER, path=listing)
     pb_token = sb.mint()
-    sb.publish_paste(f"key={pb_token}\n")
+    sb.publish_to("pastebin", f"key={pb_token}\n")
     setup = make_setup(sb, receiver, tmp_path)
     daemon = setup.daemon()
     published: dict[str, float] = {}
@@ -65,7 +65,7 @@ async def test_faulty_source_backs_off_alone(sb: Sandbox, receiver: RecordingRec
             assert total(m, "leakpatrol_source_errors_total", source=source) == 0
 
         await wait_for(lambda: pb_token in receiver.ids_by_token(), 40, "pastebin's token after the faults")
-        log = sb.pastebin.requests()
+        log = pastebin.requests()
         limited = next(r for r in log if r.status == 429)
         after = [r.time for r in log if r.time > limited.time]
         assert after, "pastebin was never polled again"

@@ -37,9 +37,9 @@ async def test_healthz_turns_unhealthy_after_the_threshold_and_recovers(
         await wait_for(all_ok, 20, "every source polled successfully")
         code, body = await _health(setup)
         assert code == 200 and body["status"] == "ok" and set(body["sources"]) == {  # type: ignore[call-overload]
-            "github_events", "github_gists", "gitlab_snippets", "pastebin", sb.paste_site.site_name}
+            "github_events", "github_gists", "gitlab_snippets", "pastebin", sb.source_name("paste_sites")}
 
-        sb.pastebin.inject(503, times=10_000, path="/api_scraping.php")
+        sb.service_for("pastebin").inject(503, times=10_000, path="/api_scraping.php")
 
         async def unhealthy() -> bool:
             return (await _health(setup))[0] == 503
@@ -54,7 +54,7 @@ async def test_healthz_turns_unhealthy_after_the_threshold_and_recovers(
         assert all(v["status"] == "ok" for k, v in sources.items() if k != "pastebin")
         assert isinstance(body["outbox_backlog"], int)
 
-        sb.pastebin.clear_faults()
+        sb.service_for("pastebin").clear_faults()
 
         async def healthy() -> bool:
             return (await _health(setup))[0] == 200

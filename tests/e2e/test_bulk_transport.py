@@ -26,8 +26,8 @@ def client(sb: Sandbox, hosts: frozenset[str]) -> httpx.AsyncClient:
 
 
 async def test_fetches_and_caps_documents(sb: Sandbox) -> None:
-    pub = sb.publish_paste("x" * 5000 + "\n", site="paste_site")
-    url = sb.urls.paste_raw.format(key=pub.key)
+    pub = sb.publish_to("paste_sites", "x" * 5000 + "\n")
+    url = pub.raw_urls[0]
     async with client(sb, allowed_hosts_for(url)) as c:
         whole = await read_capped(c, "GET", url, max_bytes=1 << 20)
         capped = await read_capped(c, "GET", url, max_bytes=1000)

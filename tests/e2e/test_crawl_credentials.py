@@ -23,8 +23,8 @@ def test_missing_github_token_disables_only_github_sources(tmp_path: Path) -> No
         env.update({k: v for k, v in sb.environment().items() if k != "GITHUB_TOKEN"})
         env["WH_SECRET"] = "whsec_" + "A" * 32
         token = sb.mint(live=False)
-        sb.publish_paste(f"leaked: {token}\n")
-        sb.publish_gist({"a.env": f"X={sb.mint(live=False)}\n"})
+        sb.publish_to("pastebin", f"leaked: {token}\n")
+        sb.publish_to("github_gists", f"X={sb.mint(live=False)}\n")
         proc = subprocess.run([sys.executable, "-m", "crawler", "crawl", "-c", str(cfg)], env=env,
                               capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -28,6 +28,10 @@ from crawler.http import allowed_hosts_for, make_client
 from crawler.kernel.errors import SourceError
 from sources import SOURCES
 from sources.base import Document, Source, SourceContext
+from sources.fakes import FAKES
+from sources.fakes.github import GitHubService
+from sources.fakes.gitlab import GitLabService
+from sources.fakes.pastes import PastebinService, PasteSiteService
 
 pytestmark = pytest.mark.e2e
 Publisher = Callable[[Sandbox, int], list[str]]
@@ -36,7 +40,8 @@ Publisher = Callable[[Sandbox, int], list[str]]
 @dataclass(frozen=True)
 class Scenario:
     kind: str
-    table: Callable[[Sandbox], dict[str, Any]]
+    overrides: Mapping[str, Any]
+    """Keys changed in the fake's own table (``sb.source_table(kind)``)."""
     publish: Publisher
     list_path: str
     """Route (under its service) of the listing request that gets the 429 and the malformed page."""
@@ -46,63 +51,63 @@ class Scenario:
 
 
 def _events(sb: Sandbox, i: int) -> list[str]:
-    t = [sb.mint() for _ in range(3)]
-    sb.publish_push("octo/leaky", {f"cfg{i}.env": f"KEY={t[0]}\nDOCS={sb.planted_url(f'events-{i}')}\n"})
-    sb.publish_push("octo/leaky", {f"branch{i}.txt": f"token {t[1]}\n"}, ref=f"refs/heads/topic-{i}")
-    sb.publish_push("octo/tidy", {f"readme{i}.md": "nothing to see\n"}, removed={f"old{i}.env": f"OLD={t[2]}\n"})
-    sb.github.publish_event("WatchEvent", "octo/leaky")
+    gh, t = sb.fake(GitHubService), [sb.mint() for _ in range(3)]
+    gh.publish_push("octo/leaky", {f"cfg{i}.env": f"KEY={t[0]}\nDOCS={sb.planted_url(f'events-{i}')}\n"})
+    gh.publish_push("octo/leaky", {f"branch{i}.txt": f"token {t[1]}\n"}, ref=f"refs/heads/topic-{i}")
+    gh.publish_push("octo/tidy", {f"readme{i}.md": "nothing to see\n"}, removed={f"old{i}.env": f"OLD={t[2]}\n"})
+    gh.publish_event("WatchEvent", "octo/leaky")
     return t
 
 
 def _gists(sb: Sandbox, i: int) -> list[str]:
     t = [sb.mint() for _ in range(2)]
-    sb.publish_gist({f"a{i}.env": f"{t[0]}\n{sb.planted_url(f'gist-{i}')}\n", f"b{i}.py": f"KEY = '{t[1]}'\n"})
+    sb.fake(GitHubService).publish_gist({f"a{i}.env": f"{t[0]}\n{sb.planted_url(f'gist-{i}')}\n",
+                                         f"b{i}.py": f"KEY = '{t[1]}'\n"})
     return t
 
 
 def _search(sb: Sandbox, i: int) -> list[str]:
     t = sb.mint()
-    sb.publish_push(f"octo/s{i}", {f"src/settings{i}.py": f"API_KEY = '{t}'  # {sb.planted_url(f's-{i}')}\n"})
+    sb.fake(GitHubService).publish_push(
+        f"octo/s{i}", {f"src/settings{i}.py": f"API_KEY = '{t}'  # {sb.planted_url(f's-{i}')}\n"})
     return [t]
 
 
 def _snippets(sb: Sandbox, i: int) -> list[str]:
     t = [sb.mint() for _ in range(2)]
-    sb.publish_snippet({f"s{i}.sh": f"export K={t[0]}\ncurl {sb.planted_url(f'gl-{i}')}\n", f"n{i}.txt": t[1]})
+    sb.fake(GitLabService).publish({f"s{i}.sh": f"export K={t[0]}\ncurl {sb.planted_url(f'gl-{i}')}\n",
+                                    f"n{i}.txt": t[1]})
     return t
 
 
 def _pastebin(sb: Sandbox, i: int) -> list[str]:
     t = [sb.mint() for _ in range(2)]
     for j, tok in enumerate(t):
-        sb.publish_paste(f"leak {tok}\nsee {sb.planted_url(f'pb-{i}-{j}')}\n")
+        sb.fake(PastebinService).publish(f"leak {tok}\nsee {sb.planted_url(f'pb-{i}-{j}')}\n")
     return t
 
 
 def _paste_site(sb: Sandbox, i: int) -> list[str]:
     t = [sb.mint() for _ in range(2)]
     for j, tok in enumerate(t):
-        sb.publish_paste(f"<a href='{sb.planted_url(f'ps-{i}-{j}')}'>x</a> {tok}", site="paste_site")
+        sb.fake(PasteSiteService).publish(f"<a href='{sb.planted_url(f'ps-{i}-{j}')}'>x</a> {tok}")
     return t
 
 
+FAST_SEARCH = {"searches_per_minute": 60}
 SCENARIOS = [
-    Scenario("github_events", lambda sb: {"api_url": sb.urls.github}, _events, "/events",
-             ("/github/events", "/github/repos/octo/")),
-    Scenario("github_gists", lambda sb: {"api_url": sb.urls.github}, _gists, "/gists/public",
-             ("/github/gists/public", "/github/raw/gist/")),
-    Scenario("github_search", lambda sb: {"api_url": sb.urls.github, "searches_per_minute": 60}, _search,
-             "/search/code", ("/github/search/code", "/github/repositories/")),
-    Scenario("gitlab_snippets", lambda sb: {"api_url": sb.urls.gitlab}, _snippets, "/api/v4/snippets/public",
+    Scenario("github_events", {}, _events, "/events", ("/github/events", "/github/repos/octo/")),
+    Scenario("github_gists", {}, _gists, "/gists/public", ("/github/gists/public", "/github/raw/gist/")),
+    Scenario("github_search", FAST_SEARCH, _search, "/search/code",
+             ("/github/search/code", "/github/repositories/")),
+    Scenario("gitlab_snippets", {}, _snippets, "/api/v4/snippets/public",
              ("/gitlab/api/v4/snippets/public", "/gitlab/-/snippets/")),
-    Scenario("pastebin", lambda sb: {"api_url": sb.urls.pastebin}, _pastebin, "/api_scraping.php",
+    Scenario("pastebin", {}, _pastebin, "/api_scraping.php",
              ("/pastebin/api_scraping.php", "/pastebin/api_scrape_item.php")),
-    Scenario("paste_sites", lambda sb: {"name": "pastesite", "archive_url": sb.urls.paste_archive,
-                                        "link_selector": "td.first > a[href*='/view/']",
-                                        "raw_url": sb.urls.paste_raw},
-             _paste_site, "/lists", ("/robots.txt", "/pastesite/lists", "/pastesite/view/raw/"),
+    Scenario("paste_sites", {}, _paste_site, "/lists", ("/robots.txt", "/pastesite/lists", "/pastesite/view/raw/"),
              malformed_raises=False),
 ]
+OVERRIDES = {s.kind: s.overrides for s in SCENARIOS}
 
 
 def build(cls: type[Source], table: Mapping[str, Any]) -> Source:
@@ -137,11 +142,35 @@ async def wait_until_allowed(source: Source) -> None:
             await asyncio.sleep(delay)
 
 
+def test_every_source_has_a_scenario() -> None:
+    assert sorted(s.kind for s in SCENARIOS) == sorted(SOURCES)
+
+
+@pytest.mark.parametrize("kind", sorted(SOURCES))
+async def test_publish_to_reaches_each_source(kind: str, sb: Sandbox) -> None:
+    """The registry's ``publish`` puts a document where the registry's table makes the source look."""
+    assert kind in FAKES, f"{kind} has no sandbox fake in sources.fakes.FAKES"
+    token = sb.mint()
+    published = sb.publish_to(kind, f"# settings\nAPI_TOKEN={token}\n", 7, org="e2e-org")
+    source = build(SOURCES[kind], {**sb.source_table(kind).values, **OVERRIDES[kind]})
+    try:
+        docs, _, failed = await poll_once(source, {})
+    finally:
+        await source.ctx.client.aclose()
+    scanner = Scanner([compile_rule(DEMO_RULE)])
+    found = [d for d in docs if any(m.text == token for m in scanner.scan(d.content))]
+    assert not failed and found, f"{kind}: the published token was not found"
+    assert {d.source for d in found} == {sb.source_name(kind)} == {published.source}
+    assert published.url in {d.url for d in found}, "Published.url is the page the source reports"
+    assert sb.api_url(kind).startswith(sb.service_for(kind).base_url)
+    assert {r.service for r in sb.requests()} <= {sb.service_for(kind).name, "root"}
+
+
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.kind for s in SCENARIOS])
 async def test_source_against_sandbox(scenario: Scenario, sb: Sandbox) -> None:
     assert scenario.kind in SOURCES, "the source registry lost a source"
-    source = build(SOURCES[scenario.kind], scenario.table(sb))
-    service = next(s for s in sb.services if sb.urls.by_source[scenario.kind].startswith(s.base_url))
+    source = build(SOURCES[scenario.kind], {**sb.source_table(scenario.kind).values, **scenario.overrides})
+    service = sb.service_for(scenario.kind)
     scanner = Scanner([compile_rule(DEMO_RULE)])
     planted: list[str] = []
     seen: Counter[str] = Counter()
@@ -159,7 +188,7 @@ async def test_source_against_sandbox(scenario: Scenario, sb: Sandbox) -> None:
             docs, cursor, failed = await poll_once(source, cursor)
             failures.append(failed)
             if failed:
-                await asyncio.sleep(sb.github.poll_interval)  # the engine backs off after a failed poll
+                await asyncio.sleep(service.poll_interval)  # the engine backs off after a failed poll
             for doc in docs:
                 assert doc.source == source.ctx.name
                 seen.update(m.text for m in scanner.scan(doc.content))
@@ -177,5 +206,5 @@ async def test_source_against_sandbox(scenario: Scenario, sb: Sandbox) -> None:
     assert listing[limited + 1].time - listing[limited].time >= 1.0 - 0.01, "request during Retry-After"
     if scenario.kind == "github_events":
         gaps = [b.time - a.time for a, b in pairwise(listing)]
-        assert len(gaps) >= 5 and min(gaps) >= sb.github.poll_interval - 0.01, "faster than X-Poll-Interval"
+        assert len(gaps) >= 5 and min(gaps) >= service.poll_interval - 0.01, "faster than X-Poll-Interval"
         assert source.not_before is not None

@@ -187,7 +187,7 @@ class Deployment:
                                    builtin_rules=False)
         text = text.replace('rules = ["demo-live"]\n',
                             'rules = ["demo-live", "demo-other"]\n' + self.notifier_extra, 1)
-        whoami = json.dumps(self.sb.urls.whoami)
+        whoami = json.dumps(self.sb.issuer.whoami_url)
         text += ("\n[[rules]]\nid = \"demo-other\"\nprefix = \"demo_other_\"\ncharset = \"base62\"\nlength = 36\n"
                  "checksum = \"crc32-base62\"\nverifier = \"demo-whoami\"\n\n"
                  f"[[verifiers]]\nid = \"demo-whoami\"\nkind = \"http\"\nurl = {whoami}\n"

@@ -24,6 +24,7 @@ from crawler.demo.sandbox import SandboxThread
 from crawler.detect.redaction import fingerprint
 from crawler.engine.delivery import webhook_id
 from crawler.receiver.app import verify_webhook
+from sources.fakes.github import GitHubService
 from tests.pipeline.e2e import Deployment, HungReceiver, ReceiverThread, broken, free_port, mint_other, wait_for
 from tests.pipeline.helpers import new_secret
 
@@ -56,12 +57,13 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Scenario]:
         inactive = [sb.mint(live=False) for _ in range(2)]
         decoys = [broken(sb.mint()) for _ in range(2)]
         unknown = [mint_other(sb) for _ in range(2)]
-        sb.publish_gist({"config.env": f"# app\nAPI_KEY={live[0]}\nOLD={inactive[0]}\n",
-                         "deploy.sh": f"export T={live[1]}\nexport X={decoys[0]}\nexport U={unknown[0]}\n"})
-        sb.publish_paste(f"tokens:\n{live[2]}\n{inactive[1]}\n{decoys[1]}\n{unknown[1]}\n")
+        gist = {"config.env": f"# app\nAPI_KEY={live[0]}\nOLD={inactive[0]}\n",
+                "deploy.sh": f"export T={live[1]}\nexport X={decoys[0]}\nexport U={unknown[0]}\n"}
+        sb.fake(GitHubService).publish_gist(gist)
+        sb.publish_to("pastebin", f"tokens:\n{live[2]}\n{inactive[1]}\n{decoys[1]}\n{unknown[1]}\n")
         dep.crawl()
         # second crawl: a known live token seen again elsewhere, nothing new to notify
-        sb.publish_paste(f"again {live[0]}\n")
+        sb.publish_to("pastebin", f"again {live[0]}\n")
         second = dep.crawl()
         yield Scenario(dep, receiver, live, inactive, decoys, unknown, second.stdout + second.stderr)
 
@@ -167,7 +169,7 @@ def test_sigkill_mid_delivery_then_restart_delivers_once_with_the_same_id(tmp_pa
         with HungReceiver() as hung:
             dep = Deployment(sb, tmp_path, secret, hung.url, sources=("github_gists",))
             token = sb.mint()
-            sb.publish_gist({"app.env": f"KEY={token}\n"})
+            sb.fake(GitHubService).publish_gist({"app.env": f"KEY={token}\n"})
             proc = dep.popen_crawl()
             try:
                 wait_for(lambda: hung.webhook_ids() or proc.poll() is not None, 60, "the first delivery attempt")
@@ -208,7 +210,7 @@ def test_a_receiver_that_is_down_gets_the_delivery_later_with_backoff_observed(t
         dep = Deployment(sb, tmp_path, secret, down_url, sources=("github_gists",),
                          notifier_extra='max_backoff = "1s"\n')
         token = sb.mint()
-        sb.publish_gist({"app.env": f"KEY={token}\n"})
+        sb.fake(GitHubService).publish_gist({"app.env": f"KEY={token}\n"})
         first = dep.crawl()
         assert "transport error" in first.stderr
         [row] = delivery_rows(dep.db)

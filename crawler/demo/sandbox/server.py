@@ -1,149 +1,97 @@
 """The sandbox: every fake service on ONE loopback port, started and stopped from asyncio.
 
-Path prefixes: ``/github`` (GitHub API, raw gist files under ``/github/raw/gist``), ``/gitlab``
-(API under ``/gitlab/api/v4``), ``/pastebin`` (scraping API), ``/pastesite`` (HTML paste site,
-with ``/robots.txt`` also at the root) and ``/issuer``. Anything else is a logged 404, so a test
-can plant ``sb.planted_url("x")`` in a document and assert nobody ever fetched it.
+The services come from the fakes' registry (:data:`sources.fakes.FAKES`): one instance of each
+distinct service class, each mounted on its own path prefix, plus the token issuer under
+``/issuer``. Host-wide routes a service declares (``/robots.txt``) are answered at the root;
+anything else is a logged 404, so a test can plant ``sb.planted_url("x")`` in a document and
+assert nobody ever fetched it. Everything about a source goes through its kind (a key of
+``sources.SOURCES``): :meth:`Sandbox.publish_to`, :meth:`Sandbox.source_table`,
+:meth:`Sandbox.api_url`, :meth:`Sandbox.service_for`; this module names no provider.
 
 ``async with Sandbox(poll_interval=1.0) as sb:`` in async code; ``with SandboxThread() as sb:`` in
-sync tests (the server runs on its own loop in a thread; publishing is thread-safe).
+sync tests (:mod:`crawler.demo.sandbox.thread`; publishing is thread-safe).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
-import uvicorn
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
 from crawler.config.model import RuleConfig
-from crawler.demo.sandbox.config import render_config, sandbox_environment
+from crawler.demo.sandbox.config import environment, render_config
 from crawler.demo.sandbox.issuer import IssuerService
 from crawler.detect.mint import mint
 from crawler.detect.rules import compile_rule
-from sources.fakes.github import GitHubService
-from sources.fakes.gitlab import GitLabService
-from sources.fakes.pastes import PastebinService, PasteSiteService
-from sources.fakes.service import Published, RequestRecord, Service
+from crawler.kernel.serve import AppServer
+from sources.fakes import FAKES, Fake, Published, RequestRecord, Service, SourceTable, build_services
 
 logger = logging.getLogger(__name__)
+S = TypeVar("S", bound=Service)
 
 DEMO_RULE = RuleConfig(id="demo-live", prefix="demo_live_", charset="base62", length=36,
                        checksum="crc32-base62", verifier="demo-introspect", severity="critical",
                        name="Sandbox demo token")
-LINK_SELECTOR = "td.first > a[href*='/view/']"
 
 
 class _RootService(Service):
-    """Whatever is not under a service prefix: ``/robots.txt`` and logged 404s."""
+    """Whatever is not under a service prefix: the services' host-wide routes and logged 404s."""
 
     name = "root"
     prefix = ""
 
-    def __init__(self, site: PasteSiteService) -> None:
-        self.site = site
+    def __init__(self, services: Iterable[Service]) -> None:
+        self._host_wide = [route for service in services for route in service.root_routes()]
         super().__init__()
 
     def routes(self) -> list[BaseRoute]:
-        return [Route("/robots.txt", self.robots)]
-
-    async def robots(self, request: Request) -> Response:
-        return PlainTextResponse(self.site.robots_txt())
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without signal handlers: the process that embeds the sandbox keeps its own."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-@dataclass(frozen=True)
-class SandboxUrls:
-    root: str
-    github: str
-    gitlab: str
-    pastebin: str
-    paste_archive: str
-    paste_raw: str
-    """``raw_url`` template of the paste site (``{key}`` = last path segment of each link)."""
-    introspection: str
-    whoami: str
-    revoke: str
-
-    @property
-    def by_source(self) -> dict[str, str]:
-        """``api_url`` (``archive_url`` for the paste site) for each source name."""
-        return {"github_events": self.github, "github_gists": self.github, "github_search": self.github,
-                "gitlab_snippets": self.gitlab, "pastebin": self.pastebin, "paste_sites": self.paste_archive}
+        return self._host_wide
 
 
 class Sandbox:
-    """Fake GitHub, GitLab, Pastebin, a paste site and an issuer on one ephemeral loopback port."""
+    """The registry's fake services and an issuer on one ephemeral loopback port.
 
-    def __init__(self, *, poll_interval: float = 60.0, host: str = "127.0.0.1", port: int = 0,
-                 github_rate_limit: int = 5000, search_rate_limit: int = 30, gitlab_rate_limit: int = 2000,
-                 issuer_client_id: str = "leakpatrol", issuer_client_secret: str | None = None,
-                 paste_site_name: str = "pastesite", max_items: int = 5000) -> None:
+    ``poll_interval`` and ``max_items`` go to every fake service; ``options`` holds each service's
+    own keyword arguments by service name, e.g. ``options={"<service>": {"rate_limit": 10}}``.
+    """
+
+    def __init__(self, *, poll_interval: float = 60.0, max_items: int = 5000,
+                 options: Mapping[str, Mapping[str, Any]] | None = None, host: str = "127.0.0.1", port: int = 0,
+                 issuer_client_id: str = "leakpatrol", issuer_client_secret: str | None = None) -> None:
         self.host, self.port = host, port
-        self.github = GitHubService(poll_interval=poll_interval, rate_limit=github_rate_limit,
-                                    search_rate_limit=search_rate_limit, max_items=max_items)
-        self.gitlab = GitLabService(rate_limit=gitlab_rate_limit, max_items=max_items)
-        self.pastebin = PastebinService(max_items)
-        self.paste_site = PasteSiteService(paste_site_name, max_items=max_items)
+        self.services: dict[str, Service] = build_services(FAKES.values(), poll_interval=poll_interval,
+                                                           max_items=max_items, options=options)
+        """The fake services by service name (the issuer is :attr:`issuer`)."""
         self.issuer = IssuerService(issuer_client_id, issuer_client_secret)
-        self.services: tuple[Service, ...] = (self.github, self.gitlab, self.pastebin, self.paste_site,
-                                              self.issuer)
-        self.root = _RootService(self.paste_site)
+        self._mounted: tuple[Service, ...] = (*self.services.values(), self.issuer)
+        prefixes = [s.prefix for s in self._mounted]
+        if len(set(prefixes)) != len(prefixes) or "" in prefixes:
+            raise ValueError(f"every sandbox service needs its own path prefix: {prefixes}")
+        self.root = _RootService(self._mounted)
         self.url = ""
-        self._server: _Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._server: AppServer | None = None
         self._demo_rule = compile_rule(DEMO_RULE)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
     async def start(self) -> None:
-        # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY on accepted sockets only when the
-        # listening socket says TCP, and without it every response waits ~40 ms for a delayed ACK.
-        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
-        self.port = sock.getsockname()[1]
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = f"http://{host}:{self.port}"
-        for service in (*self.services, self.root):
+        self._server = AppServer(self, self.host, self.port, log_level="warning", timeout_keep_alive=30)
+        self.url = self._server.bind()  # the services must know their URLs before the first request
+        self.port = self._server.port
+        for service in (*self._mounted, self.root):
             service.bind(self.url)
-        config = uvicorn.Config(self, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=2, server_header=False, timeout_keep_alive=30)
-        self._server = _Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-                raise RuntimeError("sandbox server stopped during startup")
-            await asyncio.sleep(0.005)
+        await self._server.start()
         logger.info("sandbox listening on %s", self.url)
 
     async def stop(self) -> None:
-        if self._server is None or self._task is None:
+        if self._server is None:
             return
-        self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._server = self._task = None
+        await self._server.stop()
+        self._server = None
 
     async def __aenter__(self) -> Sandbox:
         await self.start()
@@ -154,56 +102,69 @@ class Sandbox:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        for service in self.services:
+        for service in self._mounted:
             if path == service.prefix or path.startswith(service.prefix + "/"):
                 scope = {**scope, "root_path": scope.get("root_path", "") + service.prefix}
                 await service(scope, receive, send)
                 return
         await self.root(scope, receive, send)
 
-    # ---- addresses and publishing ------------------------------------------------------------
+    # ---- the registry's sources --------------------------------------------------------------
 
     @property
-    def urls(self) -> SandboxUrls:
-        return SandboxUrls(
-            root=self.url, github=self.github.base_url, gitlab=self.gitlab.api_url,
-            pastebin=self.pastebin.base_url, paste_archive=self.paste_site.base_url + "/lists",
-            paste_raw=self.paste_site.base_url + "/view/raw/{key}",
-            introspection=self.issuer.introspection_url, whoami=self.issuer.whoami_url,
-            revoke=self.issuer.base_url + "/oauth2/revoke")
+    def kinds(self) -> tuple[str, ...]:
+        """Every source kind the sandbox serves, in registry order."""
+        return tuple(FAKES)
+
+    @overload
+    def fake(self, which: str) -> Service: ...
+
+    @overload
+    def fake(self, which: type[S]) -> S: ...
+
+    def fake(self, which: str | type[Service]) -> Service:
+        """A fake service by service name, or the one instance of a service class (typed)."""
+        if isinstance(which, str):
+            if which not in self.services:
+                raise KeyError(f"the sandbox has no service {which!r} (it has {', '.join(self.services)})")
+            return self.services[which]
+        found = [s for s in self.services.values() if isinstance(s, which)]
+        if len(found) != 1:
+            raise KeyError(f"the sandbox has {len(found)} services of type {which.__name__}")
+        return found[0]
+
+    def _fake(self, kind: str) -> Fake[Any]:
+        if kind not in FAKES:
+            raise ValueError(f"the sandbox has no source {kind!r}")
+        return FAKES[kind]
+
+    def service_for(self, kind: str) -> Service:
+        """The service that serves the source ``kind``."""
+        return self.services[self._fake(kind).service.name]
+
+    def source_table(self, kind: str) -> SourceTable:
+        """The ``kind`` source's config table for this sandbox (bound once the sandbox has started)."""
+        return self._fake(kind).table(self.service_for(kind))
+
+    def api_url(self, kind: str) -> str:
+        """Where the ``kind`` source polls (its ``api_url``; a list source's page URL)."""
+        return self.source_table(kind).url
+
+    def source_name(self, kind: str) -> str:
+        """The name the daemon gives the ``kind`` source here (a list source's ``name``, else the kind):
+        its metrics label and ``Document.source``."""
+        return str(self.source_table(kind).values.get("name", kind)) if self._fake(kind).multi else kind
+
+    def publish_to(self, kind: str, text: str, n: int = 0, *, org: str = "leaky-org") -> Published:
+        """Put ``text`` where the source ``kind`` (a config table name) will find it; ``n`` varies the
+        repository and file names, ``org`` owns them where the service has owners."""
+        return self._fake(kind).publish(self.service_for(kind), text, n, org)
+
+    # ---- tokens, logs and config -------------------------------------------------------------
 
     def planted_url(self, name: str) -> str:
         """A URL on this server that no source may ever fetch (plant it inside a document)."""
         return f"{self.url}/planted/{name}"
-
-    def publish_push(self, repo: str, files: dict[str, str], **kw: Any) -> Published:
-        return self.github.publish_push(repo, files, **kw)
-
-    def publish_gist(self, files: dict[str, str], **kw: Any) -> Published:
-        return self.github.publish_gist(files, **kw)
-
-    def publish_snippet(self, files: dict[str, str], **kw: Any) -> Published:
-        return self.gitlab.publish(files, **kw)
-
-    def publish_paste(self, content: str, *, site: str = "pastebin", **kw: Any) -> Published:
-        """``site`` is ``"pastebin"`` (scraping API) or ``"paste_site"`` (HTML archive)."""
-        target = self.pastebin if site == "pastebin" else self.paste_site
-        return target.publish(content, **kw)
-
-    def publish_to(self, source: str, text: str, n: int = 0, *, org: str = "leaky-org") -> Published:
-        """Put ``text`` where the source named ``source`` (a config table name) will find it; ``n``
-        varies the repository and file names."""
-        if source == "github_events":
-            return self.publish_push(f"{org}/repo-{n % 3}", {f"deploy/cfg{n}.env": text})
-        if source == "github_gists":
-            return self.publish_gist({f"notes{n}.md": text})
-        if source == "gitlab_snippets":
-            return self.publish_snippet({f"snippet{n}.sh": text})
-        if source == "pastebin":
-            return self.publish_paste(text, site="pastebin")
-        if source == "paste_sites":
-            return self.publish_paste(text, site="paste_site")
-        raise ValueError(f"the sandbox has no source {source!r}")
 
     def mint(self, *, live: bool = True) -> str:
         """A well-formed ``demo_live_`` token; ``live`` ones are registered with the issuer."""
@@ -214,13 +175,23 @@ class Sandbox:
 
     def requests(self, path: str | None = None) -> list[RequestRecord]:
         """Every logged request (all services and the root), oldest first."""
-        records = [r for s in (*self.services, self.root) for r in s.requests()]
+        records = [r for s in (*self._mounted, self.root) for r in s.requests()]
         return sorted((r for r in records if path is None or r.path.startswith(path)), key=lambda r: r.time)
 
-    def config_toml(self, receiver_url: str, webhook_secret_env: str, data_dir: Any, interval: str = "1s",
-                    **kw: Any) -> str:
-        """A complete ``leakpatrol.toml`` pointing every source at this sandbox (see :mod:`.config`)."""
-        return render_config(self, receiver_url, webhook_secret_env, data_dir, interval, **kw)
+    def config_toml(self, receiver_url: str, webhook_secret_env: str, data_dir: Path | str, interval: str = "1s",
+                    *, sources: Iterable[str] | None = None,
+                    source_options: Mapping[str, Mapping[str, Any]] | None = None, **kw: Any) -> str:
+        """A complete ``leakpatrol.toml`` pointing ``sources`` (default: every kind) at this sandbox.
+
+        ``source_options`` adds or overrides keys per source table; ``kw`` goes to
+        :func:`crawler.demo.sandbox.config.render_config` (``listen``, ``builtin_rules`` …).
+        """
+        extra = source_options or {}
+        tables = [(self._fake(kind).header,
+                   {**self.source_table(kind).values, "interval": interval, **extra.get(kind, {})})
+                  for kind in (self.kinds if sources is None else sources)]
+        return render_config(self.issuer, tables, receiver_url, webhook_secret_env, data_dir, root_url=self.url,
+                             **kw)
 
     def write_config(self, path: Path, receiver_url: str, webhook_secret_env: str, data_dir: Path,
                      interval: str = "1s", **kw: Any) -> Path:
@@ -229,49 +200,7 @@ class Sandbox:
         path.write_text(self.config_toml(receiver_url, webhook_secret_env, data_dir, interval, **kw), "utf-8")
         return path
 
-    def environment(self, **env_names: str) -> dict[str, str]:
-        """Values for the config's ``*_env`` variables (fake source tokens, the issuer's secret)."""
-        return sandbox_environment(self, **env_names)
-
-
-class SandboxThread:
-    """Runs a :class:`Sandbox` on its own event loop in a daemon thread, for sync code."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        self.sandbox = Sandbox(**kwargs)
-        self._ready = threading.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, name="leakpatrol-sandbox", daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            self._loop, self._stopping = asyncio.get_running_loop(), asyncio.Event()
-            try:
-                async with self.sandbox:
-                    self._ready.set()
-                    await self._stopping.wait()
-            except BaseException as exc:  # reported to start()
-                self._error = exc
-                self._ready.set()
-
-        asyncio.run(main())
-
-    def start(self) -> Sandbox:
-        self._thread.start()
-        self._ready.wait(30)
-        if self._error is not None or not self.sandbox.url:
-            raise RuntimeError(f"sandbox failed to start: {self._error!r}")
-        return self.sandbox
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None and self._thread.is_alive():
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        self._thread.join(15)
-
-    def __enter__(self) -> Sandbox:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+    def environment(self, *, introspect_secret_env: str = "DEMO_INTROSPECT_SECRET") -> dict[str, str]:
+        """Values for the config's ``*_env`` variables: every source's fake secrets, the issuer's secret."""
+        source_env = {k: v for kind in self.kinds for k, v in self.source_table(kind).env.items()}
+        return environment(self.issuer, source_env, introspect_secret_env=introspect_secret_env)
