@@ -15,9 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from crawler.engine.metrics import Metrics
 from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier
 from crawler.notifiers.webhook import backoff_delay
@@ -72,15 +69,7 @@ class Outbox:
     def release_dead_claims(self) -> int:
         """Free the claims of killed processes of this host, so their deliveries resume now rather
         than after ``CLAIM_TTL`` (the retry keeps its ``webhook-id``)."""
-        with self.store.session() as s:
-            owners = set(s.exec(select(Delivery.claimed_by).where(col(Delivery.status) == "pending",
-                                                                  col(Delivery.claimed_by).is_not(None))).all())
-            dead = [o for o in owners if o and owner_is_dead(o)]
-            if dead:
-                s.execute(update(Delivery).where(col(Delivery.claimed_by).in_(dead))
-                          .values(claimed_by=None, claimed_until=None))
-                s.commit()
-        return len(dead)
+        return self.store.release_dead_claims(owner_is_dead)
 
     async def deliver_due(self, token_id: int | None = None, limit: int = 200) -> int:
         """Attempt every due delivery (or those of one token); return how many were delivered."""

@@ -3,16 +3,22 @@ commits a row before the first attempt, claims it before sending and records eac
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crawler.store.models import Delivery, NotifierState, utcnow
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Pending, its next attempt reached, and not claimed (or the claim expired)."""
+    return and_(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now,
+                or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now))
 
 
 class DeliveryQueries:
@@ -49,13 +55,37 @@ class DeliveryQueries:
                 return None
             return s.get(Delivery, delivery_id)
 
+    def release_dead_claims(self, is_dead: Callable[[str], bool]) -> int:
+        """Free the claims of pending rows whose owner ``is_dead`` (a killed process), so they are due
+        again at once rather than when the claim expires; return how many rows were freed."""
+        with self.session() as s:
+            owners = s.exec(select(Delivery.claimed_by).distinct().where(
+                col(Delivery.status) == "pending", col(Delivery.claimed_by).is_not(None))).all()
+            dead = [o for o in owners if o and is_dead(o)]
+            if not dead:
+                return 0
+            res = s.execute(update(Delivery).where(col(Delivery.status) == "pending",
+                                                   col(Delivery.claimed_by).in_(dead))
+                            .values(claimed_by=None, claimed_until=None))
+            s.commit()
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
     def due_deliveries(self, now: datetime, limit: int = 100, token_id: int | None = None) -> list[Delivery]:
         with self.session() as s:
-            q = select(Delivery).where(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now,
-                                       or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now))
+            q = select(Delivery).where(_due(now))
             if token_id is not None:
                 q = q.where(col(Delivery.token_id) == token_id)
             return list(s.exec(q.order_by(col(Delivery.next_attempt_at)).limit(limit)).all())
+
+    def count_due_deliveries(self, now: datetime) -> int:
+        """How many rows :meth:`due_deliveries` would offer at ``now`` (``COUNT(*)``, no rows loaded)."""
+        with self.session() as s:
+            return s.exec(select(func.count()).select_from(Delivery).where(_due(now))).one()
+
+    def count_pending_deliveries(self) -> int:
+        """Rows not yet delivered, dead-lettered, failed or disabled, due or not (``COUNT(*)``)."""
+        with self.session() as s:
+            return s.exec(select(func.count()).select_from(Delivery).where(col(Delivery.status) == "pending")).one()
 
     def finish_attempt(self, delivery_id: int, *, status: str, error: str = "", http_status: int | None = None,
                        next_attempt_at: datetime | None = None, now: datetime | None = None) -> None:
