@@ -13,6 +13,8 @@ state with its leases (:mod:`~crawler.store.leases`).
 from __future__ import annotations
 
 import logging
+import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -45,11 +47,25 @@ MIGRATION_LOCK = 0x6C70_6D69  # "lpmi": the advisory lock key taken while migrat
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
+    _wal(cur)
     cur.execute("PRAGMA busy_timeout=10000")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def _wal(cur: Any, patience: float = 10.0) -> None:
+    """Turning a new file to WAL needs it alone, and SQLite then answers "locked" at once instead of
+    waiting (no busy handler): processes opening a new file together retry for a while."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            cur.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 class Store(TokenQueries, DeliveryQueries, LeaseQueries):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -69,6 +71,36 @@ def test_an_unreachable_database_is_a_store_error_without_the_password() -> None
     with pytest.raises(StoreError) as info:
         store.migrate()
     assert "hunter2" not in str(info.value)
+
+
+def open_at_once(url: str, processes: int) -> list[BaseException]:
+    """Open ``url`` from several threads released together (each its own Store, as processes would)."""
+    start = threading.Barrier(processes)
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        store = Store(url, None)
+        try:
+            start.wait()
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=opener) for _ in range(processes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return errors
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Turning a new file to WAL answers "locked" at once to all but one connection: they retry."""
+    for n in range(40):
+        assert open_at_once(f"sqlite:///{tmp_path / f'new{n}.db'}", 8) == []
 
 
 # -- key binding -------------------------------------------------------------------------------
