@@ -15,9 +15,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
-from sqlmodel import col, select
-
 from crawler.engine.metrics import Metrics
 from crawler.kernel.backoff import Backoff
 from crawler.kernel.status import Status
@@ -77,18 +74,7 @@ class Outbox:
     async def release_dead_claims(self) -> int:
         """Free the claims of killed processes of this host, so their deliveries resume now rather
         than after ``CLAIM_TTL`` (the retry keeps its ``webhook-id``)."""
-        return await self.db(self._release_dead_claims)
-
-    def _release_dead_claims(self) -> int:
-        with self.store.session() as s:
-            owners = set(s.exec(select(Delivery.claimed_by).where(col(Delivery.status) == "pending",
-                                                                  col(Delivery.claimed_by).is_not(None))).all())
-            dead = [o for o in owners if o and owner_is_dead(o)]
-            if dead:
-                s.execute(update(Delivery).where(col(Delivery.claimed_by).in_(dead))
-                          .values(claimed_by=None, claimed_until=None))
-                s.commit()
-        return len(dead)
+        return await self.db(self.store.release_dead_claims, owner_is_dead)
 
     async def deliver_due(self, token_id: int | None = None, limit: int = 200) -> int:
         """Attempt every due delivery (or those of one token); return how many were delivered."""

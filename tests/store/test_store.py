@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import threading
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from crawler.detect.redaction import fingerprint
 from crawler.kernel.errors import KeyError_, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.database import SCHEMA_VERSION, Store, open_store
-from crawler.store.models import Meta, Sighting, Token, Verification
+from crawler.store.models import Delivery, Meta, Sighting, Token, Verification
 from tests.store.conftest import Db
 from tests.store.helpers import T0, new_token, record
 
@@ -69,6 +71,36 @@ def test_an_unreachable_database_is_a_store_error_without_the_password() -> None
     with pytest.raises(StoreError) as info:
         store.migrate()
     assert "hunter2" not in str(info.value)
+
+
+def open_at_once(url: str, processes: int) -> list[BaseException]:
+    """Open ``url`` from several threads released together (each its own Store, as processes would)."""
+    start = threading.Barrier(processes)
+    errors: list[BaseException] = []
+
+    def opener() -> None:
+        store = Store(url, None)
+        try:
+            start.wait()
+            with store.engine.connect() as conn:
+                assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=opener) for _ in range(processes)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    return errors
+
+
+def test_processes_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path) -> None:
+    """Turning a new file to WAL answers "locked" at once to all but one connection: they retry."""
+    for n in range(40):
+        assert open_at_once(f"sqlite:///{tmp_path / f'new{n}.db'}", 8) == []
 
 
 # -- key binding -------------------------------------------------------------------------------
@@ -292,6 +324,56 @@ def test_finish_attempt_states(store: Store) -> None:
     assert store.due_deliveries(retry_at - timedelta(seconds=1)) == []
     assert [d.webhook_id for d in store.due_deliveries(retry_at)] == ["msg_retry"]
     assert store.claim(after["ok"].id or 0, "b", 60, retry_at) is None  # only pending rows are claimed
+
+
+def test_delivery_counts_match_the_rows_and_load_none(store: Store) -> None:
+    tid = record(store, new_token()).token_id
+    assert (store.count_due_deliveries(T0), store.count_pending_deliveries()) == (0, 0)
+    for n in ("a", "b", "c", "d"):
+        store.enqueue(webhook_id=f"msg_{n}", notifier=n, token_id=tid, event_type="token.exposed", now=T0)
+    rows = {d.notifier: d.id or 0 for d in store.deliveries()}
+    store.claim(rows["a"], "me", 60, T0)  # claimed: pending, not due until the claim expires
+    store.claim(rows["b"], "me", 60, T0)
+    store.finish_attempt(rows["b"], status="pending", next_attempt_at=T0 + timedelta(minutes=5), now=T0)
+    store.claim(rows["c"], "me", 60, T0)
+    store.finish_attempt(rows["c"], status="delivered", now=T0)
+    statements: list[str] = []
+    event.listen(store.engine, "before_cursor_execute", lambda _c, _cur, stmt, *_a: statements.append(stmt))
+    for at in (T0, T0 + timedelta(seconds=61), T0 + timedelta(minutes=5)):
+        assert store.count_due_deliveries(at) == len(store.due_deliveries(at)), at
+    assert [store.count_due_deliveries(T0 + timedelta(seconds=s)) for s in (0, 61, 300)] == [1, 2, 3]
+    assert store.count_pending_deliveries() == 3
+    counts = [s for s in statements if "count(" in s.lower()]
+    assert len(counts) == 7 and all("lp_delivery.id" not in s.lower() for s in counts)
+
+
+def test_release_dead_claims_frees_only_pending_rows_of_dead_owners(store: Store) -> None:
+    tid = record(store, new_token()).token_id
+    for n in ("dead1", "dead2", "alive", "done"):
+        store.enqueue(webhook_id=f"msg_{n}", notifier=n, token_id=tid, event_type="token.exposed", now=T0)
+    rows = {d.notifier: d.id or 0 for d in store.deliveries()}
+    owners = {"dead1": "host:1", "dead2": "host:1", "alive": "host:2", "done": "host:1"}
+    for n, owner in owners.items():
+        assert store.claim(rows[n], owner, 600, T0) is not None
+    with store.session() as s:  # a finished row that still names its (dead) claimer must stay as it is
+        row = s.get(Delivery, rows["done"])
+        assert row is not None
+        row.status = "delivered"
+        s.add(row)
+        s.commit()
+    asked: list[str] = []
+
+    def is_dead(owner: str) -> bool:
+        asked.append(owner)
+        return owner == "host:1"
+
+    assert store.release_dead_claims(is_dead) == 2
+    assert sorted(asked) == ["host:1", "host:2"]  # each owner asked once
+    after = {d.notifier: d for d in store.deliveries()}
+    assert (after["dead1"].claimed_by, after["dead1"].claimed_until, after["dead2"].claimed_by) == (None, None, None)
+    assert after["alive"].claimed_by == "host:2" and after["done"].claimed_by == "host:1"
+    assert {d.notifier for d in store.due_deliveries(T0)} == {"dead1", "dead2"}
+    assert store.release_dead_claims(lambda _owner: False) == 0
 
 
 def test_disabled_notifiers_are_remembered(store: Store) -> None:

@@ -1,0 +1,123 @@
+"""The delivery outbox and notifier state: the part of :class:`crawler.store.database.Store` that
+commits a row before the first attempt, claims it before sending and records each attempt."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from crawler.store.models import Delivery, NotifierState, utcnow
+
+
+def _due(now: datetime) -> ColumnElement[bool]:
+    """Pending, its next attempt reached, and not claimed (or the claim expired)."""
+    return and_(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now,
+                or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now))
+
+
+class DeliveryQueries:
+    """Mixed into ``Store``, which supplies ``session()``."""
+
+    if TYPE_CHECKING:
+        def session(self) -> AbstractContextManager[Session]: ...
+
+    def enqueue(self, *, webhook_id: str, notifier: str, token_id: int | None, event_type: str,
+                payload: dict[str, Any] | None = None, now: datetime | None = None) -> bool:
+        """Commit an outbox row before any attempt; ``False`` if it already existed."""
+        now = now or utcnow()
+        with self.session() as s:
+            s.add(Delivery(webhook_id=webhook_id, notifier=notifier, token_id=token_id, event_type=event_type,
+                           payload=payload, created_at=now, next_attempt_at=now))
+            try:
+                s.commit()
+                return True
+            except IntegrityError:
+                s.rollback()
+                return False
+
+    def claim(self, delivery_id: int, owner: str, ttl: float, now: datetime | None = None) -> Delivery | None:
+        """Take one pending row for ``ttl`` seconds; ``None`` if someone else holds it."""
+        now = now or utcnow()
+        with self.session() as s:
+            res = s.execute(update(Delivery).where(
+                col(Delivery.id) == delivery_id, col(Delivery.status) == "pending",
+                or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now,
+                    col(Delivery.claimed_by) == owner),
+            ).values(claimed_by=owner, claimed_until=now + timedelta(seconds=ttl)))
+            s.commit()
+            if res.rowcount != 1:  # type: ignore[attr-defined]
+                return None
+            return s.get(Delivery, delivery_id)
+
+    def release_dead_claims(self, is_dead: Callable[[str], bool]) -> int:
+        """Free the claims of pending rows whose owner ``is_dead`` (a killed process), so they are due
+        again at once rather than when the claim expires; return how many rows were freed."""
+        with self.session() as s:
+            owners = s.exec(select(Delivery.claimed_by).distinct().where(
+                col(Delivery.status) == "pending", col(Delivery.claimed_by).is_not(None))).all()
+            dead = [o for o in owners if o and is_dead(o)]
+            if not dead:
+                return 0
+            res = s.execute(update(Delivery).where(col(Delivery.status) == "pending",
+                                                   col(Delivery.claimed_by).in_(dead))
+                            .values(claimed_by=None, claimed_until=None))
+            s.commit()
+            return int(res.rowcount)  # type: ignore[attr-defined]
+
+    def due_deliveries(self, now: datetime, limit: int = 100, token_id: int | None = None) -> list[Delivery]:
+        with self.session() as s:
+            q = select(Delivery).where(_due(now))
+            if token_id is not None:
+                q = q.where(col(Delivery.token_id) == token_id)
+            return list(s.exec(q.order_by(col(Delivery.next_attempt_at)).limit(limit)).all())
+
+    def count_due_deliveries(self, now: datetime) -> int:
+        """How many rows :meth:`due_deliveries` would offer at ``now`` (``COUNT(*)``, no rows loaded)."""
+        with self.session() as s:
+            return s.exec(select(func.count()).select_from(Delivery).where(_due(now))).one()
+
+    def count_pending_deliveries(self) -> int:
+        """Rows not yet delivered, dead-lettered, failed or disabled, due or not (``COUNT(*)``)."""
+        with self.session() as s:
+            return s.exec(select(func.count()).select_from(Delivery).where(col(Delivery.status) == "pending")).one()
+
+    def finish_attempt(self, delivery_id: int, *, status: str, error: str = "", http_status: int | None = None,
+                       next_attempt_at: datetime | None = None, now: datetime | None = None) -> None:
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(Delivery, delivery_id)
+            if row is None:
+                return
+            row.attempts += 1
+            row.status, row.last_error, row.last_status = status, error[:500], http_status
+            row.last_attempt_at, row.next_attempt_at = now, next_attempt_at
+            row.claimed_by = row.claimed_until = None
+            if status == "delivered":
+                row.delivered_at = now
+            s.add(row)
+            s.commit()
+
+    def disable_notifier(self, notifier: str, reason: str, now: datetime | None = None) -> None:
+        with self.session() as s:
+            row = s.get(NotifierState, notifier) or NotifierState(notifier=notifier)
+            row.disabled_at, row.reason = now or utcnow(), reason
+            s.add(row)
+            s.commit()
+
+    def disabled_notifiers(self) -> set[str]:
+        with self.session() as s:
+            rows = s.exec(select(NotifierState).where(col(NotifierState.disabled_at).is_not(None)))
+            return {r.notifier for r in rows}
+
+    def deliveries(self, token_ids: Sequence[int] | None = None) -> list[Delivery]:
+        with self.session() as s:
+            q = select(Delivery)
+            if token_ids is not None:
+                q = q.where(col(Delivery.token_id).in_(list(token_ids)))
+            return list(s.exec(q).all())

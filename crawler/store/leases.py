@@ -1,0 +1,64 @@
+"""Source state and leases: the part of :class:`crawler.store.database.Store` that keeps each source's
+cursor and back-off across restarts and lets one process at a time poll a source."""
+
+from __future__ import annotations
+
+import json
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from crawler.store.models import SourceState, utcnow
+
+
+class LeaseQueries:
+    """Mixed into ``Store``, which supplies ``session()``."""
+
+    if TYPE_CHECKING:
+        def session(self) -> AbstractContextManager[Session]: ...
+
+    def source_state(self, name: str) -> SourceState:
+        with self.session() as s:
+            return s.get(SourceState, name) or SourceState(name=name)
+
+    def all_source_states(self) -> list[SourceState]:
+        with self.session() as s:
+            return list(s.exec(select(SourceState)).all())
+
+    def update_source(self, name: str, **values: Any) -> None:
+        with self.session() as s:
+            row = s.get(SourceState, name) or SourceState(name=name)
+            for k, v in values.items():
+                setattr(row, k, v)
+            if "cursor" in values:  # JSON column: make sure a mutated dict is seen as changed
+                row.cursor = json.loads(json.dumps(values["cursor"]))
+            s.add(row)
+            s.commit()
+
+    def acquire_lease(self, name: str, owner: str, ttl: float, now: datetime | None = None) -> bool:
+        """One poller per source across processes sharing this database."""
+        now = now or utcnow()
+        with self.session() as s:
+            if s.get(SourceState, name) is None:
+                s.add(SourceState(name=name))
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+            res = s.execute(update(SourceState).where(
+                col(SourceState.name) == name,
+                or_(col(SourceState.lease_owner).is_(None), col(SourceState.lease_until) < now,
+                    col(SourceState.lease_owner) == owner),
+            ).values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl)))
+            s.commit()
+            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
+
+    def release_lease(self, name: str, owner: str) -> None:
+        with self.session() as s:
+            s.execute(update(SourceState).where(col(SourceState.name) == name, col(SourceState.lease_owner) == owner)
+                      .values(lease_owner=None, lease_until=None))
+            s.commit()
