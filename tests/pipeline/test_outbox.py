@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -250,3 +251,26 @@ async def test_a_crash_between_the_outbox_commit_and_the_verdict_still_delivers_
         row = only_row(h)
     assert row.status == "delivered" and len(hook.requests) == 1 and len(issuer.asked) == 2
     assert hook.bodies[0]["data"]["status"] == "live"
+
+
+async def test_the_delivery_job_keeps_the_outbox_gauge_current(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets(monkeypatch)
+    issuer, hook = Issuer(no_network), endpoint(no_network)
+    hook.answers.extend([httpx.Response(503), httpx.Response(503)])
+
+    def gauge(h: Any) -> float | None:
+        value: float | None = h.engine.metrics.registry.get_sample_value("leakpatrol_outbox_pending")
+        return value
+
+    async with running(build(tmp_path)) as h:
+        await leak(h, issuer)  # the inline attempt got a 503: one row waits
+        assert gauge(h) == 0.0  # not refreshed by anything but the delivery job (and nothing ran yet)
+        await h.engine.deliver_due()  # not due yet: nothing sent, but the job counts what waits
+        assert gauge(h) == 1.0 and len(hook.requests) == 1
+        h.clock.now = only_row(h).next_attempt_at or h.clock.now
+        await h.engine.deliver_due()  # second 503
+        assert gauge(h) == 1.0
+        h.clock.now = only_row(h).next_attempt_at or h.clock.now
+        await h.engine.deliver_due()  # delivered
+        assert gauge(h) == 0.0 and only_row(h).status == "delivered"
