@@ -17,10 +17,9 @@ from typing import Any
 
 from crawler.engine.metrics import Metrics
 from crawler.kernel.backoff import Backoff
-from crawler.kernel.status import Status
 from crawler.notifiers.base import DeliveryResult, Event, Exposure, Notifier
 from crawler.store.database import Store
-from crawler.store.models import Delivery, Token
+from crawler.store.models import Delivery, Sighting, Token
 from crawler.store.offload import Offload
 
 logger = logging.getLogger(__name__)
@@ -60,9 +59,8 @@ class Outbox:
         self.store, self.db, self.notifiers, self.metrics = store, db, notifiers, metrics
         self.owner, self.clock = owner, clock
 
-    async def exposure(self, tok: Token) -> Exposure:
+    def exposure(self, tok: Token, first: Sighting | None) -> Exposure:
         assert tok.id is not None and tok.first_seen_at is not None
-        first = await self.db(self.store.first_sighting, tok.id)
         return Exposure(
             token=self.store.reveal(tok), token_sha256=tok.fingerprint, redacted=tok.redacted, rule=tok.rule,
             severity=tok.severity, status=tok.status, verified_at=tok.verified_at, first_seen_at=tok.first_seen_at,
@@ -79,9 +77,8 @@ class Outbox:
     async def deliver_due(self, token_id: int | None = None, limit: int = 200) -> int:
         """Attempt every due delivery (or those of one token); return how many were delivered."""
         delivered = 0
-        for row in await self.db(self.store.due_deliveries, self.clock(), limit, token_id=token_id):
-            if row.token_id is not None and (await self.db(self.store.token, row.token_id)).status == Status.PENDING:
-                continue  # enqueued just before a crash: sent once the token's verdict is recorded
+        # A row enqueued just before a crash waits until its token's verdict is recorded (``deliverable``).
+        for row in await self.db(self.store.deliverable, self.clock(), limit, token_id=token_id):
             if await self.attempt(row):
                 delivered += 1
         return delivered
@@ -109,8 +106,10 @@ class Outbox:
             payload: dict[str, Any] = row.payload or {}
             return Event(type=row.event_type, timestamp=now, report=payload.get("report"),
                          summary=payload.get("summary")), None, ""
-        tok = await self.db(self.store.token, row.token_id)
-        exp = await self.exposure(tok)
+        tok, first = await self.db(self.store.token_and_first_sighting, row.token_id)
+        if tok is None:
+            return None, None, ""
+        exp = self.exposure(tok, first)
         start = tok.first_published_at or tok.first_seen_at
         return Event(type=row.event_type, timestamp=now, exposure=exp), start, exp.source
 

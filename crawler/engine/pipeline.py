@@ -31,6 +31,7 @@ from crawler.kernel.errors import DeliveryError
 from crawler.notifiers.base import Notifier
 from crawler.plugins import make_notifier
 from crawler.store.database import Store
+from crawler.store.models import Delivery
 from crawler.store.offload import Offload
 from sources.base import Document
 
@@ -38,6 +39,11 @@ logger = logging.getLogger(__name__)
 
 
 SETTLE_TIMEOUT = 8.0
+SQLITE_STORE_THREADS = 4
+"""SQLite serialises writers: more threads would only wait on its lock."""
+SERVER_STORE_THREADS = 16
+"""PostgreSQL calls mostly wait on the network: enough threads that every source, the verifications
+and the delivery job can each have a round trip in flight."""
 
 
 
@@ -49,7 +55,7 @@ class Engine:
     def __init__(self, cfg: Config, store: Store, *, owner: str | None = None, metrics: Metrics | None = None,
                  clock: Callable[[], datetime] = utcnow) -> None:
         self.cfg, self.store, self.clock = cfg, store, clock
-        self.db = Offload()
+        self.db = Offload(SQLITE_STORE_THREADS if store.is_sqlite else SERVER_STORE_THREADS)
         """Every store call made on the loop goes through here (a thread pool)."""
         self.owner = owner or default_owner()
         self.metrics = metrics or Metrics()
@@ -191,12 +197,12 @@ class Engine:
             return tok.status
         verifier_id, verdict = await self.verifiers.verify(rule, self.store.reveal(tok))
         assert tok.first_seen_at is not None
-        # Outbox rows first: a kill before the verdict's commit leaves the token pending (so due for
-        # verification again) with its rows kept, while the reverse order could strand a live token.
-        await self.enqueue(token_id, verdict.status, rule.id, tok.fingerprint)
+        # The verdict and the outbox rows it triggers commit together: a kill leaves both or neither
+        # (then the token is still pending, so due for verification again); never a live token stranded.
+        rows = self.outbox_rows(token_id, verdict.status, rule.id, tok.fingerprint)
         nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
         old, new = await self.db(self.store.record_verdict, token_id, verifier_id, verdict.status, verdict.reason,
-                                 next_check_at=nxt, now=self.clock())
+                                 next_check_at=nxt, now=self.clock(), outbox=rows)
         self.metrics.verifications.labels(new).inc()
         if old != new:
             logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
@@ -213,16 +219,13 @@ class Engine:
 
     # -- notification ------------------------------------------------------------------------
 
-    async def enqueue(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> bool:
-        """Commit an outbox row per notifier that ``status`` and the rule trigger; ``True`` if any is new."""
-        enqueued = False
-        for nc in self.cfg.notifiers:
-            if status not in nc.on or (nc.rules is not None and rule_id not in nc.rules):
-                continue
-            if await self.db(self.store.enqueue, webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id,
-                             token_id=token_id, event_type="token.exposed", now=self.clock()):
-                enqueued = True
-        return enqueued
+    def outbox_rows(self, token_id: int, status: str, rule_id: str, fingerprint: str) -> list[Delivery]:
+        """One outbox row per notifier that ``status`` and the rule trigger (committed with the verdict)."""
+        now = self.clock()
+        return [Delivery(webhook_id=webhook_id(nc.id, fingerprint), notifier=nc.id, token_id=token_id,
+                         event_type="token.exposed", created_at=now, next_attempt_at=now)
+                for nc in self.cfg.notifiers
+                if status in nc.on and (nc.rules is None or rule_id in nc.rules)]
 
     async def deliver_due(self) -> int:
         """The delivery job: attempt what is due, then refresh ``leakpatrol_outbox_pending``."""

@@ -23,6 +23,7 @@ from crawler.kernel.backoff import Backoff
 from crawler.kernel.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
 from crawler.kernel.retry import RetryPolicy
 from crawler.plugins import source_of
+from crawler.store.models import SourceState
 from sources.base import Batch, Source, SourceContext
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ class SourceRunner:
         self.policy = policy or RetryPolicy()
         self.source: Source | None = None
         self.problem = self.cls.missing_credentials(self.options)
+        self._not_before: datetime | None = None
+        """Before this moment this process's own last poll says the source is not due."""
 
     @property
     def name(self) -> str:
@@ -78,37 +81,46 @@ class SourceRunner:
             self.source = self.cls(opts, ctx)
         return self.source
 
-    async def due(self, now: datetime, *, interval: bool = True) -> bool:
-        """Allowed by the server's and the error back-off (``next_poll_at``) and, for the daemon, by
-        the configured interval since the last poll."""
-        state = await self.engine.db(self.engine.store.source_state, self.name)
+    def _due_by(self, state: SourceState, now: datetime, interval: bool) -> bool:
         if state.next_poll_at is not None and state.next_poll_at > now:
             return False
         return not (interval and state.last_poll_at is not None
                     and state.last_poll_at + timedelta(seconds=self.interval) > now + timedelta(milliseconds=50))
 
+    async def due(self, now: datetime, *, interval: bool = True) -> bool:
+        """Allowed by the server's and the error back-off (``next_poll_at``) and, for the daemon, by
+        the configured interval since the last poll. Until the moment this process's own last poll
+        allows, no database read is needed (the scheduler asks several times a second); after it,
+        the stored state decides, since another process may have polled."""
+        if interval and self._not_before is not None and now < self._not_before:
+            return False
+        state = await self.engine.db(self.engine.store.source_state, self.name)
+        return self._due_by(state, now, interval)
+
     async def poll(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
                    interval: bool = True) -> PollOutcome:
         """One poll: every batch through the pipeline, then the cursor; errors become back-off.
         ``interval`` as in :meth:`due`, which is checked again under the lease: another process may
-        have polled between this one's check and its lease."""
+        have polled between this one's check and its lease. The lease comes with the source's state
+        and the outcome is stored with its release: two store calls around the fetches."""
         store, db, now = self.engine.store, self.engine.db, self.engine.clock()
         out = PollOutcome(self.name, ok=False)
         lease = max(self.interval * 3, 120.0)
-        if (not await db(store.acquire_lease, self.name, self.engine.owner, lease, now)
-                and not await self._take_over(lease, now)):
+        state = await db(store.take_lease, self.name, self.engine.owner, lease, now)
+        state = state or await self._take_over(lease, now)
+        if state is None:
             out.skipped, out.ok = True, True
             return out
-        if not await self.due(now, interval=interval):
+        if not self._due_by(state, now, interval):
             await db(store.release_lease, self.name, self.engine.owner)
             out.skipped, out.ok = True, True
             return out
         unsaved: dict[str, Any] | None = None
+        outcome: dict[str, Any] = {}
         try:
             source = await self._instance()
-            cursor = dict((await db(store.source_state, self.name)).cursor)
             saved_at = time.monotonic()
-            async for batch in source.poll(cursor):
+            async for batch in source.poll(dict(state.cursor)):
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
                 unsaved = dict(batch.cursor)
@@ -117,47 +129,47 @@ class SourceRunner:
                     unsaved, saved_at = None, time.monotonic()
                 if on_batch is not None:
                     await on_batch(batch)
-            if unsaved is not None:
-                await db(store.update_source, self.name, cursor=unsaved)
-                unsaved = None
-            await self._succeeded(source, now)
+            outcome = self._succeeded(source, now)
             out.ok = True
         except SourceError as exc:
             out.error = str(exc)
-            await self._failed(exc, now)
+            outcome = self._failed(exc, now, state)
         except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:  # a source bug or odd page
             err = SourceError(self.name, f"unexpected {type(exc).__name__} while polling")
             out.error = str(err)
-            await self._failed(err, now)
+            outcome = self._failed(err, now, state)
         finally:
             if unsaved is not None:  # every batch up to this cursor was processed: keep the progress
-                await db(store.update_source, self.name, cursor=unsaved)
-            await db(store.release_lease, self.name, self.engine.owner)
+                outcome["cursor"] = unsaved
+            await db(store.finish_poll, self.name, self.engine.owner, **outcome)
+        if outcome:
+            nxt = outcome.get("next_poll_at")
+            self._not_before = max(now + timedelta(seconds=self.interval) - timedelta(milliseconds=50),
+                                   nxt or now)
         return out
 
-    async def _take_over(self, lease: float, now: datetime) -> bool:
+    async def _take_over(self, lease: float, now: datetime) -> SourceState | None:
         """Take the lease of a killed process of this host instead of waiting for it to expire."""
         store, db = self.engine.store, self.engine.db
         owner = (await db(store.source_state, self.name)).lease_owner
         if not owner or not owner_is_dead(owner):
-            return False
+            return None
         logger.info("source %s: taking over the lease of %s (process gone)", self.name, owner)
         await db(store.release_lease, self.name, owner)
-        return await db(store.acquire_lease, self.name, self.engine.owner, lease, now)
+        return await db(store.take_lease, self.name, self.engine.owner, lease, now)
 
-    async def _succeeded(self, source: Source, started: datetime) -> None:
+    def _succeeded(self, source: Source, started: datetime) -> dict[str, Any]:
         now = self.engine.clock()
         nxt = source.not_before if source.not_before is not None and source.not_before > now else None
-        await self.engine.db(self.engine.store.update_source, self.name, last_poll_at=started, last_success_at=now,
-                             next_poll_at=nxt, failing_since=None, last_error="")
         m = self.engine.metrics
         m.polls.labels(self.name, "ok").inc()
         m.backoff.labels(self.name).set(0)
         m.last_success.labels(self.name).set(now.timestamp())
+        return {"last_poll_at": started, "last_success_at": now, "next_poll_at": nxt, "failing_since": None,
+                "last_error": ""}
 
-    async def _failed(self, exc: SourceError, started: datetime) -> None:
-        store, db, m, now = self.engine.store, self.engine.db, self.engine.metrics, self.engine.clock()
-        state = await db(store.source_state, self.name)
+    def _failed(self, exc: SourceError, started: datetime, state: SourceState) -> dict[str, Any]:
+        m, now = self.engine.metrics, self.engine.clock()
         since = state.failing_since or now
         if isinstance(exc, RateLimited):
             wait, kind = exc.retry_after, "rate_limit"
@@ -171,7 +183,7 @@ class SourceRunner:
         m.source_errors.labels(self.name, kind).inc()
         m.polls.labels(self.name, "error").inc()
         m.backoff.labels(self.name).set(wait)
-        await db(store.update_source, self.name, last_poll_at=started, last_error_at=now, last_error=str(exc)[:500],
-                 failing_since=since, next_poll_at=now + timedelta(seconds=wait))
         log = logger.error if isinstance(exc, SourceDisabled) else logger.warning
         log("%s; next poll in %.0fs", exc, wait)
+        return {"last_poll_at": started, "last_error_at": now, "last_error": str(exc)[:500],
+                "failing_since": since, "next_poll_at": now + timedelta(seconds=wait)}

@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from crawler.store.models import Delivery, NotifierState, utcnow
+from crawler.kernel.status import Status
+from crawler.store.models import Delivery, NotifierState, Token, utcnow
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -44,16 +45,15 @@ class DeliveryQueries:
     def claim(self, delivery_id: int, owner: str, ttl: float, now: datetime | None = None) -> Delivery | None:
         """Take one pending row for ``ttl`` seconds; ``None`` if someone else holds it."""
         now = now or utcnow()
+        take = update(Delivery).where(
+            col(Delivery.id) == delivery_id, col(Delivery.status) == "pending",
+            or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now,
+                col(Delivery.claimed_by) == owner),
+        ).values(claimed_by=owner, claimed_until=now + timedelta(seconds=ttl)).returning(Delivery)
         with self.session() as s:
-            res = s.execute(update(Delivery).where(
-                col(Delivery.id) == delivery_id, col(Delivery.status) == "pending",
-                or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now,
-                    col(Delivery.claimed_by) == owner),
-            ).values(claimed_by=owner, claimed_until=now + timedelta(seconds=ttl)))
+            row = s.execute(take).scalars().first()
             s.commit()
-            if res.rowcount != 1:  # type: ignore[attr-defined]
-                return None
-            return s.get(Delivery, delivery_id)
+            return row
 
     def release_dead_claims(self, is_dead: Callable[[str], bool]) -> int:
         """Free the claims of pending rows whose owner ``is_dead`` (a killed process), so they are due
@@ -73,6 +73,16 @@ class DeliveryQueries:
     def due_deliveries(self, now: datetime, limit: int = 100, token_id: int | None = None) -> list[Delivery]:
         with self.session() as s:
             q = select(Delivery).where(_due(now))
+            if token_id is not None:
+                q = q.where(col(Delivery.token_id) == token_id)
+            return list(s.exec(q.order_by(col(Delivery.next_attempt_at)).limit(limit)).all())
+
+    def deliverable(self, now: datetime, limit: int = 100, token_id: int | None = None) -> list[Delivery]:
+        """Due rows whose token has its verdict (a row enqueued just before a crash waits while its
+        token is still ``pending``); report rows have no token and are always deliverable."""
+        with self.session() as s:
+            q = (select(Delivery).outerjoin(Token, col(Token.id) == col(Delivery.token_id))
+                 .where(_due(now), or_(col(Delivery.token_id).is_(None), col(Token.status) != Status.PENDING)))
             if token_id is not None:
                 q = q.where(col(Delivery.token_id) == token_id)
             return list(s.exec(q.order_by(col(Delivery.next_attempt_at)).limit(limit)).all())

@@ -57,6 +57,39 @@ class LeaseQueries:
             s.commit()
             return bool(res.rowcount == 1)  # type: ignore[attr-defined]
 
+    def take_lease(self, name: str, owner: str, ttl: float, now: datetime | None = None) -> SourceState | None:
+        """:meth:`acquire_lease` that hands back the source's state with the lease (one round trip when
+        the row exists), or ``None`` when another process holds it."""
+        now = now or utcnow()
+        take = (update(SourceState).where(
+            col(SourceState.name) == name,
+            or_(col(SourceState.lease_owner).is_(None), col(SourceState.lease_until) < now,
+                col(SourceState.lease_owner) == owner),
+        ).values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl)).returning(SourceState))
+        with self.session() as s:
+            row = s.execute(take).scalars().first()
+            if row is None and s.get(SourceState, name) is None:  # first poll ever: create the row
+                s.add(SourceState(name=name))
+                try:
+                    s.commit()
+                except IntegrityError:
+                    s.rollback()
+                row = s.execute(take).scalars().first()
+            s.commit()
+            return row
+
+    def finish_poll(self, name: str, owner: str, **values: Any) -> None:
+        """Store a poll's outcome (``values``: cursor, times, back-off) and release the lease, in one
+        transaction."""
+        with self.session() as s:
+            if "cursor" in values:
+                values["cursor"] = json.loads(json.dumps(values["cursor"]))
+            if values:
+                s.execute(update(SourceState).where(col(SourceState.name) == name).values(**values))
+            s.execute(update(SourceState).where(col(SourceState.name) == name, col(SourceState.lease_owner) == owner)
+                      .values(lease_owner=None, lease_until=None))
+            s.commit()
+
     def release_lease(self, name: str, owner: str) -> None:
         with self.session() as s:
             s.execute(update(SourceState).where(col(SourceState.name) == name, col(SourceState.lease_owner) == owner)

@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, or_, update
 from sqlmodel import Session, col, select
 
 from crawler.kernel.errors import KeyError_, StoreError
+from crawler.kernel.status import DETERMINATE
 from crawler.store.crypto import Cipher
-from crawler.store.models import Sighting, Token, Verification, utcnow
+from crawler.store.models import Delivery, Sighting, Token, Verification, utcnow
+from crawler.store.sql import insert_or_skip
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class TokenQueries:
     """Mixed into ``Store``, which supplies ``cipher`` and ``session()``."""
 
     cipher: Cipher | None
+    is_sqlite: bool
 
     if TYPE_CHECKING:
         def session(self) -> AbstractContextManager[Session]: ...
@@ -42,36 +44,33 @@ class TokenQueries:
         if self.cipher is None:
             raise KeyError_("no key loaded")
         now = now or utcnow()
+        # One transaction, conflicts skipped in SQL: four round trips to PostgreSQL, not eleven.
         with self.session() as s:
-            tok = s.exec(select(Token).where(Token.fingerprint == fingerprint)).first()
-            new_token = tok is None
-            if tok is None:
-                tok = Token(fingerprint=fingerprint, rule=rule, severity=severity, redacted=redacted,
-                            value_enc=self.cipher.encrypt(token, fingerprint.encode()), first_seen_at=now,
-                            first_published_at=published_at, next_check_at=now)
-                s.add(tok)
-                try:
-                    s.commit()
-                except IntegrityError:  # another process stored it first
-                    s.rollback()
-                    new_token = False
-                    tok = s.exec(select(Token).where(Token.fingerprint == fingerprint)).one()
-            assert tok.id is not None
-            sighting = Sighting(token_id=tok.id, source=source, url=url, path=path or "", line=line,
+            new = Token(fingerprint=fingerprint, rule=rule, severity=severity, redacted=redacted,
+                        value_enc=self.cipher.encrypt(token, fingerprint.encode()), first_seen_at=now,
+                        first_published_at=published_at, next_check_at=now)
+            values = new.model_dump(exclude={"id"})
+            token_id = s.execute(insert_or_skip(Token, self.is_sqlite).values(**values)
+                                 .returning(col(Token.id))).scalar()
+            new_token = token_id is not None
+            if token_id is None:  # known (or stored by another process a moment ago)
+                token_id = s.execute(select(col(Token.id)).where(col(Token.fingerprint) == fingerprint)).scalar_one()
+            sighting = Sighting(token_id=token_id, source=source, url=url, path=path or "", line=line,
                                 published_at=published_at, found_at=now, place=place, meta=meta or {})
-            s.add(sighting)
-            try:
-                s.commit()
-                new_sighting = True
-            except IntegrityError:
-                s.rollback()
-                new_sighting = False
-            if new_sighting:
-                s.execute(update(Token).where(col(Token.id) == tok.id).values(sightings=Token.sightings + 1))
-                if published_at and (tok.first_published_at is None or published_at < tok.first_published_at):
-                    s.execute(update(Token).where(col(Token.id) == tok.id).values(first_published_at=published_at))
-                s.commit()
-            return Found(tok.id, new_token, new_sighting)
+            added = s.execute(insert_or_skip(Sighting, self.is_sqlite).values(**sighting.model_dump(exclude={"id"}))
+                              .returning(col(Sighting.id))).scalar()
+            new_sighting = added is not None
+            if new_sighting and not new_token:
+                changes: dict[str, Any] = {"sightings": col(Token.sightings) + 1}
+                if published_at is not None:
+                    first = col(Token.first_published_at)
+                    changes["first_published_at"] = case((or_(first.is_(None), first > published_at), published_at),
+                                                         else_=first)
+                s.execute(update(Token).where(col(Token.id) == token_id).values(**changes))
+            elif new_sighting:
+                s.execute(update(Token).where(col(Token.id) == token_id).values(sightings=1))
+            s.commit()
+            return Found(int(token_id), new_token, new_sighting)
 
     def token(self, token_id: int) -> Token:
         with self.session() as s:
@@ -86,23 +85,38 @@ class TokenQueries:
             raise KeyError_("no key loaded")
         return self.cipher.decrypt(tok.value_enc, tok.fingerprint.encode()).decode("ascii", "replace")
 
+    def token_and_first_sighting(self, token_id: int) -> tuple[Token | None, Sighting | None]:
+        """What a notification needs about one token, in one session."""
+        with self.session() as s:
+            tok = s.get(Token, token_id)
+            first = s.exec(select(Sighting).where(Sighting.token_id == token_id)
+                           .order_by(col(Sighting.found_at), col(Sighting.id))).first()
+            return tok, first
+
     def first_sighting(self, token_id: int) -> Sighting | None:
         with self.session() as s:
             return s.exec(select(Sighting).where(Sighting.token_id == token_id)
                           .order_by(col(Sighting.found_at), col(Sighting.id))).first()
 
     def record_verdict(self, token_id: int, verifier: str, status: str, reason: str, *,
-                       next_check_at: datetime | None, now: datetime | None = None) -> tuple[str, str]:
-        """Store a verdict; return ``(old_status, new_status)``. live → inactive sets ``revoked_at``."""
+                       next_check_at: datetime | None, now: datetime | None = None,
+                       outbox: Sequence[Delivery] = ()) -> tuple[str, str]:
+        """Store a verdict; return ``(old_status, new_status)``. live → inactive sets ``revoked_at``.
+
+        ``outbox`` rows (the notifications the verdict triggers) are committed in the same
+        transaction, skipping any that exist: a crash leaves both the verdict and its rows, or
+        neither (the token then stays due for verification)."""
         now = now or utcnow()
         with self.session() as s:
+            for row in outbox:
+                s.execute(insert_or_skip(Delivery, self.is_sqlite).values(**row.model_dump(exclude={"id"})))
             tok = s.get(Token, token_id)
             if tok is None:
                 raise StoreError(f"no token #{token_id}")
             old = tok.status
             s.add(Verification(token_id=token_id, verifier=verifier, status=status, reason=reason, at=now))
             tok.status, tok.status_reason, tok.next_check_at = status, reason, next_check_at
-            if status in ("live", "inactive"):
+            if status in DETERMINATE:
                 tok.verified_at = now
                 tok.check_attempts = 0
             else:

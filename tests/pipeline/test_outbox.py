@@ -3,6 +3,7 @@ back-off, 410 disables, other 4xx fail, ``give_up_after`` dead-letters. Time is 
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,14 @@ from typing import Any
 import httpx
 import pytest
 import respx
+from sqlmodel import Session
 from standardwebhooks import Webhook
 
 from crawler.detect.redaction import fingerprint
 from crawler.engine.delivery import webhook_id
-from crawler.store.models import Delivery
+from crawler.store.crypto import Cipher
+from crawler.store.database import open_store
+from crawler.store.models import Delivery, Verification
 from tests.pipeline.helpers import (
     WEBHOOK_SECRET_ENV,
     FakeClock,
@@ -220,10 +224,10 @@ async def test_a_crashed_attempt_is_retried_with_the_same_id_once_the_claim_expi
     assert row.status == "delivered" and len(hook.requests) == 2 and len(set(hook.ids)) == 1
 
 
-async def test_a_crash_between_the_outbox_commit_and_the_verdict_still_delivers_once(
+async def test_a_crash_while_committing_the_verdict_loses_nothing_and_delivers_once(
         tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Killed after the outbox row and before the verdict: the token stays pending, is verified
-    again by the next ``recheck_due`` and its (kept) row is delivered once."""
+    """Killed while the verdict and its outbox rows commit (one transaction): neither is kept, the
+    token stays pending, the next ``recheck_due`` verifies it again and its row is delivered once."""
     secrets(monkeypatch)
     issuer, hook = Issuer(no_network), endpoint(no_network)
     cfg = build(tmp_path)
@@ -232,25 +236,43 @@ async def test_a_crash_between_the_outbox_commit_and_the_verdict_still_delivers_
         pass
 
     async with running(cfg) as h:
-        real = h.store.record_verdict
+        real_commit = Session.commit
 
-        def crash(*args: object, **kwargs: object) -> tuple[str, str]:
-            raise Crash
+        def crash_on_verdict(session: Session) -> None:
+            if any(isinstance(obj, Verification) for obj in session.new):
+                raise Crash  # the process dies here: the transaction is never committed
+            real_commit(session)
 
-        monkeypatch.setattr(h.store, "record_verdict", crash)
+        monkeypatch.setattr(Session, "commit", crash_on_verdict)
         with pytest.raises(Crash):
             await leak(h, issuer)
+        monkeypatch.setattr(Session, "commit", real_commit)
         [tok] = h.store.tokens()
-        row = only_row(h)
-        assert (tok.status, row.status, row.attempts) == ("pending", "pending", 0)
-        assert await h.engine.deliver_due() == 0 and hook.requests == []  # no verdict yet: not sent
-        monkeypatch.setattr(h.store, "record_verdict", real)
+        assert tok.status == "pending" and h.store.deliveries() == [] and h.store.verifications() == []
+        assert await h.engine.deliver_due() == 0 and hook.requests == []
         async with running(cfg, clock=FakeClock(T0 + timedelta(seconds=5)), store=h.store) as again:
             assert await again.engine.recheck_due() == 1
             await again.engine.deliver_due()
         row = only_row(h)
     assert row.status == "delivered" and len(hook.requests) == 1 and len(issuer.asked) == 2
     assert hook.bodies[0]["data"]["status"] == "live"
+
+
+def test_a_row_whose_token_has_no_verdict_yet_waits(tmp_path: Path) -> None:
+    """An outbox row of a still-pending token (left by an older version between its two commits) is
+    not offered for delivery until the verdict is recorded; a report row is always offered."""
+    store = open_store(f"sqlite:///{tmp_path / 'lp.db'}", Cipher(os.urandom(32)))
+    try:
+        tid = store.record(token=b"x" * 10, fingerprint="f" * 64, rule="r", severity="high", redacted="r…",
+                           source="s", url="https://e.example/", path=None, line=1, published_at=None,
+                           now=T0).token_id
+        store.enqueue(webhook_id="msg_t", notifier="hook", token_id=tid, event_type="token.exposed", now=T0)
+        store.enqueue(webhook_id="msg_r", notifier="hook", token_id=None, event_type="report.weekly", now=T0)
+        assert [d.webhook_id for d in store.deliverable(T0)] == ["msg_r"]
+        store.record_verdict(tid, "v", "live", "ok", next_check_at=None, now=T0)
+        assert sorted(d.webhook_id for d in store.deliverable(T0)) == ["msg_r", "msg_t"]
+    finally:
+        store.close()
 
 
 async def test_the_delivery_job_keeps_the_outbox_gauge_current(

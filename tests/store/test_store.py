@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from crawler.kernel.errors import KeyError_, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.database import SCHEMA_VERSION, Store, open_store
 from crawler.store.models import Delivery, Meta, Sighting, Token, Verification
+from crawler.store.tokens import Found
 from tests.store.conftest import Db
 from tests.store.helpers import T0, new_token, record
 
@@ -165,25 +167,25 @@ def test_a_second_place_adds_a_sighting_and_counts_it(store: Store) -> None:
 
 def test_a_token_stored_concurrently_by_another_process_is_not_duplicated(db: Db, store: Store,
                                                                           cipher: Cipher) -> None:
-    """Another process inserts the same fingerprint between our lookup and our insert."""
+    """Eight processes (stores) record the same token at the same moment: one token row, one of them
+    sees it as new, and every sighting counts (the conflict is resolved in SQL, not by retrying)."""
     token = new_token()
-    other = open_store(db.url, cipher)
-    raced: list[int] = []
+    others = [open_store(db.url, cipher) for _ in range(8)]
+    start = threading.Barrier(len(others))
 
-    def insert_first(session: Any, flush_context: Any, instances: Any) -> None:
-        if not raced and any(isinstance(obj, Token) for obj in session.new):
-            raced.append(0)  # first, so the other process's own flush does not come back here
-            raced[0] = record(other, token, url="https://elsewhere.example/x").token_id
+    def one(n: int) -> Found:
+        start.wait()
+        return record(others[n], token, url=f"https://elsewhere.example/{n}")
 
-    event.listen(Session, "before_flush", insert_first)
     try:
-        found = record(store, token)
+        with ThreadPoolExecutor(len(others)) as pool:
+            found = list(pool.map(one, range(len(others))))
     finally:
-        event.remove(Session, "before_flush", insert_first)
-        other.close()
-    assert raced and found.token_id == raced[0]
-    assert not found.new_token and found.new_sighting
-    assert len(store.tokens()) == 1 and store.token(found.token_id).sightings == 2
+        for other in others:
+            other.close()
+    assert len({f.token_id for f in found}) == 1
+    assert sum(f.new_token for f in found) == 1 and all(f.new_sighting for f in found)
+    assert len(store.tokens()) == 1 and store.token(found[0].token_id).sightings == len(others)
 
 
 def test_record_without_a_key_is_refused(db: Db, store: Store) -> None:
