@@ -1,9 +1,9 @@
 """The store: tokens (encrypted), sightings, verifications, the delivery outbox and source state.
 
 SQLite (WAL, busy timeout) by default; PostgreSQL when ``storage.url`` says so. Schema changes are
-versioned migrations applied on open, so an upgrade never needs a manual step. Several processes
-may share one PostgreSQL: sources are polled under a lease and outbox rows are claimed before they
-are sent, so each source has one poller and each delivery one sender at a time.
+Alembic revisions (:mod:`crawler.store.migrations`) applied on open, so an upgrade never needs a manual
+step. Several processes may share one PostgreSQL: sources are polled under a lease and outbox rows are
+claimed before they are sent, so each source has one poller and each delivery one sender at a time.
 
 :class:`Store` is this module's engine, lifecycle and key binding plus three mixins: tokens and
 sightings (:mod:`~crawler.store.tokens`), the outbox (:mod:`~crawler.store.deliveries`) and source
@@ -15,33 +15,26 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, event, func, text
+from alembic.util import CommandError
+from sqlalchemy import Connection, event, func, text
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, create_engine, select
 
 from crawler.kernel.errors import KeyError_, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.deliveries import DeliveryQueries
 from crawler.store.leases import LeaseQueries
+from crawler.store.migrations import BASELINE, Upgrade, upgrade
 from crawler.store.models import Meta, Token
 from crawler.store.tokens import Found, TokenQueries
 
-__all__ = ["MIGRATIONS", "MIGRATION_LOCK", "SCHEMA_VERSION", "Found", "Store", "open_store"]
+__all__ = ["MIGRATION_LOCK", "Found", "Store", "open_store"]
 
 logger = logging.getLogger(__name__)
-
-
-def _v1(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
-
-
-# Append-only: version N is MIGRATIONS[N-1]. Never edit a released step; add a new one.
-MIGRATIONS: list[Callable[[Engine], None]] = [_v1]
-SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x6C70_6D69  # "lpmi": the advisory lock key taken while migrating
 
 
@@ -92,33 +85,50 @@ class Store(TokenQueries, DeliveryQueries, LeaseQueries):
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def migrate(self) -> int:
-        """Apply pending migrations; return the schema version. On PostgreSQL several daemons may start
-        at once: an advisory lock makes them migrate one after the other."""
+    def migrate(self) -> str:
+        """Upgrade the schema to the newest Alembic revision and return it. On PostgreSQL several
+        daemons may start at once: an advisory lock makes them migrate one after the other. A database
+        made before Alembic is recorded at the baseline (never re-created); one at a revision this
+        leakpatrol does not know (a newer leakpatrol migrated it) is a :class:`StoreError`."""
         try:
             with self.engine.connect() as conn:
                 if not self.is_sqlite:
                     conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
+                    conn.commit()  # the lock belongs to the session and outlives this transaction
                 try:
-                    return self._migrate()
+                    done = self._upgrade(conn)
                 finally:
                     if not self.is_sqlite:
                         conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
+                        conn.commit()
         except OperationalError as exc:
             raise StoreError(f"cannot open {self._safe_url()}: {exc.orig}") from None
+        except CommandError as exc:
+            raise StoreError(f"cannot migrate {self._safe_url()}: {exc}") from None
+        if done.adopted:
+            logger.info("store migrated to revision %s (a database from before Alembic, schema v1: recorded "
+                        "at the baseline %s, no table re-created)", done.after, BASELINE)
+        elif done.before != done.after:
+            logger.info("store migrated to revision %s (from %s)", done.after, done.before or "an empty database")
+        return done.after
 
-    def _migrate(self) -> int:
-        Meta.metadata.create_all(self.engine, tables=[Meta.__table__])  # type: ignore[attr-defined]
-        with Session(self.engine) as s:
-            row = s.get(Meta, "schema_version")
-            current = int(row.value) if row else 0
-        if current > SCHEMA_VERSION:
-            raise StoreError(f"database schema v{current} is newer than this leakpatrol (v{SCHEMA_VERSION})")
-        for version in range(current + 1, SCHEMA_VERSION + 1):
-            MIGRATIONS[version - 1](self.engine)
-            self._set_meta("schema_version", str(version))
-            logger.info("store migrated to schema v%d", version)
-        return SCHEMA_VERSION
+    def _upgrade(self, conn: Connection) -> Upgrade:
+        """One transaction, all or nothing. On SQLite ``BEGIN IMMEDIATE`` takes the write lock first, so
+        processes starting at once migrate one after the other there too; batch migrations copy and drop
+        tables, so foreign keys are off meanwhile (the pragma only works outside a transaction)."""
+        if self.is_sqlite:
+            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            conn.commit()
+        try:
+            with conn.begin():
+                if self.is_sqlite:  # the driver would only BEGIN before DML, leaving the DDL outside
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                done = upgrade(conn)
+            return done
+        finally:
+            if self.is_sqlite:
+                conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+                conn.commit()
 
     def check_key(self) -> None:
         """Bind the key to the store on first use; afterwards a different key is an error."""

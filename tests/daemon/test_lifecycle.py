@@ -24,10 +24,12 @@ from crawler.engine.scheduler import Daemon
 from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
 from crawler.report.compute import Period
-from crawler.store.database import SCHEMA_VERSION, Store
+from crawler.store.database import Store
+from crawler.store.migrations import VERSION_TABLE, head
 from crawler.store.runtime import open_runtime
 from sources.base import Document
 from tests.daemon.harness import SECRET_ENV, RecordingReceiver, make_setup, publish, wait_for
+from tests.store.legacy import make_legacy_database
 
 pytestmark = pytest.mark.e2e
 CHAT_ENV = "LP_TEST_CHAT_URL"
@@ -37,14 +39,8 @@ async def test_daemon_migrates_a_database_from_an_older_schema(
         sb: Sandbox, receiver: RecordingReceiver, tmp_path: Path) -> None:
     setup = make_setup(sb, receiver, tmp_path, sources=("github_gists",))
     db = tmp_path / "data" / "leakpatrol.db"
-    old = Store(f"sqlite:///{db}", None)
-    old.migrate()
-    with old.engine.begin() as conn:  # what a v0 database looks like: only the meta table
-        for name in inspect(conn).get_table_names():
-            if name != "lp_meta":
-                conn.execute(text(f"DROP TABLE {name}"))
-        conn.execute(text("UPDATE lp_meta SET value = '0' WHERE key = 'schema_version'"))
-    old.close()
+    db.parent.mkdir(parents=True, exist_ok=True)
+    make_legacy_database(f"sqlite:///{db}")  # what leakpatrol made before Alembic: schema v1, no revision
 
     daemon = setup.daemon()
     try:
@@ -59,10 +55,10 @@ async def test_daemon_migrates_a_database_from_an_older_schema(
     migrated = Store(f"sqlite:///{db}", None)
     try:
         with migrated.engine.connect() as conn:
-            version = conn.execute(text("SELECT value FROM lp_meta WHERE key = 'schema_version'")).scalar()
+            revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
             tables = set(inspect(conn).get_table_names())
-        assert tables == set(SQLModel.metadata.tables)
-        assert version == str(SCHEMA_VERSION)
+        assert tables == set(SQLModel.metadata.tables) | {VERSION_TABLE}
+        assert revision == head()
         assert migrated.has_tokens()
     finally:
         migrated.close()
