@@ -69,7 +69,7 @@ def setup_logging(fmt: str = "human", level: int = logging.INFO, rules: Sequence
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "uvicorn.access"):
+    for noisy in ("httpx", "httpcore", "uvicorn.access", "alembic"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     # A skipped tick means "this source is still polling": intended (no overlapping runs), not a warning.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)

@@ -2,7 +2,7 @@
 
     LeakpatrolError
     ├── ConfigError            invalid config file, key or value (names file, key, problem)
-    ├── KeyError_              encryption key missing, malformed or wrong
+    ├── EncryptionKeyError     encryption key missing, malformed or wrong
     ├── RuleError              a token rule that cannot be compiled
     ├── StoreError             the database cannot be opened or migrated
     ├── SourceError            one source failed one poll (affects that source alone)
@@ -36,7 +36,7 @@ class ConfigError(LeakpatrolError):
         super().__init__(f"{where}: {problem}")
 
 
-class KeyError_(LeakpatrolError):
+class EncryptionKeyError(LeakpatrolError):
     """The encryption key is missing, malformed or does not decrypt the store."""
 
     def __init__(self, problem: str) -> None:

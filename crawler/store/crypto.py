@@ -19,7 +19,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crawler.config.model import Config, secret
-from crawler.kernel.errors import KeyError_
+from crawler.kernel.errors import EncryptionKeyError
 
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "lpkey1:"
@@ -33,14 +33,14 @@ def generate_key() -> str:
 def parse_key(text: str, where: str) -> bytes:
     text = text.strip()
     if not text.startswith(KEY_PREFIX):
-        raise KeyError_(f"{where} does not hold a leakpatrol key "
+        raise EncryptionKeyError(f"{where} does not hold a leakpatrol key "
                         f"(expected '{KEY_PREFIX}…', as `leakpatrol init` writes)")
     try:
         raw = base64.urlsafe_b64decode(text[len(KEY_PREFIX):].encode("ascii"))
     except (ValueError, UnicodeEncodeError):
-        raise KeyError_(f"{where} is not valid base64") from None
+        raise EncryptionKeyError(f"{where} is not valid base64") from None
     if len(raw) != 32:
-        raise KeyError_(f"{where} must hold 32 bytes, found {len(raw)}")
+        raise EncryptionKeyError(f"{where} must hold 32 bytes, found {len(raw)}")
     return raw
 
 
@@ -77,14 +77,14 @@ class Cipher:
         try:
             return self._aead.decrypt(blob[:12], blob[12:], aad)
         except (InvalidTag, ValueError):
-            raise KeyError_("the key does not decrypt the stored tokens (wrong key?)") from None
+            raise EncryptionKeyError("the key does not decrypt the stored tokens (wrong key?)") from None
 
     def check_blob(self) -> bytes:
         return self.encrypt(CHECK_PLAINTEXT, b"check")
 
     def verify_check(self, blob: bytes) -> None:
         if self.decrypt(blob, b"check") != CHECK_PLAINTEXT:
-            raise KeyError_("the key does not match this store")
+            raise EncryptionKeyError("the key does not match this store")
 
 
 def load_cipher(cfg: Config, *, create: bool) -> Cipher:
@@ -95,11 +95,11 @@ def load_cipher(cfg: Config, *, create: bool) -> Cipher:
     path = cfg.resolve_path(cfg.storage.key_file)
     if not path.exists():
         if not create:
-            raise KeyError_(f"no key: ${cfg.storage.key_env} is unset and {path} does not exist")
+            raise EncryptionKeyError(f"no key: ${cfg.storage.key_env} is unset and {path} does not exist")
         if write_key_file(path):
             logger.warning("created a new encryption key file %s (mode 0600); back it up", path)
     try:
         text = path.read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as exc:
-        raise KeyError_(f"cannot read {path}: {exc}") from None
+        raise EncryptionKeyError(f"cannot read {path}: {exc}") from None
     return Cipher(parse_key(text, str(path)))

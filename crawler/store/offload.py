@@ -9,21 +9,40 @@ async mode; and the store keeps one code path for the CLI and the daemon.
 
 A cancelled caller does not cancel the call: the thread finishes its transaction (commit or
 rollback), so a stop never leaves a write half done.
+
+A call that fails because its pooled connection had died (PostgreSQL restarted, a proxy dropped it)
+runs once more on a fresh connection: the dead connection's transaction never took effect, and the
+store's writes are safe to repeat (conflicts are skipped, claims and leases are re-taken by their owner).
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
+
+from sqlalchemy.exc import DBAPIError
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 
 WORKERS = 4
 """Threads for store calls: SQLite serialises writers anyway; PostgreSQL overlaps round trips."""
+
+
+def _reconnecting(fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+    try:
+        return fn(*args, **kwargs)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        logger.warning("store: the database connection was lost (%s); retrying on a new one", type(exc.orig).__name__)
+        return fn(*args, **kwargs)
 
 
 class Offload:
@@ -34,7 +53,7 @@ class Offload:
 
     async def __call__(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, functools.partial(fn, *args, **kwargs))
+        return await loop.run_in_executor(self._pool, functools.partial(_reconnecting, fn, *args, **kwargs))
 
     def close(self) -> None:
         """Wait for running calls, then stop the threads."""

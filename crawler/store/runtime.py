@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from crawler.config.model import Config
-from crawler.kernel.errors import KeyError_
+from crawler.kernel.errors import EncryptionKeyError
 from crawler.store.crypto import load_cipher
 from crawler.store.database import Store
 
@@ -20,9 +20,10 @@ def open_runtime(cfg: Config, *, create_key: bool) -> Store:
     has_tokens = store.has_tokens()
     try:
         store.cipher = load_cipher(cfg, create=create_key and not has_tokens)
-    except KeyError_ as exc:
+    except EncryptionKeyError as exc:
         if has_tokens:
-            raise KeyError_(f"{exc.problem}; the store holds tokens, so the original key is required") from None
+            raise EncryptionKeyError(f"{exc.problem}; the store holds tokens, so the original key is required"
+                                     ) from None
         raise
     store.check_key()
     return store

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, or_, update
 from sqlmodel import Session, col, select
 
-from crawler.kernel.errors import KeyError_, StoreError
+from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.kernel.status import DETERMINATE
 from crawler.store.crypto import Cipher
 from crawler.store.models import Delivery, Sighting, Token, Verification, utcnow
@@ -42,7 +42,7 @@ class TokenQueries:
                place: str = "", meta: dict[str, Any] | None = None, now: datetime | None = None) -> Found:
         """Upsert the token (by fingerprint) and add the sighting (unique per place)."""
         if self.cipher is None:
-            raise KeyError_("no key loaded")
+            raise EncryptionKeyError("no key loaded")
         now = now or utcnow()
         # One transaction, conflicts skipped in SQL: four round trips to PostgreSQL, not eleven.
         with self.session() as s:
@@ -82,7 +82,7 @@ class TokenQueries:
     def reveal(self, tok: Token) -> str:
         """Decrypt a stored token (only for the verifier and webhook of its rule)."""
         if self.cipher is None:
-            raise KeyError_("no key loaded")
+            raise EncryptionKeyError("no key loaded")
         return self.cipher.decrypt(tok.value_enc, tok.fingerprint.encode()).decode("ascii", "replace")
 
     def token_and_first_sighting(self, token_id: int) -> tuple[Token | None, Sighting | None]:

@@ -48,7 +48,7 @@ async def test_healthz_turns_unhealthy_after_the_threshold_and_recovers(
         sources = body["sources"]
         assert code == 503 and isinstance(sources, dict) and body["status"] == "unhealthy"
         assert sources["pastebin"]["status"] == "failing"
-        assert sources["pastebin"]["failing_for_seconds"] > 2
+        assert sources["pastebin"]["failing_for_seconds"] >= 2  # reported to 0.1 s: 2.03 shows as 2.0
         assert "503" in sources["pastebin"]["last_error"]
         assert sources["pastebin"]["next_poll_at"] is not None
         assert all(v["status"] == "ok" for k, v in sources.items() if k != "pastebin")

@@ -13,7 +13,7 @@ import pytest
 import respx
 
 from crawler.detect.redaction import fingerprint
-from crawler.kernel.errors import KeyError_, StoreError
+from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.database import open_store
 from tests.pg import dump_schema, pg_schema
@@ -53,7 +53,7 @@ async def test_postgres_dump_logs_and_errors_hold_no_plaintext(
                 await h.engine.process([doc("\n".join(f"K{i}={t}" for i, t in enumerate(tokens)))])
                 statuses = sorted(t.status for t in h.store.tokens())
                 deliveries = sorted(d.status for d in h.store.deliveries())
-            with pytest.raises(KeyError_) as wrong_key:
+            with pytest.raises(EncryptionKeyError) as wrong_key:
                 open_store(url, Cipher(os.urandom(32)))
             with pytest.raises(StoreError) as missing:
                 store.token(10_000)

@@ -17,7 +17,7 @@ from sqlalchemy import Column, Integer, MetaData, create_engine, event, inspect,
 from sqlmodel import SQLModel
 
 import crawler.store.migrations as migrations
-from crawler.kernel.errors import KeyError_, StoreError
+from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.database import Store, open_store
 from crawler.store.migrations import BASELINE, VERSION_TABLE, alembic_config, check, head
@@ -159,7 +159,7 @@ def test_a_database_from_before_alembic_is_adopted_with_every_row_intact(
         assert legacy_guard(store) == ("1" if head() == BASELINE else "2")
     finally:
         store.close()
-    with pytest.raises(KeyError_, match="does not decrypt"):
+    with pytest.raises(EncryptionKeyError, match="does not decrypt"):
         open_store(db.url, Cipher(os.urandom(32)))
     open_store(db.url, cipher).close()  # and opening it again is a plain start
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crawler.config.model import Config
-from crawler.kernel.errors import KeyError_
+from crawler.kernel.errors import EncryptionKeyError
 from crawler.plugins import build_config
 from crawler.store.crypto import generate_key
 from crawler.store.runtime import open_runtime
@@ -42,7 +42,7 @@ def test_a_missing_key_file_is_created_0600_while_the_store_is_empty(db: Db, tmp
 
 def test_no_key_and_no_permission_to_create_one_is_an_error(db: Db, tmp_path: Path) -> None:
     key_file = tmp_path / "leakpatrol.key"
-    with pytest.raises(KeyError_, match="does not exist"):
+    with pytest.raises(EncryptionKeyError, match="does not exist"):
         open_runtime(config(db, key_file), create_key=False)
     assert not key_file.exists()
 
@@ -54,7 +54,7 @@ def test_a_lost_key_with_tokens_stored_is_an_error_and_not_a_new_key(db: Db, tmp
     record(store, token)
     store.close()
     key_file.unlink()
-    with pytest.raises(KeyError_) as info:
+    with pytest.raises(EncryptionKeyError) as info:
         open_runtime(config(db, key_file), create_key=True)
     assert "holds tokens" in str(info.value) and "original key" in str(info.value)
     assert token not in str(info.value)
@@ -69,7 +69,7 @@ def test_a_different_key_with_tokens_stored_is_refused(db: Db, tmp_path: Path,
     record(store, token)
     store.close()
     monkeypatch.setenv(KEY_ENV, generate_key())  # the environment wins over the file
-    with pytest.raises(KeyError_) as info:
+    with pytest.raises(EncryptionKeyError) as info:
         open_runtime(config(db, key_file), create_key=True)
     assert "wrong key" in str(info.value) and token not in str(info.value)
     monkeypatch.setenv(KEY_ENV, key_file.read_text())  # the right key, from the environment
@@ -82,5 +82,5 @@ def test_a_different_key_with_tokens_stored_is_refused(db: Db, tmp_path: Path,
 
 def test_a_malformed_key_names_where_it_came_from(db: Db, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, "not-a-key")
-    with pytest.raises(KeyError_, match=rf"\${KEY_ENV} does not hold a leakpatrol key"):
+    with pytest.raises(EncryptionKeyError, match=rf"\${KEY_ENV} does not hold a leakpatrol key"):
         open_runtime(config(db, tmp_path / "k"), create_key=True)

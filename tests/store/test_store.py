@@ -14,7 +14,7 @@ from sqlalchemy import event
 from sqlmodel import Session, select
 
 from crawler.detect.redaction import fingerprint
-from crawler.kernel.errors import KeyError_, StoreError
+from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.database import Store, open_store
 from crawler.store.models import Delivery, Sighting, Token, Verification
@@ -68,11 +68,11 @@ def test_processes_opening_a_new_sqlite_file_at_once_all_succeed(tmp_path: Path)
 def test_the_first_key_is_bound_and_a_different_key_is_refused(db: Db, cipher: Cipher) -> None:
     open_store(db.url, cipher).close()
     open_store(db.url, cipher).close()  # the same key again is fine
-    with pytest.raises(KeyError_, match="does not decrypt"):
+    with pytest.raises(EncryptionKeyError, match="does not decrypt"):
         open_store(db.url, Cipher(os.urandom(32)))
     store = Store(db.url, None)
     try:
-        with pytest.raises(KeyError_, match="no key loaded"):
+        with pytest.raises(EncryptionKeyError, match="no key loaded"):
             store.check_key()
     finally:
         store.close()
@@ -148,7 +148,7 @@ def test_a_token_stored_concurrently_by_another_process_is_not_duplicated(db: Db
 def test_record_without_a_key_is_refused(db: Db, store: Store) -> None:
     keyless = Store(db.url, None)
     try:
-        with pytest.raises(KeyError_):
+        with pytest.raises(EncryptionKeyError):
             record(keyless, new_token())
         with pytest.raises(StoreError, match="no token #12345"):
             keyless.token(12345)
@@ -166,10 +166,10 @@ def test_reveal_decrypts_and_the_ciphertext_is_bound_to_its_row(store: Store, ci
     assert store.reveal(ta) == a and store.reveal(tb) == b
     assert ta.value_enc != cipher.encrypt(a.encode(), ta.fingerprint.encode())  # fresh nonce each time
     moved = ta.model_copy(update={"fingerprint": tb.fingerprint})  # a's ciphertext under b's AAD
-    with pytest.raises(KeyError_) as info:
+    with pytest.raises(EncryptionKeyError) as info:
         store.reveal(moved)
     assert a not in str(info.value) and b not in str(info.value)
-    with pytest.raises(KeyError_):
+    with pytest.raises(EncryptionKeyError):
         Cipher(os.urandom(32)).decrypt(ta.value_enc, ta.fingerprint.encode())
 
 
