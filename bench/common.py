@@ -65,8 +65,10 @@ def percentile(values: Sequence[float], q: float) -> float:
 def summary_row(name: str, values: Sequence[float]) -> str:
     if not values:
         return f"{name:<18} {0:>4}"
+    # A p99 of fewer than 100 samples would only be the maximum under another name: print "-" then.
+    p99 = f"{percentile(values, 99):>7.2f}" if len(values) >= 100 else f"{'-':>7}"
     return (f"{name:<18} {len(values):>4} {percentile(values, 50):>7.2f} {percentile(values, 90):>7.2f} "
-            f"{percentile(values, 99):>7.2f} {statistics.fmean(values):>7.2f} {max(values):>7.2f}")
+            f"{p99} {statistics.fmean(values):>7.2f} {max(values):>7.2f}")
 
 
 class Receiver:

@@ -6,7 +6,8 @@ that measures how late the loop wakes it (loop lag: what every other source, ``/
 delivery job would feel):
 
 * ``on-loop``: today's synchronous SQLAlchemy calls made directly on the loop;
-* ``thread``: the same synchronous calls through a small thread pool (``run_in_executor``);
+* ``thread×1`` / ``thread×4``: the same synchronous calls through a pool of one or four threads
+  (``run_in_executor``);
 * ``async``: SQLAlchemy's asyncio engine (aiosqlite on SQLite, psycopg's async mode on PostgreSQL).
 
 Each variant runs on real SQLite (WAL, a file) and, when reachable, real PostgreSQL on loopback.
@@ -143,6 +144,7 @@ async def run_backend(name: str, sync_url: str, async_url: str, ops: int, tasks:
     if async_url.startswith("sqlite"):
         event.listen(async_engine.sync_engine, "connect", _pragmas)
     pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="store")
+    single = ThreadPoolExecutor(max_workers=1, thread_name_prefix="store1")
     loop = asyncio.get_running_loop()
 
     async def on_loop(f: str) -> None:
@@ -151,14 +153,18 @@ async def run_backend(name: str, sync_url: str, async_url: str, ops: int, tasks:
     async def thread(f: str) -> None:
         await loop.run_in_executor(pool, sync_write, sync_engine, f)
 
+    async def thread1(f: str) -> None:
+        await loop.run_in_executor(single, sync_write, sync_engine, f)
+
     async def native(f: str) -> None:
         await async_write(async_engine, f)
 
     print(f"\n{name}: {ops} writes (token upsert + sighting, 2 commits), {tasks} concurrent tasks")
-    for label, fn in (("on-loop", on_loop), ("thread ", thread), ("async  ", native)):
+    for label, fn in (("on-loop  ", on_loop), ("thread×1 ", thread1), ("thread×4 ", thread), ("async    ", native)):
         rate, lags = await measure(fn, ops, tasks, uuid.uuid4().hex)
         print(f"  {label}  {rate:8.0f} writes/s   {lag_text(lags)}")
     pool.shutdown()
+    single.shutdown()
     await async_engine.dispose()
     with sync_engine.connect() as conn:
         META.drop_all(conn)

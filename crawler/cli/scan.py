@@ -30,7 +30,6 @@ class ScanOutcome:
     findings: list[Finding]
     files: int
     skipped: list[Skipped]
-    suppressed: int
 
 
 def load_baseline(path: str) -> set[str]:
@@ -69,7 +68,7 @@ def _to_findings(path: str, data: bytes, matches: Iterable[Match], reveal: bool)
 def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, cap: int, baseline: set[str] | None = None,
                reveal: bool = False, progress: bool = False) -> ScanOutcome:
     scanner = Scanner(rules, max_document_bytes=cap)
-    out = ScanOutcome([], 0, [], 0)
+    out = ScanOutcome([], 0, [])
     pending: list[tuple[str, bytes]] = []
 
     def flush() -> None:
@@ -95,8 +94,7 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, cap: int, baselin
     if bar is not None:
         bar.close()
     if baseline:
-        kept = [f for f in out.findings if f.fingerprint not in baseline]
-        out.suppressed, out.findings = len(out.findings) - len(kept), kept
+        out.findings = [f for f in out.findings if f.fingerprint not in baseline]
     return out
 
 

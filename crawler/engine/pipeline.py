@@ -39,8 +39,9 @@ logger = logging.getLogger(__name__)
 
 
 SETTLE_TIMEOUT = 8.0
-SQLITE_STORE_THREADS = 4
-"""SQLite serialises writers: more threads would only wait on its lock."""
+SQLITE_STORE_THREADS = 1
+"""SQLite serialises writers: a second thread would only wait on its lock, in the busy handler's
+sleeps (up to 100 ms each), which showed as latency outliers in ``bench/latency.py``."""
 SERVER_STORE_THREADS = 16
 """PostgreSQL calls mostly wait on the network: enough threads that every source, the verifications
 and the delivery job can each have a round trip in flight."""

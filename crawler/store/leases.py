@@ -39,27 +39,10 @@ class LeaseQueries:
             s.add(row)
             s.commit()
 
-    def acquire_lease(self, name: str, owner: str, ttl: float, now: datetime | None = None) -> bool:
-        """One poller per source across processes sharing this database."""
-        now = now or utcnow()
-        with self.session() as s:
-            if s.get(SourceState, name) is None:
-                s.add(SourceState(name=name))
-                try:
-                    s.commit()
-                except IntegrityError:
-                    s.rollback()
-            res = s.execute(update(SourceState).where(
-                col(SourceState.name) == name,
-                or_(col(SourceState.lease_owner).is_(None), col(SourceState.lease_until) < now,
-                    col(SourceState.lease_owner) == owner),
-            ).values(lease_owner=owner, lease_until=now + timedelta(seconds=ttl)))
-            s.commit()
-            return bool(res.rowcount == 1)  # type: ignore[attr-defined]
-
     def take_lease(self, name: str, owner: str, ttl: float, now: datetime | None = None) -> SourceState | None:
-        """:meth:`acquire_lease` that hands back the source's state with the lease (one round trip when
-        the row exists), or ``None`` when another process holds it."""
+        """One poller per source across processes sharing this database: take (or renew) the lease for
+        ``ttl`` seconds and get the source's state with it (one round trip when the row exists), or
+        ``None`` when another process holds it."""
         now = now or utcnow()
         take = (update(SourceState).where(
             col(SourceState.name) == name,

@@ -359,16 +359,17 @@ def test_source_state_round_trips_the_cursor(store: Store) -> None:
 def test_one_lease_holder_at_a_time(db: Db, store: Store, cipher: Cipher) -> None:
     other = open_store(db.url, cipher)
     try:
-        assert store.acquire_lease("pastebin", "a", 60, T0)
-        assert not other.acquire_lease("pastebin", "b", 60, T0 + timedelta(seconds=10))
-        assert store.acquire_lease("pastebin", "a", 60, T0 + timedelta(seconds=30))  # renew to T0+90
-        assert not other.acquire_lease("pastebin", "b", 60, T0 + timedelta(seconds=80))
-        assert other.acquire_lease("pastebin", "b", 60, T0 + timedelta(seconds=91))  # expired
+        state = store.take_lease("pastebin", "a", 60, T0)  # the first poll ever creates the row
+        assert state is not None and state.lease_owner == "a" and state.cursor == {}
+        assert other.take_lease("pastebin", "b", 60, T0 + timedelta(seconds=10)) is None
+        assert store.take_lease("pastebin", "a", 60, T0 + timedelta(seconds=30)) is not None  # renew to T0+90
+        assert other.take_lease("pastebin", "b", 60, T0 + timedelta(seconds=80)) is None
+        assert other.take_lease("pastebin", "b", 60, T0 + timedelta(seconds=91)) is not None  # expired
         store.release_lease("pastebin", "a")  # not the holder: no effect
-        assert not store.acquire_lease("pastebin", "a", 60, T0 + timedelta(seconds=100))
+        assert store.take_lease("pastebin", "a", 60, T0 + timedelta(seconds=100)) is None
         other.release_lease("pastebin", "b")
-        assert store.acquire_lease("pastebin", "a", 60, T0 + timedelta(seconds=100))
-        assert other.acquire_lease("github_gists", "b", 60, T0 + timedelta(seconds=100))  # per source
+        assert store.take_lease("pastebin", "a", 60, T0 + timedelta(seconds=100)) is not None
+        assert other.take_lease("github_gists", "b", 60, T0 + timedelta(seconds=100)) is not None  # per source
     finally:
         other.close()
 
