@@ -123,14 +123,16 @@ class Engine:
         results = self.scanner.scan_batch([d.content for d in docs])
         self._count_bad_checksums()
         added, before = 0, set(self._inflight)
+        found: list[tuple[Document, Match]] = []
         for doc, matches in zip(docs, results, strict=True):
             counted, scanned = self._per_source(doc.source)
             counted.inc()
             scanned.inc(min(len(doc.content), cap))
             if doc.truncated or len(doc.content) > cap:
                 self.metrics.truncated.labels(doc.source).inc()
-            for m in matches:
-                added += await self._record(doc, m)
+            found.extend((doc, m) for m in matches)
+        if found:
+            added = await self._record(found)
         if wait:  # as if verified inline: their errors are this call's errors
             await asyncio.gather(*(t for tid, t in list(self._inflight.items()) if tid not in before))
         return added
@@ -149,21 +151,26 @@ class Engine:
                 self.metrics.bad_checksum.labels(rule).inc(delta)
                 self._bad_seen[rule] = n
 
-    async def _record(self, doc: Document, m: Match) -> int:
-        line = new_file_line(doc.content, m.line) if doc.is_patch else m.line
-        meta = dict(doc.meta)
-        place = meta.get("repo") or meta.get("author") or meta.get("user") or ""
-        found = await self.db(
-            self.store.record, token=m.token, fingerprint=m.fingerprint, rule=m.rule.id, severity=m.rule.severity,
-            redacted=m.redacted, source=doc.source, url=doc.url, path=doc.path, line=line,
-            published_at=doc.published_at, place=place, meta=meta, now=self.clock())
-        if found.new_sighting:
-            self.metrics.findings.labels(m.rule.id, doc.source).inc()
-        if found.new_token:
-            self.metrics.new_tokens.labels(m.rule.id).inc()
-            logger.info("new %s token %s in %s (%s)", m.rule.id, m.redacted, doc.source, doc.url)
-            self._verify_soon(found.token_id)
-        return int(found.new_sighting)
+    async def _record(self, matches: Sequence[tuple[Document, Match]]) -> int:
+        """Store every match of a batch in one store call; return how many sightings were new."""
+        rows = []
+        for doc, m in matches:
+            meta = dict(doc.meta)
+            rows.append({
+                "token": m.token, "fingerprint": m.fingerprint, "rule": m.rule.id, "severity": m.rule.severity,
+                "redacted": m.redacted, "source": doc.source, "url": doc.url, "path": doc.path,
+                "line": new_file_line(doc.content, m.line) if doc.is_patch else m.line,
+                "published_at": doc.published_at, "meta": meta, "now": self.clock(),
+                "place": meta.get("repo") or meta.get("author") or meta.get("user") or ""})
+        results = await self.db(self.store.record_many, rows)
+        for (doc, m), found in zip(matches, results, strict=True):
+            if found.new_sighting:
+                self.metrics.findings.labels(m.rule.id, doc.source).inc()
+            if found.new_token:
+                self.metrics.new_tokens.labels(m.rule.id).inc()
+                logger.info("new %s token %s in %s (%s)", m.rule.id, m.redacted, doc.source, doc.url)
+                self._verify_soon(found.token_id)
+        return sum(f.new_sighting for f in results)
 
     def _verify_soon(self, token_id: int) -> None:
         if token_id in self._inflight:

@@ -3,7 +3,7 @@ that the pipeline writes for every match and the report and CLI list."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -41,36 +41,47 @@ class TokenQueries:
                source: str, url: str, path: str | None, line: int, published_at: datetime | None,
                place: str = "", meta: dict[str, Any] | None = None, now: datetime | None = None) -> Found:
         """Upsert the token (by fingerprint) and add the sighting (unique per place)."""
+        return self.record_many([{
+            "token": token, "fingerprint": fingerprint, "rule": rule, "severity": severity, "redacted": redacted,
+            "source": source, "url": url, "path": path, "line": line, "published_at": published_at,
+            "place": place, "meta": meta, "now": now}])[0]
+
+    def record_many(self, matches: Sequence[Mapping[str, Any]]) -> list[Found]:
+        """:meth:`record` for every match of a batch of documents, in one transaction (one store call
+        from the daemon per batch, not one per match)."""
         if self.cipher is None:
             raise EncryptionKeyError("no key loaded")
-        now = now or utcnow()
-        # One transaction, conflicts skipped in SQL: four round trips to PostgreSQL, not eleven.
         with self.session() as s:
-            new = Token(fingerprint=fingerprint, rule=rule, severity=severity, redacted=redacted,
-                        value_enc=self.cipher.encrypt(token, fingerprint.encode()), first_seen_at=now,
-                        first_published_at=published_at, next_check_at=now)
-            values = new.model_dump(exclude={"id"})
-            token_id = s.execute(insert_or_skip(Token, self.is_sqlite).values(**values)
-                                 .returning(col(Token.id))).scalar()
-            new_token = token_id is not None
-            if token_id is None:  # known (or stored by another process a moment ago)
-                token_id = s.execute(select(col(Token.id)).where(col(Token.fingerprint) == fingerprint)).scalar_one()
-            sighting = Sighting(token_id=token_id, source=source, url=url, path=path or "", line=line,
-                                published_at=published_at, found_at=now, place=place, meta=meta or {})
-            added = s.execute(insert_or_skip(Sighting, self.is_sqlite).values(**sighting.model_dump(exclude={"id"}))
-                              .returning(col(Sighting.id))).scalar()
-            new_sighting = added is not None
-            if new_sighting and not new_token:
-                changes: dict[str, Any] = {"sightings": col(Token.sightings) + 1}
-                if published_at is not None:
-                    first = col(Token.first_published_at)
-                    changes["first_published_at"] = case((or_(first.is_(None), first > published_at), published_at),
-                                                         else_=first)
-                s.execute(update(Token).where(col(Token.id) == token_id).values(**changes))
-            elif new_sighting:
-                s.execute(update(Token).where(col(Token.id) == token_id).values(sightings=1))
+            found = [self._record(s, self.cipher, **m) for m in matches]
             s.commit()
-            return Found(int(token_id), new_token, new_sighting)
+            return found
+
+    def _record(self, s: Session, cipher: Cipher, *, token: bytes, fingerprint: str, rule: str, severity: str,
+                redacted: str, source: str, url: str, path: str | None, line: int, published_at: datetime | None,
+                place: str = "", meta: dict[str, Any] | None = None, now: datetime | None = None) -> Found:
+        # Conflicts are skipped in SQL: three statements per match, no rollback, no retry.
+        now = now or utcnow()
+        new = Token(fingerprint=fingerprint, rule=rule, severity=severity, redacted=redacted,
+                    value_enc=cipher.encrypt(token, fingerprint.encode()), first_seen_at=now,
+                    first_published_at=published_at, next_check_at=now)
+        token_id = s.execute(insert_or_skip(Token, self.is_sqlite).values(**new.model_dump(exclude={"id"}))
+                             .returning(col(Token.id))).scalar()
+        new_token = token_id is not None
+        if token_id is None:  # known (or stored by another process a moment ago)
+            token_id = s.execute(select(col(Token.id)).where(col(Token.fingerprint) == fingerprint)).scalar_one()
+        sighting = Sighting(token_id=token_id, source=source, url=url, path=path or "", line=line,
+                            published_at=published_at, found_at=now, place=place, meta=meta or {})
+        added = s.execute(insert_or_skip(Sighting, self.is_sqlite).values(**sighting.model_dump(exclude={"id"}))
+                          .returning(col(Sighting.id))).scalar()
+        new_sighting = added is not None
+        if new_sighting:
+            changes: dict[str, Any] = {"sightings": col(Token.sightings) + 1}
+            if published_at is not None and not new_token:
+                first = col(Token.first_published_at)
+                changes["first_published_at"] = case((or_(first.is_(None), first > published_at), published_at),
+                                                     else_=first)
+            s.execute(update(Token).where(col(Token.id) == token_id).values(**changes))
+        return Found(int(token_id), new_token, new_sighting)
 
     def token(self, token_id: int) -> Token:
         with self.session() as s:

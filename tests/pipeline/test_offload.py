@@ -25,14 +25,14 @@ async def test_a_slow_store_write_does_not_block_the_event_loop(
     issuer.live.add(token)
     threads: list[str] = []
     async with running(build(tmp_path)) as h:
-        real_record = h.store.record
+        real_record = h.store.record_many
 
-        def slow_record(**kw: Any) -> Any:
+        def slow_record(*args: Any, **kw: Any) -> Any:
             threads.append(threading.current_thread().name)
             time.sleep(SLOW)  # a database that takes its time (lock wait, far PostgreSQL)
-            return real_record(**kw)
+            return real_record(*args, **kw)
 
-        monkeypatch.setattr(h.store, "record", slow_record)
+        monkeypatch.setattr(h.store, "record_many", slow_record)
         ticks: list[float] = []
 
         async def ticker() -> None:
