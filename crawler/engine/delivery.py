@@ -76,11 +76,31 @@ class Outbox:
 
     async def deliver_due(self, token_id: int | None = None, limit: int = 200) -> int:
         """Attempt every due delivery (or those of one token); return how many were delivered."""
+        if token_id is not None:
+            return await self._deliver_token(token_id)
         delivered = 0
         # A row enqueued just before a crash waits until its token's verdict is recorded (``deliverable``).
-        for row in await self.db(self.store.deliverable, self.clock(), limit, token_id=token_id):
+        for row in await self.db(self.store.deliverable, self.clock(), limit):
             if await self.attempt(row):
                 delivered += 1
+        return delivered
+
+    async def _deliver_token(self, token_id: int) -> int:
+        """The hot path right after a verdict: one store call claims the token's rows and reads its
+        event's data, one per row records the attempt."""
+        rows, tok, first = await self.db(self.store.claim_token_rows, token_id, sorted(self.notifiers), self.owner,
+                                         CLAIM_TTL, self.clock())
+        delivered = 0
+        for row in rows:
+            notifier = self.notifiers.get(row.notifier)
+            if notifier is None or tok is None:  # the notifier was disabled meanwhile: the claim expires
+                continue
+            exp = self.exposure(tok, first)
+            event = Event(type=row.event_type, timestamp=self.clock(), exposure=exp)
+            result = await notifier.send(row.webhook_id, event)
+            self.metrics.deliveries.labels(notifier.id, result.outcome).inc()
+            delivered += await self._finish(row, notifier, result, tok.first_published_at or tok.first_seen_at,
+                                            exp.source)
         return delivered
 
     async def attempt(self, row: Delivery) -> bool:

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from crawler.kernel.status import Status
-from crawler.store.models import Delivery, NotifierState, Token, utcnow
+from crawler.store.models import Delivery, NotifierState, Sighting, Token, utcnow
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -76,6 +76,23 @@ class DeliveryQueries:
             if token_id is not None:
                 q = q.where(col(Delivery.token_id) == token_id)
             return list(s.exec(q.order_by(col(Delivery.next_attempt_at)).limit(limit)).all())
+
+    def claim_token_rows(self, token_id: int, notifiers: Sequence[str], owner: str, ttl: float,
+                         now: datetime) -> tuple[list[Delivery], Token | None, Sighting | None]:
+        """Right after a verdict: claim the token's deliverable rows for ``notifiers`` and read what
+        their event needs (the token, its first sighting), in one transaction."""
+        take = update(Delivery).where(
+            col(Delivery.token_id) == token_id, col(Delivery.notifier).in_(list(notifiers)), _due(now),
+        ).values(claimed_by=owner, claimed_until=now + timedelta(seconds=ttl)).returning(Delivery)
+        with self.session() as s:
+            tok = s.get(Token, token_id)
+            if tok is None or tok.status == Status.PENDING:
+                return [], tok, None
+            rows = list(s.execute(take).scalars().all())
+            first = s.exec(select(Sighting).where(Sighting.token_id == token_id)
+                           .order_by(col(Sighting.found_at), col(Sighting.id))).first() if rows else None
+            s.commit()
+            return sorted(rows, key=lambda r: r.id or 0), tok, first
 
     def deliverable(self, now: datetime, limit: int = 100, token_id: int | None = None) -> list[Delivery]:
         """Due rows whose token has its verdict (a row enqueued just before a crash waits while its
