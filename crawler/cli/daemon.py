@@ -7,12 +7,12 @@ import asyncio
 import json
 import logging
 from contextlib import AsyncExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from crawler.cli.common import EXIT_FOUND, EXIT_OK, load, out, run_async
 from crawler.config.model import Config
-from crawler.kernel.clock import iso
+from crawler.kernel.clock import iso, utcnow
 from crawler.kernel.durations import format_duration, parse_duration
 from crawler.kernel.errors import ConfigError
 
@@ -101,7 +101,7 @@ def cmd_exposures(args: argparse.Namespace) -> int:
     from crawler.store.runtime import open_runtime
 
     cfg = load(args.config)
-    since = datetime.now(UTC) - timedelta(seconds=parse_duration(args.since)) if args.since else None
+    since = utcnow() - timedelta(seconds=parse_duration(args.since)) if args.since else None
     store = open_runtime(cfg, create_key=False)
     try:
         rows = exposure_rows(store, args.status, since)
@@ -113,7 +113,7 @@ def cmd_exposures(args: argparse.Namespace) -> int:
     if not rows:
         out("no exposures")
         return EXIT_OK
-    now = datetime.now(UTC)
+    now = utcnow()
     out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} WHERE")
     for r in rows:
         age = format_duration((now - datetime.fromisoformat(r["first_seen_at"])).total_seconds())
@@ -141,7 +141,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from crawler.store.runtime import open_runtime
 
     cfg = load(args.config)
-    now = datetime.now(UTC)
+    now = utcnow()
     try:
         if args.week:
             period = Period.iso_week(args.week)

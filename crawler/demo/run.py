@@ -127,10 +127,10 @@ async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 
 
 
 def _report(state: DemoState, cfg: Any, folder: Path, period_cls: Any, write: Any) -> list[Path]:
-    from datetime import UTC, datetime
+    from crawler.kernel.clock import utcnow
 
     assert state.engine is not None
-    now = datetime.now(UTC)
+    now = utcnow()
     paths: list[Path] = write(state.engine.store, period_cls.since(86400, now), now, folder, ["html", "md", "json"])
     return paths
 

@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from crawler.kernel.clock import utcnow
 from crawler.kernel.status import Status
-from crawler.store.models import Delivery, NotifierState, Sighting, Token, utcnow
+from crawler.store.models import Delivery, NotifierState, Sighting, Token
 
 
 def _due(now: datetime) -> ColumnElement[bool]:

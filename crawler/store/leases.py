@@ -12,7 +12,8 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from crawler.store.models import SourceState, utcnow
+from crawler.kernel.clock import utcnow
+from crawler.store.models import SourceState
 
 
 class LeaseQueries:

@@ -13,10 +13,6 @@ from sqlalchemy import JSON, Column, DateTime, LargeBinary, Text, TypeDecorator,
 from sqlmodel import Field, SQLModel
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
 class UTCDateTime(TypeDecorator[datetime]):
     """Naive UTC in the database, aware UTC in Python, on SQLite and PostgreSQL alike."""
 

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import case, or_, update
 from sqlmodel import Session, col, select
 
+from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.kernel.status import DETERMINATE
 from crawler.store.crypto import Cipher
-from crawler.store.models import Delivery, Sighting, Token, Verification, utcnow
+from crawler.store.models import Delivery, Sighting, Token, Verification
 from crawler.store.sql import insert_or_skip
 
 
