@@ -41,7 +41,8 @@ class PastebinOptions(SourceOptions):
     limit: int = Field(100, ge=1, le=250)
     """Pastes listed per poll (the API allows up to 250)."""
     item_delay: Duration = 1.0
-    """Pause between two paste fetches."""
+    """Time between the starts of two paste fetches (the time a fetch and its processing took is
+    part of it)."""
 
 
 class Paste(Shape):
@@ -68,13 +69,14 @@ class Pastebin(Source):
         newest = int(stored) if stored.isdigit() else 0
         base = self.options.api_url.rstrip("/")
         pastes = await self._list(f"{base}/api_scraping.php")
-        fetched = 0
+        last_fetch = None
         for paste in sorted(reversed(pastes), key=lambda p: int(p.date)):  # oldest first
             if paste.key in known or int(paste.date) < newest:
                 continue
-            if fetched:
-                await self.ctx.sleep(self.options.item_delay)
-            fetched += 1
+            if last_fetch is not None:  # item_delay from the previous fetch's start: the time it took
+                waited = (self.ctx.now() - last_fetch).total_seconds()  # (and its processing) counts
+                await self.ctx.sleep(max(0.0, self.options.item_delay - waited))
+            last_fetch = self.ctx.now()
             doc = await self._document(f"{base}/api_scrape_item.php?i={paste.key}", paste)
             known.add(paste.key)
             seen = remember(seen, [paste.key], SEEN)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
 import respx
@@ -37,6 +39,21 @@ async def test_lists_then_fetches_each_paste_paced(no_network: respx.MockRouter)
     assert docs[1].url == "https://pastebin.com/0CeaNm8Y" and docs[1].meta["syntax"] == "java"
     assert clock.sleeps == [1.5]  # item_delay between the two fetches
     assert batches[-1].cursor == {"date": "1796248781", "seen": ["8tFYYu3v", "0CeaNm8Y"]}
+
+
+async def test_pacing_counts_from_the_previous_fetch_start(no_network: respx.MockRouter) -> None:
+    """A fetch (and the pipeline's work on its paste) that took 0.4 s leaves 0.6 s of a 1 s item_delay."""
+    _mock_list(no_network)
+    clock = Clock()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        clock.t += timedelta(seconds=0.4)
+        return httpx.Response(200, text="nothing here")
+
+    no_network.get(f"{API}/api_scrape_item.php").mock(side_effect=slow)
+    batches = await collect(make_source(Pastebin, {"item_delay": "1s"}, clock), {})
+    assert len(documents(batches)) == 2
+    assert clock.sleeps == [pytest.approx(0.6)]
 
 
 @pytest.mark.parametrize("where", ["listing", "item"])
