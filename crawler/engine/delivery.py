@@ -90,17 +90,14 @@ class Outbox:
         event's data, one per row records the attempt."""
         rows, tok, first = await self.db(self.store.claim_token_rows, token_id, sorted(self.notifiers), self.owner,
                                          CLAIM_TTL, self.clock())
+        if tok is None:
+            return 0
         delivered = 0
         for row in rows:
             notifier = self.notifiers.get(row.notifier)
-            if notifier is None or tok is None:  # the notifier was disabled meanwhile: the claim expires
+            if notifier is None:  # disabled (410) meanwhile: the claim expires, the row stays visible
                 continue
-            exp = self.exposure(tok, first)
-            event = Event(type=row.event_type, timestamp=self.clock(), exposure=exp)
-            result = await notifier.send(row.webhook_id, event)
-            self.metrics.deliveries.labels(notifier.id, result.outcome).inc()
-            delivered += await self._finish(row, notifier, result, tok.first_published_at or tok.first_seen_at,
-                                            exp.source)
+            delivered += await self._send(row, notifier, *self._token_event(row, tok, first))
         return delivered
 
     async def attempt(self, row: Delivery) -> bool:
@@ -111,27 +108,30 @@ class Outbox:
         claimed = await self.db(self.store.claim, row.id, self.owner, CLAIM_TTL, self.clock())
         if claimed is None:
             return False
-        event, latency_from, source = await self._event(claimed)
-        if event is None:
+        if claimed.token_id is None:
+            payload: dict[str, Any] = claimed.payload or {}
+            report = Event(type=claimed.event_type, timestamp=self.clock(), report=payload.get("report"),
+                           summary=payload.get("summary"))
+            return await self._send(claimed, notifier, report, None, "")
+        tok, first = await self.db(self.store.token_and_first_sighting, claimed.token_id)
+        if tok is None:
             await self.db(self.store.finish_attempt, row.id, status="failed", error="token row missing",
                           now=self.clock())
             return False
-        result = await notifier.send(claimed.webhook_id, event)
-        self.metrics.deliveries.labels(notifier.id, result.outcome).inc()
-        return await self._finish(claimed, notifier, result, latency_from, source)
+        return await self._send(claimed, notifier, *self._token_event(claimed, tok, first))
 
-    async def _event(self, row: Delivery) -> tuple[Event | None, datetime | None, str]:
-        now = self.clock()
-        if row.token_id is None:
-            payload: dict[str, Any] = row.payload or {}
-            return Event(type=row.event_type, timestamp=now, report=payload.get("report"),
-                         summary=payload.get("summary")), None, ""
-        tok, first = await self.db(self.store.token_and_first_sighting, row.token_id)
-        if tok is None:
-            return None, None, ""
+    def _token_event(self, row: Delivery, tok: Token, first: Sighting | None) -> tuple[Event, datetime | None, str]:
+        """The ``token.exposed`` event of ``row``, the moment its latency counts from, and its source."""
         exp = self.exposure(tok, first)
-        start = tok.first_published_at or tok.first_seen_at
-        return Event(type=row.event_type, timestamp=now, exposure=exp), start, exp.source
+        event = Event(type=row.event_type, timestamp=self.clock(), exposure=exp)
+        return event, tok.first_published_at or tok.first_seen_at, exp.source
+
+    async def _send(self, row: Delivery, notifier: Notifier, event: Event, since: datetime | None,
+                    source: str) -> bool:
+        """One attempt of a claimed row, recorded."""
+        result = await notifier.send(row.webhook_id, event)
+        self.metrics.deliveries.labels(notifier.id, result.outcome).inc()
+        return await self._finish(row, notifier, result, since, source)
 
     async def _finish(self, row: Delivery, notifier: Notifier, result: DeliveryResult, since: datetime | None,
                       source: str) -> bool:

@@ -108,10 +108,6 @@ class AppServer:
         if self._task is not None:
             await self._task
 
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
     async def __aenter__(self) -> AppServer:
         await self.start()
         return self

@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 from crawler.kernel.clock import utcnow
 from crawler.kernel.status import Status
 from crawler.store.models import Delivery, NotifierState, Sighting, Token
+from crawler.store.tokens import first_sighting_query
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
@@ -90,8 +91,7 @@ class DeliveryQueries:
             if tok is None or tok.status == Status.PENDING:
                 return [], tok, None
             rows = list(s.execute(take).scalars().all())
-            first = s.exec(select(Sighting).where(Sighting.token_id == token_id)
-                           .order_by(col(Sighting.found_at), col(Sighting.id))).first() if rows else None
+            first = s.exec(first_sighting_query(token_id)).first() if rows else None
             s.commit()
             return sorted(rows, key=lambda r: r.id or 0), tok, first
 

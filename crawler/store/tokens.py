@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, or_, update
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import EncryptionKeyError, StoreError
@@ -27,6 +28,12 @@ class Found:
     token_id: int
     new_token: bool
     new_sighting: bool
+
+
+def first_sighting_query(token_id: int) -> SelectOfScalar[Sighting]:
+    """Where a token was first seen (the webhook's ``source``, ``url`` and ``location``)."""
+    return (select(Sighting).where(Sighting.token_id == token_id)
+            .order_by(col(Sighting.found_at), col(Sighting.id)))
 
 
 class TokenQueries:
@@ -100,15 +107,11 @@ class TokenQueries:
     def token_and_first_sighting(self, token_id: int) -> tuple[Token | None, Sighting | None]:
         """What a notification needs about one token, in one session."""
         with self.session() as s:
-            tok = s.get(Token, token_id)
-            first = s.exec(select(Sighting).where(Sighting.token_id == token_id)
-                           .order_by(col(Sighting.found_at), col(Sighting.id))).first()
-            return tok, first
+            return s.get(Token, token_id), s.exec(first_sighting_query(token_id)).first()
 
     def first_sighting(self, token_id: int) -> Sighting | None:
         with self.session() as s:
-            return s.exec(select(Sighting).where(Sighting.token_id == token_id)
-                          .order_by(col(Sighting.found_at), col(Sighting.id))).first()
+            return s.exec(first_sighting_query(token_id)).first()
 
     def record_verdict(self, token_id: int, verifier: str, status: str, reason: str, *,
                        next_check_at: datetime | None, now: datetime | None = None,
