@@ -37,7 +37,6 @@ from sources.base import Document
 
 logger = logging.getLogger(__name__)
 
-
 SETTLE_TIMEOUT = 8.0
 SQLITE_STORE_THREADS = 1
 """SQLite serialises writers: a second thread would only wait on its lock, in the busy handler's
@@ -45,7 +44,6 @@ sleeps (up to 100 ms each), which showed as latency outliers in ``bench/latency.
 SERVER_STORE_THREADS = 16
 """PostgreSQL calls mostly wait on the network: enough threads that every source, the verifications
 and the delivery job can each have a round trip in flight."""
-
 
 
 def default_owner() -> str:
