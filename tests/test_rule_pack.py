@@ -1,4 +1,4 @@
-"""The built-in rule pack (``data/rules/*.toml``): every rule compiles, its examples match, its
+"""The built-in rule pack (``crawler/data/rules/*.toml``): every rule compiles, its examples match, its
 negative examples do not, minting works, and the whole pack runs in one scanner on both engines."""
 
 from __future__ import annotations

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -29,7 +28,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     if cfg_path.exists():
         err(f"leakpatrol: {cfg_path} already exists; not overwriting it")
         return EXIT_USAGE
-    shutil.copyfile(DATA_DIR / "leakpatrol.example.toml", cfg_path)
+    cfg_path.write_text((DATA_DIR / "leakpatrol.example.toml").read_text(encoding="utf-8"), encoding="utf-8")
     (target / "data").mkdir(exist_ok=True)
     key = target / "data" / "leakpatrol.key"
     if key.exists():

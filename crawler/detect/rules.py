@@ -1,4 +1,4 @@
-"""Token rules: organisation rules from the config plus the built-in pack in ``data/rules/*.toml``.
+"""Token rules: organisation rules from the config plus the built-in pack in ``crawler/data/rules/*.toml``.
 
 A match is ``prefix`` + body, where the body is ``length`` (or ``min_length``..``max_length``)
 characters of ``charset`` — or matches a restricted, bounded ``regex``. Boundaries and the checksum
@@ -12,6 +12,8 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +31,10 @@ from crawler.config.model import Config, RuleConfig
 from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62_ok
 from crawler.kernel.errors import ConfigError, RuleError
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "data"
-RULES_DIR = DATA_DIR / "rules"
+#: The files shipped inside the package (rule pack, report templates, example config), read through
+#: importlib.resources so that a wheel install finds them as an editable one does.
+DATA_DIR: Traversable = resources.files("crawler") / "data"
+RULES_DIR: Traversable = DATA_DIR / "rules"
 
 _DIGITS = "0123456789"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -165,10 +169,12 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
 
 
 @functools.cache
-def builtin_rule_configs(rules_dir: Path = RULES_DIR) -> tuple[RuleConfig, ...]:
-    """Every rule of the built-in pack, validated."""
+def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
+    """Every rule of the built-in pack, validated. A pack with no rule is an error, never a silent
+    "No findings"."""
     out: list[RuleConfig] = []
-    for file in sorted(rules_dir.glob("*.toml")):
+    files = sorted((f for f in rules_dir.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    for file in files:
         try:
             doc = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
@@ -179,6 +185,9 @@ def builtin_rule_configs(rules_dir: Path = RULES_DIR) -> tuple[RuleConfig, ...]:
             except ValidationError as exc:
                 key, problem = validation_problem(exc, RuleConfig, ["rules", i])
                 raise ConfigError(problem, file=str(file), key=key) from None
+    if not out:
+        raise ConfigError("the built-in rule pack holds no rule (is the package installed whole?)",
+                          file=str(rules_dir))
     return tuple(out)
 
 

@@ -5,8 +5,8 @@
 - HTML: one self-contained file. CSS is inline, charts are inline SVG drawn by pygal (its JavaScript
   and comments stripped), and nothing is fetched: no scripts, fonts, images or stylesheets.
 
-Templates are Jinja2 files in ``data/templates/`` (autoescaped for HTML). Only redacted tokens reach
-a template: the report never holds a plaintext token.
+Templates are Jinja2 files in ``crawler/data/templates/``, read through the package loader (autoescaped
+for HTML). Only redacted tokens reach a template: the report never holds a plaintext token.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ import pygal
 from markupsafe import Markup
 from pygal.style import Style
 
-import crawler
 from crawler.report.compute import Period, load_report
 
 if TYPE_CHECKING:
@@ -36,7 +35,6 @@ logger = logging.getLogger(__name__)
 
 Format = Literal["html", "md", "json"]
 FORMATS: tuple[Format, ...] = ("html", "md", "json")
-TEMPLATES = Path(crawler.__file__).parent.parent / "data" / "templates"
 _SAFE_URL = re.compile(r"https?://[^\s<>\"'`]+")  # a whole http(s) URL without quotes, spaces or brackets
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|#])")  # characters Markdown (and Slack mrkdwn) would interpret
 _STRIP = re.compile(r"<!--.*?-->|<script\b.*?</script>", re.S)  # pygal's comments and its inline config script
@@ -90,7 +88,7 @@ def md(value: object) -> str:
 @functools.cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+        loader=jinja2.PackageLoader("crawler", "data/templates"), undefined=jinja2.StrictUndefined,
         autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default_for_string=True),
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
     )

@@ -17,9 +17,9 @@ import pytest
 from crawler import cli
 from crawler.config.model import RuleConfig
 from crawler.detect.mint import mint
-from crawler.detect.rules import DATA_DIR, compile_rule, find_rule, load_rules
+from crawler.detect.rules import compile_rule, find_rule, load_rules
 
-EXAMPLES = DATA_DIR / "examples"
+EXAMPLES = Path(__file__).resolve().parents[1] / "fixtures" / "examples"
 ACME_RULE = """
 [[rules]]
 id = "acme-live"
@@ -90,7 +90,7 @@ class Planted:
 
 
 def plant_examples(dest: Path) -> list[Planted]:
-    """Copy ``data/examples`` to ``dest`` and replace each ``{{mint:RULE}}`` marker with a minted token."""
+    """Copy ``tests/fixtures/examples`` to ``dest`` and replace each ``{{mint:RULE}}`` marker with a minted token."""
     shutil.copytree(EXAMPLES, dest)
     rules = {r.id: r for r in load_rules(None, extra=[RuleConfig(id="acme-live", prefix="acme_live_",
                                                                  charset="base62", length=36,

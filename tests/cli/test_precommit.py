@@ -10,10 +10,9 @@ from typing import Any
 
 import pytest
 
-from crawler.detect.rules import DATA_DIR
 from tests.cli.helpers import acme_token, write_config
 
-HOOKS = DATA_DIR.parent / ".pre-commit-hooks.yaml"
+HOOKS = Path(__file__).resolve().parents[2] / ".pre-commit-hooks.yaml"
 
 
 def _simple_yaml_list(text: str) -> list[dict[str, Any]]:
