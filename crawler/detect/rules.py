@@ -27,8 +27,8 @@ except ImportError:  # pragma: no cover
 from pydantic import ValidationError
 
 from crawler.config.loading import validation_problem
-from crawler.config.model import Config, RuleConfig
-from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62_ok
+from crawler.config.model import AllowConfig, CompanionConfig, Config, RuleConfig
+from crawler.detect.checksum import CHECKSUMS
 from crawler.kernel.errors import ConfigError, RuleError
 
 #: The files shipped inside the package (rule pack, report templates, example config), read through
@@ -56,7 +56,36 @@ CHARSETS: dict[str, str] = {
     "digits": _DIGITS,
 }
 WORD = frozenset((_DIGITS + _UPPER + _LOWER + "_").encode())
-MAX_REGEX_WIDTH = 1024
+MAX_REGEX_WIDTH = 8192
+"""A body regex matches at most this many characters (a 4096-bit PEM key fits), so a candidate costs
+a bounded amount of work whatever the input."""
+
+
+@dataclass(frozen=True)
+class Companion:
+    """The compiled :class:`~crawler.config.model.CompanionConfig`: the other half of a pair."""
+
+    allowed: bytes = field(repr=False)
+    min_len: int
+    max_len: int
+    within: int
+    excluded: bytes | None = field(default=None, repr=False)
+    name: str = "secret"
+    charset: str = "base64"
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Published examples and placeholders a rule never reports (exact tokens, lower-case substrings)."""
+
+    tokens: frozenset[bytes] = frozenset()
+    contains: tuple[bytes, ...] = ()
+
+    def __contains__(self, token: bytes) -> bool:
+        if token in self.tokens:
+            return True
+        low = token.lower()
+        return any(c in low for c in self.contains)
 
 
 @dataclass(frozen=True)
@@ -78,15 +107,21 @@ class Rule:
     builtin: bool = False
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
+    companion: Companion | None = None
+    priority: int = 0
+    allow: Allowlist = field(default_factory=Allowlist, repr=False)
 
     @property
     def prefix_bytes(self) -> bytes:
         return self.prefix.encode("utf-8")
 
+    @property
+    def paired(self) -> bool:
+        return self.companion is not None
+
     def checksum_ok(self, body: bytes) -> bool:
-        if self.checksum == "crc32-base62":
-            return crc32_base62_ok(body)
-        return True
+        kind = CHECKSUMS.get(self.checksum)
+        return kind is None or kind.ok(self.prefix_bytes, body)
 
 
 def _table(chars: str) -> bytes:
@@ -129,16 +164,14 @@ def _regex_width(rule_id: str, pattern: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
+def compile_rule(cfg: RuleConfig, *, builtin: bool = False, allow: Iterable[AllowConfig] = ()) -> Rule:
     """Check a rule's consistency and compile it; raise :class:`RuleError` naming the problem."""
     if not cfg.prefix.isascii():
         raise RuleError(cfg.id, "prefix must be ASCII")
     if (cfg.charset is None) == (cfg.regex is None) and cfg.regex is None:
         raise RuleError(cfg.id, "give a body format: charset (with length or min_length/max_length) or regex")
     charset_name = cfg.charset or ("base64url" if cfg.regex else "")
-    if charset_name not in CHARSETS:
-        close = ", ".join(sorted(CHARSETS))
-        raise RuleError(cfg.id, f"unknown charset {charset_name!r}; use one of {close}")
+    _charset(cfg.id, charset_name)
     body_regex = None
     if cfg.regex is not None:
         if cfg.length or cfg.min_length or cfg.max_length:
@@ -155,40 +188,100 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
             raise RuleError(cfg.id, "min_length is greater than max_length")
     else:
         raise RuleError(cfg.id, "give length, or both min_length and max_length")
-    if cfg.checksum == "crc32-base62":
-        if lo <= CHECKSUM_LEN:
-            raise RuleError(cfg.id, "crc32-base62 needs a body longer than its 6 checksum characters")
-        if not set(BASE62) <= set(CHARSETS[charset_name]):
-            raise RuleError(cfg.id, "crc32-base62 needs a charset that contains base62")
+    kind = CHECKSUMS.get(cfg.checksum)
+    if kind is not None:
+        if lo < kind.min_body:
+            raise RuleError(cfg.id, f"{kind.name} needs a body of at least {kind.min_body} characters")
+        if cfg.regex is None and not set(kind.charset) <= set(CHARSETS[charset_name]):
+            raise RuleError(cfg.id, f"{kind.name} needs a charset that contains its checksum characters")
     return Rule(
         id=cfg.id, prefix=cfg.prefix, min_len=lo, max_len=hi, checksum=cfg.checksum, charset=charset_name,
         allowed=_table(CHARSETS[charset_name]), body_regex=body_regex, verifier=cfg.verifier,
         severity=cfg.severity, name=cfg.name or cfg.id, reference=cfg.reference, builtin=builtin,
         examples=tuple(cfg.examples), negative_examples=tuple(cfg.negative_examples),
+        companion=_companion(cfg.id, cfg.companion) if cfg.companion else None, priority=cfg.priority,
+        allow=_allowlist(cfg.id, allow),
     )
 
 
+def _charset(rule_id: str, name: str) -> str:
+    if name not in CHARSETS:
+        raise RuleError(rule_id, f"unknown charset {name!r}; use one of {', '.join(sorted(CHARSETS))}")
+    return CHARSETS[name]
+
+
+def _companion(rule_id: str, cc: CompanionConfig) -> Companion:
+    chars = _charset(rule_id, cc.charset)
+    if cc.length is not None:
+        if cc.min_length or cc.max_length:
+            raise RuleError(rule_id, "companion: give either length or min_length/max_length, not both")
+        lo = hi = cc.length
+    elif cc.min_length and cc.max_length and cc.min_length <= cc.max_length:
+        lo, hi = cc.min_length, cc.max_length
+    else:
+        raise RuleError(rule_id, "companion: give length, or min_length <= max_length")
+    excluded = _table(_charset(rule_id, cc.not_charset)) if cc.not_charset else None
+    return Companion(allowed=_table(chars), min_len=lo, max_len=hi, within=cc.within, excluded=excluded,
+                     name=cc.name, charset=cc.charset)
+
+
+def _allowlist(rule_id: str, entries: Iterable[AllowConfig]) -> Allowlist:
+    mine = [e for e in entries if not e.rules or rule_id in e.rules]
+    return Allowlist(tokens=frozenset(e.token.encode() for e in mine if e.token),
+                     contains=tuple(e.contains.lower().encode() for e in mine if e.contains))
+
+
+@dataclass(frozen=True)
+class Pack:
+    """The built-in pack: its rules and its allowlist (``[[allow]]`` tables), both validated."""
+
+    rules: tuple[RuleConfig, ...]
+    allow: tuple[AllowConfig, ...]
+
+
 @functools.cache
-def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
-    """Every rule of the built-in pack, validated. A pack with no rule is an error, never a silent
-    "No findings"."""
-    out: list[RuleConfig] = []
+def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
+    """Every rule and allowlist entry of the built-in pack. A pack with no rule is an error, never a
+    silent "No findings"; an allowlist entry naming an unknown rule is an error too."""
+    rules: list[RuleConfig] = []
+    allow: list[tuple[str, int, AllowConfig]] = []
     files = sorted((f for f in rules_dir.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
     for file in files:
         try:
             doc = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", file=str(file)) from None
-        for i, raw in enumerate(doc.get("rules", [])):
-            try:
-                out.append(RuleConfig.model_validate(raw))
-            except ValidationError as exc:
-                key, problem = validation_problem(exc, RuleConfig, ["rules", i])
-                raise ConfigError(problem, file=str(file), key=key) from None
-    if not out:
+        unknown_keys = sorted(set(doc) - {"rules", "allow"})
+        if unknown_keys:
+            raise ConfigError(f"unknown table {unknown_keys[0]!r} (a pack file holds [[rules]] and [[allow]])",
+                              file=str(file))
+        rules += [_validated(RuleConfig, raw, file, ["rules", i]) for i, raw in enumerate(doc.get("rules", []))]
+        allow += [(str(file), i, _validated(AllowConfig, raw, file, ["allow", i]))
+                  for i, raw in enumerate(doc.get("allow", []))]
+    if not rules:
         raise ConfigError("the built-in rule pack holds no rule (is the package installed whole?)",
                           file=str(rules_dir))
-    return tuple(out)
+    ids = {r.id for r in rules}
+    for where, i, entry in allow:
+        if (entry.token is None) == (entry.contains is None):
+            raise ConfigError("give exactly one of token or contains", file=where, key=f"allow[{i}]")
+        stray = sorted(set(entry.rules) - ids)
+        if stray:
+            raise ConfigError(f"unknown rule {stray[0]!r}", file=where, key=f"allow[{i}].rules")
+    return Pack(tuple(rules), tuple(e for _, _, e in allow))
+
+
+def _validated(model: type[Any], raw: Any, file: Traversable | Path, loc: list[int | str]) -> Any:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        key, problem = validation_problem(exc, model, loc)
+        raise ConfigError(problem, file=str(file), key=key) from None
+
+
+def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
+    """Every rule of the built-in pack, validated."""
+    return builtin_pack(rules_dir).rules
 
 
 def builtin_rule_ids() -> list[str]:
@@ -210,6 +303,7 @@ def load_rules(cfg: Config | None = None, *, extra: Iterable[RuleConfig] = ()) -
         return rules
     known = {r.id for r in rules}
     pack = builtin_rule_configs()
+    allow = builtin_pack().allow
     if isinstance(wanted, list):
         missing = sorted(set(wanted) - {r.id for r in pack})
         if missing:
@@ -218,7 +312,7 @@ def load_rules(cfg: Config | None = None, *, extra: Iterable[RuleConfig] = ()) -
     for rc in pack:
         if rc.id in known or (isinstance(wanted, list) and rc.id not in wanted):
             continue
-        rules.append(compile_rule(rc, builtin=True))
+        rules.append(compile_rule(rc, builtin=True, allow=allow))
     return rules
 
 

@@ -12,7 +12,10 @@ Two engines give identical results (a test runs both on the same inputs):
   alternative can backtrack past one prefix.
 
 Either engine only proposes candidate starts; :meth:`Scanner._confirm` decides, the same way for
-both: left boundary, body run, right boundary, optional bounded regex, checksum.
+both: left boundary, body run, right boundary, optional bounded regex, checksum, the pack's
+allowlist, and for a paired rule the companion secret within a bounded window around the match.
+Rules are tried highest ``priority`` first, paired rules before lone ones; the first rule that
+confirms a span owns it.
 
 Size: both engines and the one confirmation step stay in one module so that their agreement is
 visible in one place (the hot loop is also cheaper without cross-module attribute look-ups).
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import WORD, Rule
+from crawler.detect.rules import WORD, Companion, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,9 @@ _WORD_TABLE = bytes(1 if b in WORD else 0 for b in range(256))
 BATCH_BYTES = 1 << 20
 ALONE_BYTES = 8 << 10  # Python engine: joining costs more than a search of its own above a few KiB
 SEPARATOR = b"\x00"
+PAIR_JOIN = b":"
+"""A paired finding's token is ``<match>:<companion>`` (e.g. ``AKIA…:<secret access key>``): one
+fingerprint for the pair, and what the pair's verifier receives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,13 @@ class Match:
     line: int
     column: int
     token: bytes = field(repr=False)
+    companion: tuple[int, int] | None = None
+    """Where the companion secret of a paired rule is (its plaintext is in ``token`` after ``:``)."""
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Every byte range of the document holding part of the secret (for scrubbing)."""
+        return [(self.start, self.end)] + ([self.companion] if self.companion else [])
 
     @property
     def fingerprint(self) -> str:
@@ -78,6 +91,7 @@ class ScanStats:
     """Counters the daemon exports as metrics (bad checksums are counted, never logged)."""
 
     bad_checksum: Counter[str] = field(default_factory=Counter)
+    allowlisted: Counter[str] = field(default_factory=Counter)
     bytes_scanned: int = 0
 
 
@@ -153,7 +167,8 @@ class Scanner:
 
     def __init__(self, rules: Sequence[Rule], *, use_hyperscan: bool | None = None,
                  max_document_bytes: int | None = None) -> None:
-        self.rules = list(rules)
+        # Highest priority first, then paired rules before lone ones; otherwise the given order.
+        self.rules = sorted(rules, key=lambda r: (-r.priority, r.companion is None))
         self.max_document_bytes = max_document_bytes
         self.stats = ScanStats()
         self.engine = "hyperscan" if (HAVE_HYPERSCAN if use_hyperscan is None else use_hyperscan) else "python"
@@ -207,8 +222,25 @@ class Scanner:
 
     # -- confirmation (shared by both engines) -----------------------------------------------
 
-    def _confirm(self, doc: bytes, start: int, rid: int) -> int:
-        """Return the end offset of the token of rule ``rid`` at ``start`` in ``doc``, or -1."""
+    def _confirm(self, doc: bytes, start: int, rid: int) -> tuple[int, tuple[int, int] | None]:
+        """``(end, companion span)`` of the token of rule ``rid`` at ``start`` in ``doc``; end -1: none."""
+        end = self._confirm_body(doc, start, rid)
+        if end < 0:
+            return -1, None
+        rule = self.rules[rid]
+        pair = None
+        if rule.companion is not None:
+            pair = _find_companion(doc, start, end, rule.companion)
+            if pair is None:
+                return -1, None
+        if rule.allow.tokens or rule.allow.contains:
+            token = doc[start:end]
+            if token in rule.allow or (pair is not None and doc[pair[0]:pair[1]] in rule.allow):
+                self.stats.allowlisted[rule.id] += 1
+                return -1, None
+        return end, pair
+
+    def _confirm_body(self, doc: bytes, start: int, rid: int) -> int:
         rule = self.rules[rid]
         if (start and _WORD_TABLE[doc[start - 1]]) or not doc.startswith(self._prefixes[rid], start):
             return -1
@@ -273,27 +305,66 @@ class Scanner:
         if not cands:
             return
         seen: set[tuple[int, int]] = set()
-        per_doc: dict[int, list[tuple[int, int, int]]] = {}
+        per_doc: dict[int, list[tuple[int, int, int, tuple[int, int] | None]]] = {}
         for start, rid in sorted(set(cands)):
             k = bisect.bisect_right(starts, start) - 1
             local = start - starts[k]
-            end = self._confirm(blocks[k], local, rid)
+            end, pair = self._confirm(blocks[k], local, rid)
             if end < 0 or (start, end) in seen:  # the same span for two rules: first rule wins
                 continue
             seen.add((start, end))
-            per_doc.setdefault(k, []).append((local, end, rid))
+            per_doc.setdefault(k, []).append((local, end, rid, pair))
         for k, hits in per_doc.items():
             out[group[k]] = self._with_lines(blocks[k], hits)
 
-    def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int]]) -> list[Match]:
+    def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int, tuple[int, int] | None]]) -> list[Match]:
         """``hits`` sorted by start; line and column are 1-based, the column counted in bytes."""
         matches, line, pos = [], 1, 0
-        for start, end, rid in hits:
+        for start, end, rid, pair in hits:
             line += doc.count(b"\n", pos, start)
             pos = start
             col = start - doc.rfind(b"\n", 0, start)
-            matches.append(Match(self.rules[rid], start, end, line, col, doc[start:end]))
+            token = doc[start:end] if pair is None else doc[start:end] + PAIR_JOIN + doc[pair[0]:pair[1]]
+            matches.append(Match(self.rules[rid], start, end, line, col, token, pair))
         return matches
+
+
+@functools.cache
+def _runs_re(allowed: bytes) -> re.Pattern[bytes]:
+    """Maximal runs of a companion's charset: one character class, so it cannot backtrack."""
+    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"+")
+
+
+def _find_companion(doc: bytes, start: int, end: int, comp: Companion) -> tuple[int, int] | None:
+    """The companion run nearest after ``end`` within ``comp.within`` bytes, else the nearest before
+    ``start``. Runs are maximal in the whole document (a run cut by the window edge is measured to
+    its real end), so a longer string that merely contains the right length is never taken."""
+    runs = _runs_re(comp.allowed)
+    allowed, excluded = comp.allowed, comp.excluded
+
+    def fits(a: int, b: int) -> bool:
+        if not comp.min_len <= b - a <= comp.max_len:
+            return False
+        return excluded is None or any(not excluded[c] for c in doc[a:b])
+
+    def grow(a: int, b: int) -> tuple[int, int]:
+        limit = comp.max_len + 1  # bounded: past max_len the run is too long anyway
+        while a > 0 and allowed[doc[a - 1]] and b - a <= limit:
+            a -= 1
+        while b < len(doc) and allowed[doc[b]] and b - a <= limit:
+            b += 1
+        return a, b
+
+    for m in runs.finditer(doc, end, min(len(doc), end + comp.within)):
+        a, b = grow(*m.span())
+        if a >= end and fits(a, b):
+            return a, b
+    best = None
+    for m in runs.finditer(doc, max(0, start - comp.within), start):
+        a, b = grow(*m.span())
+        if b <= start and fits(a, b):
+            best = (a, b)
+    return best
 
 
 def scan_lines_allowed(data: bytes, matches: Iterable[Match], marker: bytes = b"leakpatrol:allow") -> list[Match]:

@@ -45,8 +45,9 @@ class ScrubFilter(logging.Filter):
         raw = msg.encode("utf-8", "surrogateescape")
         matches = self.scanner.scan(raw)
         if matches:
-            for m in sorted(matches, key=lambda m: m.start, reverse=True):
-                raw = raw[: m.start] + m.redacted.encode("utf-8") + raw[m.end:]
+            spans = sorted(((a, b, m) for m in matches for a, b in m.spans), key=lambda s: s[0], reverse=True)
+            for a, b, m in spans:
+                raw = raw[:a] + (m.redacted.encode("utf-8") if a == m.start else b"[redacted]") + raw[b:]
             record.msg, record.args = raw.decode("utf-8", "replace"), None
         return True
 
