@@ -152,6 +152,11 @@ class RuleConfig(Model):
     """A named checksum kind (``crawler/detect/checksum.py``); a match whose checksum fails is discarded."""
     companion: CompanionConfig | None = None
     """A second secret that must stand near the match (a paired credential: one finding, one verdict)."""
+    lead_charset: str | None = None
+    """Characters of ``lead_charset`` right before the prefix belong to the token (``lead_min_length``
+    ..``lead_max_length`` of them), for formats whose literal part is not at the start."""
+    lead_min_length: int | None = Field(default=None, ge=1, le=128)
+    lead_max_length: int | None = Field(default=None, ge=1, le=128)
     priority: int = 0
     """Rules that match the same text are tried highest first (a narrower format before a wider one
     that shares its prefix); equal priorities keep their order."""

@@ -72,6 +72,8 @@ def mint(rule: Rule, rng: random.Random | None = None) -> str:
         if kind is not None:
             body = kind.complete(rule.prefix, body)
         token = rule.prefix + body
+        if rule.lead is not None:
+            token = "".join(rng.choice(CHARSETS[rule.lead.charset]) for _ in range(rule.lead.max_len)) + token
         if rule.companion is not None:  # a pair is minted as "<match>:<companion>", what the scanner reports
             comp = rule.companion
             token += PAIR_JOIN.decode() + "".join(rng.choice(CHARSETS[comp.charset]) for _ in range(comp.min_len))

@@ -75,6 +75,17 @@ class Companion:
 
 
 @dataclass(frozen=True)
+class Lead:
+    """Characters before the literal prefix that belong to the token (``min_len``..``max_len`` of them),
+    for formats whose fixed part is not at the start (Mailchimp's ``<32 hex>-us<dc>``)."""
+
+    allowed: bytes = field(repr=False)
+    min_len: int
+    max_len: int
+    charset: str
+
+
+@dataclass(frozen=True)
 class Allowlist:
     """Published examples and placeholders a rule never reports (exact tokens, lower-case substrings)."""
 
@@ -108,6 +119,7 @@ class Rule:
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     companion: Companion | None = None
+    lead: Lead | None = None
     priority: int = 0
     allow: Allowlist = field(default_factory=Allowlist, repr=False)
 
@@ -200,6 +212,7 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False, allow: Iterable[Allo
         severity=cfg.severity, name=cfg.name or cfg.id, reference=cfg.reference, builtin=builtin,
         examples=tuple(cfg.examples), negative_examples=tuple(cfg.negative_examples),
         companion=_companion(cfg.id, cfg.companion) if cfg.companion else None, priority=cfg.priority,
+        lead=_lead(cfg) if cfg.lead_charset else None,
         allow=_allowlist(cfg.id, allow),
     )
 
@@ -223,6 +236,14 @@ def _companion(rule_id: str, cc: CompanionConfig) -> Companion:
     excluded = _table(_charset(rule_id, cc.not_charset)) if cc.not_charset else None
     return Companion(allowed=_table(chars), min_len=lo, max_len=hi, within=cc.within, excluded=excluded,
                      name=cc.name, charset=cc.charset)
+
+
+def _lead(cfg: RuleConfig) -> Lead:
+    lo, hi = cfg.lead_min_length or 0, cfg.lead_max_length or 0
+    if not 1 <= lo <= hi:
+        raise RuleError(cfg.id, "lead_charset needs 1 <= lead_min_length <= lead_max_length")
+    chars = _charset(cfg.id, cfg.lead_charset or "")
+    return Lead(allowed=_table(chars), min_len=lo, max_len=hi, charset=cfg.lead_charset or "")
 
 
 def _allowlist(rule_id: str, entries: Iterable[AllowConfig]) -> Allowlist:

@@ -176,7 +176,9 @@ class Scanner:
             raise RuntimeError("hyperscan is not installed")
         self._prefixes = [r.prefix_bytes for r in self.rules]
         self._plen = [len(p) for p in self._prefixes]
-        self._width = [len(r.prefix_bytes) + (r.min_len if r.body_regex is None else 0) for r in self.rules]
+        self._lead = [r.lead.min_len if r.lead else 0 for r in self.rules]
+        self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else 0)
+                       for lead, r in zip(self._lead, self.rules, strict=True)]
         self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
         self._by_prefix: dict[bytes, list[int]] = {}
         for i, r in enumerate(self.rules):
@@ -190,6 +192,8 @@ class Scanner:
         exprs = []
         for r in self.rules:
             pat = _literal(r.prefix_bytes)
+            if r.lead is not None:
+                pat = _class(bytes(b for b in range(256) if r.lead.allowed[b])) + b"{%d}" % r.lead.min_len + pat
             if r.body_regex is None:
                 pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
             exprs.append(pat)
@@ -204,10 +208,10 @@ class Scanner:
 
     def _candidates_hs(self, blocks: list[bytes]) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
-        width = self._width
+        width, lead = self._width, self._lead
 
         def on_match(rid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            found.append((to - width[rid], rid))
+            found.append((to - width[rid] + lead[rid], rid))  # where the prefix starts
 
         self._db.scan(blocks, match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
         return found
@@ -222,27 +226,42 @@ class Scanner:
 
     # -- confirmation (shared by both engines) -----------------------------------------------
 
-    def _confirm(self, doc: bytes, start: int, rid: int) -> tuple[int, tuple[int, int] | None]:
-        """``(end, companion span)`` of the token of rule ``rid`` at ``start`` in ``doc``; end -1: none."""
-        end = self._confirm_body(doc, start, rid)
+    def _confirm(self, doc: bytes, at: int, rid: int) -> tuple[int, int, tuple[int, int] | None]:
+        """``(start, end, companion span)`` of the token of rule ``rid`` whose prefix is at ``at`` in
+        ``doc``; end -1: none. ``start`` is before ``at`` only for a rule with a ``lead``."""
+        start = self._start(doc, at, rid)
+        end = -1 if start < 0 else self._confirm_body(doc, at, rid)
         if end < 0:
-            return -1, None
+            return -1, -1, None
         rule = self.rules[rid]
         pair = None
         if rule.companion is not None:
             pair = _find_companion(doc, start, end, rule.companion)
             if pair is None:
-                return -1, None
+                return -1, -1, None
         if rule.allow.tokens or rule.allow.contains:
             token = doc[start:end]
             if token in rule.allow or (pair is not None and doc[pair[0]:pair[1]] in rule.allow):
                 self.stats.allowlisted[rule.id] += 1
-                return -1, None
-        return end, pair
+                return -1, -1, None
+        return start, end, pair
+
+    def _start(self, doc: bytes, at: int, rid: int) -> int:
+        """Where the token starts: the prefix, or for a rule with a ``lead`` the start of the run of
+        lead characters before it (``min_len``..``max_len`` of them, and a run no longer than that)."""
+        lead = self.rules[rid].lead
+        if lead is None:
+            return -1 if at and _WORD_TABLE[doc[at - 1]] else at
+        start, floor = at, max(0, at - lead.max_len)
+        while start > floor and lead.allowed[doc[start - 1]]:
+            start -= 1
+        if at - start < lead.min_len or (start and (_WORD_TABLE[doc[start - 1]] or lead.allowed[doc[start - 1]])):
+            return -1
+        return start
 
     def _confirm_body(self, doc: bytes, start: int, rid: int) -> int:
         rule = self.rules[rid]
-        if (start and _WORD_TABLE[doc[start - 1]]) or not doc.startswith(self._prefixes[rid], start):
+        if not doc.startswith(self._prefixes[rid], start):
             return -1
         body_at = start + self._plen[rid]
         stop = min(len(doc), body_at + rule.max_len)
@@ -304,18 +323,17 @@ class Scanner:
         cands = self._candidates_hs(blocks) if self._db is not None else self._candidates_py(blocks)
         if not cands:
             return
-        seen: set[tuple[int, int]] = set()
+        seen: set[tuple[int, int, int]] = set()
         per_doc: dict[int, list[tuple[int, int, int, tuple[int, int] | None]]] = {}
-        for start, rid in sorted(set(cands)):
-            k = bisect.bisect_right(starts, start) - 1
-            local = start - starts[k]
-            end, pair = self._confirm(blocks[k], local, rid)
-            if end < 0 or (start, end) in seen:  # the same span for two rules: first rule wins
+        for at, rid in sorted(set(cands)):
+            k = bisect.bisect_right(starts, at) - 1
+            local, end, pair = self._confirm(blocks[k], at - starts[k], rid)
+            if end < 0 or (k, local, end) in seen:  # the same span for two rules: first rule wins
                 continue
-            seen.add((start, end))
+            seen.add((k, local, end))
             per_doc.setdefault(k, []).append((local, end, rid, pair))
         for k, hits in per_doc.items():
-            out[group[k]] = self._with_lines(blocks[k], hits)
+            out[group[k]] = self._with_lines(blocks[k], sorted(hits, key=lambda h: h[0]))
 
     def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int, tuple[int, int] | None]]) -> list[Match]:
         """``hits`` sorted by start; line and column are 1-based, the column counted in bytes."""
