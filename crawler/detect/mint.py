@@ -47,6 +47,9 @@ def _gen(items: Any, rng: random.Random) -> str:
 
 def _class_chars(items: Any) -> str:
     chars: list[str] = []
+    if items and items[0][0] is sre_constants.NEGATE:  # [^...]: the base62 characters not excluded
+        excluded = set(_class_chars(items[1:]))
+        return "".join(c for c in CHARSETS["base62"] if c not in excluded)
     for op, av in items:
         if op is sre_constants.LITERAL:
             chars.append(chr(av))

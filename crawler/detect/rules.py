@@ -54,6 +54,7 @@ CHARSETS: dict[str, str] = {
     "word": _DIGITS + _UPPER + _LOWER + "_",
     "base64": _DIGITS + _UPPER + _LOWER + "+/",
     "digits": _DIGITS,
+    "entra": _DIGITS + _UPPER + _LOWER + "_~.-",
 }
 WORD = frozenset((_DIGITS + _UPPER + _LOWER + "_").encode())
 MAX_REGEX_WIDTH = 8192
