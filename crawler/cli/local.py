@@ -1,4 +1,4 @@
-"""The commands that work on local files and need no daemon: init, check, scan, token."""
+"""The commands that work on local files and need no daemon: init, check, scan, token, rules."""
 
 from __future__ import annotations
 
@@ -114,13 +114,34 @@ def cmd_token(args: argparse.Namespace) -> int:
     return _token_check(args.token, rules)
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """``rules check``: the built-in pack (and the config's organisation rules, if a config is given
+    or found) proves its examples; ``rules list``: one line per rule."""
+    from crawler.detect.check import check_rules
+    from crawler.detect.rules import load_rules
+
+    rules = load_rules(load_if_present(args.config))
+    if args.rules_command == "list":
+        for r in rules:
+            pair = " (paired)" if r.paired else ""
+            out(f"{r.id}\t{r.severity}\t{r.verifier or '-'}\t{r.checksum}{pair}")
+        return EXIT_OK
+    problems = check_rules(rules)
+    for p in problems:
+        err(str(p))
+    examples = sum(len(r.examples) + len(r.negative_examples) for r in rules)
+    out(f"{len(rules)} rules, {examples} examples and negative examples checked: "
+        + (f"{len(problems)} problem(s)" if problems else "all hold"))
+    return EXIT_FOUND if problems else EXIT_OK
+
+
 def _token_check(token: str, rules: Sequence[Rule]) -> int:
     from crawler.detect.redaction import redact
     from crawler.detect.scanner import Scanner
 
     data = token.strip().encode("utf-8", "surrogateescape")
     for m in Scanner(rules, use_hyperscan=False).scan(data):
-        if m.start == 0 and m.end == len(data):
+        if m.start == 0 and m.token == data:
             out(f"{m.redacted}: well-formed {m.rule.id} token" + (", checksum ok" if m.rule.checksum != "none" else ""))
             return EXIT_OK
     for rule in rules:

@@ -1,6 +1,6 @@
 """The whole ``leakpatrol`` argument parser and the one table from command to handler.
 
-Handlers live in ``crawler.cli.local`` (init, check, scan, token) and ``crawler.cli.daemon`` (crawl,
+Handlers live in ``crawler.cli.local`` (init, check, scan, token, rules) and ``crawler.cli.daemon`` (crawl,
 exposures, run, report, demo, receiver); they never import this module.
 """
 
@@ -13,11 +13,11 @@ from typing import NoReturn
 from crawler import __version__
 from crawler.cli.common import EXIT_USAGE, Handler, err
 from crawler.cli.daemon import cmd_crawl, cmd_demo, cmd_exposures, cmd_receiver, cmd_report, cmd_run
-from crawler.cli.local import cmd_check, cmd_init, cmd_scan, cmd_token
+from crawler.cli.local import cmd_check, cmd_init, cmd_rules, cmd_scan, cmd_token
 from crawler.kernel.status import STATUSES
 
 HANDLERS: dict[str, Handler] = {
-    "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token,
+    "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token, "rules": cmd_rules,
     "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
     "demo": cmd_demo, "receiver": cmd_receiver,
 }
@@ -72,6 +72,12 @@ def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     tc = tsub.add_parser("check", help="say which rule TOKEN matches and whether its checksum holds")
     tc.add_argument("token")
     _config_arg(tc)
+
+    p = sub.add_parser("rules", help="the token rules: check that every rule proves its examples, or list them")
+    rsub = p.add_subparsers(dest="rules_command", metavar="check|list", parser_class=_Parser, required=True)
+    for name, what in (("check", "every example matches, no negative does, checksums hold; exit 1 on a problem"),
+                       ("list", "one line per rule: id, severity, verifier, checksum")):
+        _config_arg(rsub.add_parser(name, help=what))
 
 
 def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
