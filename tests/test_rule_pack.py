@@ -13,12 +13,10 @@ from crawler.detect.checksum import CHECKSUMS
 from crawler.detect.mint import mint
 from crawler.detect.rules import Rule, builtin_rule_configs, compile_rule
 from crawler.detect.scanner import HAVE_HYPERSCAN, Scanner
+from verifiers import VERIFIERS
 
 # Verifier kinds that exist (verifiers/ registry); a rule naming any other would never be verified.
-VERIFIER_KINDS = frozenset({
-    "github", "gitlab", "slack", "stripe", "npm",
-    "openai", "anthropic", "huggingface", "sendgrid", "digitalocean",
-})
+VERIFIER_KINDS = frozenset(VERIFIERS)
 
 # Rule ids other modules and users rely on, with the verifier each must name (None: no verifier).
 REQUIRED: dict[str, str | None] = {
@@ -37,6 +35,10 @@ REQUIRED: dict[str, str | None] = {
     "npm-token": "npm",
     "pypi-token": None,
     "aws-access-key-id": None,
+    "aws-access-key": "aws",
+    "twilio-account-sid-auth-token": "twilio",
+    "paystack-secret-key": None,
+    "sk-live-unattributed": None,
     "aws-temporary-access-key-id": None,
     "openai-api-key": "openai",
     "openai-api-key-legacy": "openai",

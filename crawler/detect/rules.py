@@ -3,6 +3,11 @@
 A match is ``prefix`` + body, where the body is ``length`` (or ``min_length``..``max_length``)
 characters of ``charset`` — or matches a restricted, bounded ``regex``. Boundaries and the checksum
 are in DESIGN.md; this module compiles rules and mints tokens, :mod:`crawler.detect.scanner` finds them.
+A rule may also have a companion (a paired credential), a lead (characters before its prefix), a
+priority, and the pack's allowlist entries that concern it.
+
+Size: the rule format is one contract (config model → compiled rule → pack loading); its parts
+(regex safety, companion, lead, allowlist) are small and only meaningful together.
 """
 
 from __future__ import annotations
@@ -303,7 +308,7 @@ def _validated(model: type[Any], raw: Any, file: Traversable | Path, loc: list[i
 
 def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
     """Every rule of the built-in pack, validated."""
-    return builtin_pack(rules_dir).rules
+    return builtin_pack(rules_dir).rules  # type: ignore[arg-type]  # Traversables are hashable
 
 
 def builtin_rule_ids() -> list[str]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.detect.rules import builtin_rule_ids
 from crawler.detect.mint import mint
+from crawler.detect.rules import builtin_rule_ids
 from tests.cli.helpers import ACME, run, write_config
 
 
@@ -72,7 +72,7 @@ def test_rules_list_names_every_rule(capsys: pytest.CaptureFixture[str]) -> None
     assert res.code == 0
     rows = [line.split("\t") for line in res.out.splitlines()]
     assert [r[0] for r in rows] == builtin_rule_ids()
-    assert ["aws-access-key", "critical", "-", "none (paired)"] in rows
+    assert ["aws-access-key", "critical", "aws", "none (paired)"] in rows
 
 
 def test_rules_needs_a_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
