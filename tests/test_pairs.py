@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -110,7 +111,8 @@ def test_the_allowlist_does_not_touch_organisation_rules() -> None:
 def test_sk_live_keys_go_to_the_right_rule(use_hyperscan: bool) -> None:
     stripe = mint(rule("stripe-live-secret-key"), random.Random("s"))
     paystack = mint(rule("paystack-secret-key"), random.Random("p"))
-    other = "sk_live_" + "".join(random.Random("o").choice("ABCdef123") for _ in range(48))
+    rng = random.Random("o")
+    other = "sk_live_" + "".join(rng.choice("ABCdef123") for _ in range(48))
     found = dict((t, r) for r, t in scan(f"{stripe}\n{paystack}\n{other}\n", use_hyperscan))
     assert found == {stripe: "stripe-live-secret-key", paystack: "paystack-secret-key", other: "sk-live-unattributed"}
     assert rule("stripe-live-secret-key").verifier == "stripe"
@@ -127,3 +129,15 @@ def test_lead_rules_find_the_whole_token(rule_id: str, use_hyperscan: bool) -> N
     token = mint(rule(rule_id), random.Random(rule_id))
     assert scan(f'key: "{token}"\n', use_hyperscan) == [(rule_id, token)]
     assert scan(f"key: {token[0]}{token}\n", use_hyperscan) == []  # a longer lead run is not the format
+
+
+@pytest.mark.parametrize("use_hyperscan", ENGINES)
+def test_tokens_after_an_escaped_line_break_are_found(use_hyperscan: bool) -> None:
+    """In a JSON or code string a token often follows ``\\n``: the ``n`` is not a word character of the
+    text, so the boundary holds (noseyparker's and kingfisher's github.yml samples)."""
+    gh = mint(rule("github-pat-classic"), random.Random("esc"))
+    key_id, secret = _aws_pair("esc")
+    text = json.dumps({"a": f"settings\n{gh}\n", "b": f"{key_id}\n{secret}"})
+    want = [("aws-access-key", f"{key_id}:{secret}"), ("github-pat-classic", gh)]
+    assert sorted(scan(text, use_hyperscan)) == want
+    assert scan(f"settingsn{gh}", use_hyperscan) == []  # a real word character still fails the boundary

@@ -129,13 +129,18 @@ class CompanionConfig(Model):
 
 class AllowConfig(Model):
     """One allowlist entry of the built-in pack: a published example or a placeholder that is never
-    reported. ``token`` is an exact match; ``contains`` a substring of the match; ``rules`` limits the
-    entry to these rule ids (default: every rule); ``reason`` says why, and where it is published."""
+    reported. Exactly one of: ``token`` (an exact match), ``contains`` (a substring of the match,
+    case-sensitive), or ``repeated`` (a run of that many or more of one character of ``chars``).
+    ``rules`` limits the entry to these rule ids (default: every built-in rule), ``not_rules``
+    exempts some; ``reason`` says why, and where it is published."""
 
     reason: str = Field(min_length=8)
     token: str | None = None
     contains: str | None = None
+    repeated: int | None = Field(default=None, ge=4, le=64)
+    chars: str = ""
     rules: list[str] = []
+    not_rules: list[str] = []
 
 
 class RuleConfig(Model):

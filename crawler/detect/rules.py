@@ -93,16 +93,20 @@ class Lead:
 
 @dataclass(frozen=True)
 class Allowlist:
-    """Published examples and placeholders a rule never reports (exact tokens, lower-case substrings)."""
+    """Published examples and placeholders a rule never reports: exact tokens, substrings, and runs
+    of one character (one bounded regex of single-character repeats, so it cannot backtrack)."""
 
     tokens: frozenset[bytes] = frozenset()
     contains: tuple[bytes, ...] = ()
+    runs: re.Pattern[bytes] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.tokens or self.contains or self.runs)
 
     def __contains__(self, token: bytes) -> bool:
-        if token in self.tokens:
+        if token in self.tokens or any(c in token for c in self.contains):
             return True
-        low = token.lower()
-        return any(c in low for c in self.contains)
+        return self.runs is not None and self.runs.search(token) is not None
 
 
 @dataclass(frozen=True)
@@ -253,9 +257,11 @@ def _lead(cfg: RuleConfig) -> Lead:
 
 
 def _allowlist(rule_id: str, entries: Iterable[AllowConfig]) -> Allowlist:
-    mine = [e for e in entries if not e.rules or rule_id in e.rules]
+    mine = [e for e in entries if (not e.rules or rule_id in e.rules) and rule_id not in e.not_rules]
+    runs = [re.escape(bytes([c])) + b"{%d,}" % e.repeated for e in mine if e.repeated for c in e.chars.encode()]
     return Allowlist(tokens=frozenset(e.token.encode() for e in mine if e.token),
-                     contains=tuple(e.contains.lower().encode() for e in mine if e.contains))
+                     contains=tuple(e.contains.encode() for e in mine if e.contains),
+                     runs=re.compile(b"|".join(runs)) if runs else None)
 
 
 @dataclass(frozen=True)
@@ -290,9 +296,12 @@ def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
                           file=str(rules_dir))
     ids = {r.id for r in rules}
     for where, i, entry in allow:
-        if (entry.token is None) == (entry.contains is None):
-            raise ConfigError("give exactly one of token or contains", file=where, key=f"allow[{i}]")
-        stray = sorted(set(entry.rules) - ids)
+        if sum(x is not None for x in (entry.token, entry.contains, entry.repeated)) != 1:
+            raise ConfigError("give exactly one of token, contains or repeated", file=where, key=f"allow[{i}]")
+        if entry.repeated is not None and not entry.chars:
+            raise ConfigError("repeated needs chars (the characters whose runs are placeholders)", file=where,
+                              key=f"allow[{i}].chars")
+        stray = sorted(set(entry.rules + entry.not_rules) - ids)
         if stray:
             raise ConfigError(f"unknown rule {stray[0]!r}", file=where, key=f"allow[{i}].rules")
     return Pack(tuple(rules), tuple(e for _, _, e in allow))

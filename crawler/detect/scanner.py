@@ -239,7 +239,7 @@ class Scanner:
             pair = _find_companion(doc, start, end, rule.companion)
             if pair is None:
                 return -1, -1, None
-        if rule.allow.tokens or rule.allow.contains:
+        if rule.allow:
             token = doc[start:end]
             if token in rule.allow or (pair is not None and doc[pair[0]:pair[1]] in rule.allow):
                 self.stats.allowlisted[rule.id] += 1
@@ -251,11 +251,12 @@ class Scanner:
         lead characters before it (``min_len``..``max_len`` of them, and a run no longer than that)."""
         lead = self.rules[rid].lead
         if lead is None:
-            return -1 if at and _WORD_TABLE[doc[at - 1]] else at
+            return at if _left_ok(doc, at) else -1
         start, floor = at, max(0, at - lead.max_len)
-        while start > floor and lead.allowed[doc[start - 1]]:
+        while start > floor and lead.allowed[doc[start - 1]] and not _escape_before(doc, start):
             start -= 1
-        if at - start < lead.min_len or (start and (_WORD_TABLE[doc[start - 1]] or lead.allowed[doc[start - 1]])):
+        if at - start < lead.min_len or not _left_ok(doc, start) or (
+                start and lead.allowed[doc[start - 1]] and not _escape_before(doc, start)):
             return -1
         return start
 
@@ -347,6 +348,17 @@ class Scanner:
         return matches
 
 
+def _escape_before(doc: bytes, at: int) -> bool:
+    """``\\n``, ``\\r`` or ``\\t`` right before ``at``: a line break escaped inside a JSON or code string."""
+    return at >= 2 and doc[at - 2] == 0x5C and doc[at - 1] in b"nrt"
+
+
+def _left_ok(doc: bytes, at: int) -> bool:
+    """The left boundary: the text starts here, or the byte before is not a word character (or it is
+    the letter of an escaped line break, ``"…\\nghp_…"``)."""
+    return not at or not _WORD_TABLE[doc[at - 1]] or _escape_before(doc, at)
+
+
 @functools.cache
 def _runs_re(allowed: bytes) -> re.Pattern[bytes]:
     """Maximal runs of a companion's charset: one character class, so it cannot backtrack."""
@@ -367,19 +379,25 @@ def _find_companion(doc: bytes, start: int, end: int, comp: Companion) -> tuple[
 
     def grow(a: int, b: int) -> tuple[int, int]:
         limit = comp.max_len + 1  # bounded: past max_len the run is too long anyway
-        while a > 0 and allowed[doc[a - 1]] and b - a <= limit:
+        while a > 0 and allowed[doc[a - 1]] and b - a <= limit and not _escape_before(doc, a):
             a -= 1
         while b < len(doc) and allowed[doc[b]] and b - a <= limit:
             b += 1
         return a, b
 
     for m in runs.finditer(doc, end, min(len(doc), end + comp.within)):
-        a, b = grow(*m.span())
+        a, b = m.span()
+        if a + 1 < b and doc[a] in b"nrt" and _escape_before(doc, a + 1):  # "…\nSECRET": the n is not its
+            a += 1
+        a, b = grow(a, b)
         if a >= end and fits(a, b):
             return a, b
     best = None
     for m in runs.finditer(doc, max(0, start - comp.within), start):
-        a, b = grow(*m.span())
+        a, b = m.span()
+        if a + 1 < b and doc[a] in b"nrt" and _escape_before(doc, a + 1):
+            a += 1
+        a, b = grow(a, b)
         if b <= start and fits(a, b):
             best = (a, b)
     return best
