@@ -84,7 +84,7 @@ def _git(repo: Path, *args: str) -> str:
 
 
 def peer_repo(name: str, peers: Path | None) -> Path:
-    slug, commit, _ = PEERS[name]
+    slug = PEERS[name][0]
     if peers is not None:
         return peers / slug.replace("/", "+") / "repo"
     dest = CACHE / "repos" / name
