@@ -131,6 +131,10 @@ class Rule:
     companion: Companion | None = None
     lead: Lead | None = None
     priority: int = 0
+    head: bytes = field(default=b"", repr=False)
+    """The fixed-width start of a body regex as a set of allowed bytes per position, so that the
+    Hyperscan engine can look for prefix + head instead of the bare prefix (``pat`` is everywhere;
+    ``pat`` + 14 alphanumerics + ``.`` is not)."""
     allow: Allowlist = field(default_factory=Allowlist, repr=False)
 
     @property
@@ -222,9 +226,58 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False, allow: Iterable[Allo
         severity=cfg.severity, name=cfg.name or cfg.id, reference=cfg.reference, builtin=builtin,
         examples=tuple(cfg.examples), negative_examples=tuple(cfg.negative_examples),
         companion=_companion(cfg.id, cfg.companion) if cfg.companion else None, priority=cfg.priority,
-        lead=_lead(cfg) if cfg.lead_charset else None,
+        lead=_lead(cfg) if cfg.lead_charset else None, head=_fixed_head(body_regex) if body_regex else b"",
         allow=_allowlist(cfg.id, allow),
     )
+
+
+def _byte_set(items: Any) -> frozenset[int] | None:
+    """The bytes one ``[...]`` item or literal admits, or None for what this does not model."""
+    out: set[int] = set()
+    negate = False
+    for op, av in items:
+        if op is sre_constants.NEGATE:
+            negate = True
+        elif op is sre_constants.LITERAL:
+            out.add(av)
+        elif op is sre_constants.RANGE:
+            out.update(range(av[0], av[1] + 1))
+        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_DIGIT:
+            out.update(range(0x30, 0x3A))
+        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_SPACE:
+            out.update(b" \t\n\r\x0b\x0c")
+        else:
+            return None
+    return frozenset(set(range(256)) - out) if negate else frozenset(out)
+
+
+def _fixed_head(pattern: re.Pattern[bytes]) -> bytes:
+    """The leading fixed-width part of a body regex: one 256-entry table per position (as bytes,
+    concatenated). It stops at the first alternation, group or variable repeat (whose fixed minimum
+    is still taken)."""
+    tables: list[bytes] = []
+    for op, av in sre_parse.parse(pattern.pattern.decode("ascii")):
+        if op is sre_constants.LITERAL:
+            allowed, count, stop = _byte_set([(op, av)]), 1, False
+        elif op is sre_constants.IN:
+            allowed, count, stop = _byte_set(av), 1, False
+        elif op is sre_constants.MAX_REPEAT and len(av[2]) == 1 and av[2][0][0] in (sre_constants.LITERAL,
+                                                                                    sre_constants.IN):
+            item = av[2][0]
+            allowed = _byte_set([item] if item[0] is sre_constants.LITERAL else item[1])
+            count, stop = int(av[0]), av[0] != av[1]
+        else:
+            break
+        if allowed is None:
+            break
+        tables += [_table_of(allowed)] * count
+        if stop:
+            break
+    return b"".join(tables)
+
+
+def _table_of(allowed: frozenset[int]) -> bytes:
+    return bytes(1 if b in allowed else 0 for b in range(256))
 
 
 def _charset(rule_id: str, name: str) -> str:

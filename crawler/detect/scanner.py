@@ -177,7 +177,7 @@ class Scanner:
         self._prefixes = [r.prefix_bytes for r in self.rules]
         self._plen = [len(p) for p in self._prefixes]
         self._lead = [r.lead.min_len if r.lead else 0 for r in self.rules]
-        self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else 0)
+        self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else len(r.head) // 256)
                        for lead, r in zip(self._lead, self.rules, strict=True)]
         self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
         self._by_prefix: dict[bytes, list[int]] = {}
@@ -196,6 +196,8 @@ class Scanner:
                 pat = _class(bytes(b for b in range(256) if r.lead.allowed[b])) + b"{%d}" % r.lead.min_len + pat
             if r.body_regex is None:
                 pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
+            else:  # the regex's fixed-width start: runs of one class, as class{n}
+                pat += _head_pattern(r.head)
             exprs.append(pat)
         # Vectored: a list of documents is scanned as one stream without copying them. A match
         # across two documents is possible there, and is dropped when it is confirmed.
@@ -346,6 +348,18 @@ class Scanner:
             token = doc[start:end] if pair is None else doc[start:end] + PAIR_JOIN + doc[pair[0]:pair[1]]
             matches.append(Match(self.rules[rid], start, end, line, col, token, pair))
         return matches
+
+
+def _head_pattern(head: bytes) -> bytes:
+    tables = [head[i:i + 256] for i in range(0, len(head), 256)]
+    out, i = b"", 0
+    while i < len(tables):
+        j = i
+        while j < len(tables) and tables[j] == tables[i]:
+            j += 1
+        out += _class(bytes(b for b in range(256) if tables[i][b])) + (b"{%d}" % (j - i) if j - i > 1 else b"")
+        i = j
+    return out
 
 
 def _escape_before(doc: bytes, at: int) -> bool:
