@@ -228,8 +228,10 @@ def write(samples: list[Sample], corpus: Path) -> list[Path]:
     return paths
 
 
-def scan(corpus: Path) -> dict[str, list[dict[str, Any]]]:
-    proc = subprocess.run([sys.executable, "-m", "crawler", "scan", "--format", "json", str(corpus)],
+def scan(paths: list[Path]) -> dict[str, list[dict[str, Any]]]:
+    # Each file named on the command line: the cache is gitignored, and a directory walk inside a git
+    # work tree leaves ignored files out.
+    proc = subprocess.run([sys.executable, "-m", "crawler", "scan", "--format", "json", *map(str, paths)],
                           capture_output=True, text=True, check=False, cwd=CACHE)
     if proc.returncode not in (0, 1):
         sys.exit(f"leakpatrol scan failed ({proc.returncode}): {proc.stderr}")
@@ -265,7 +267,9 @@ def main() -> None:
     for old in corpus.glob("*"):
         old.unlink()
     paths = write(samples, corpus)
-    found = scan(corpus)
+    found = scan(paths)
+    if not any(found.values()):
+        sys.exit("leakpatrol scan found nothing at all in the corpus: something is wrong with the run")
     counts: Counter[str] = Counter()
     misses: list[str] = []
     notes: list[str] = []
