@@ -11,7 +11,7 @@ import pytest
 from crawler.config.model import RuleConfig
 from crawler.detect.checksum import CHECKSUMS
 from crawler.detect.mint import mint
-from crawler.detect.rules import Rule, builtin_rule_configs, compile_rule
+from crawler.detect.rules import Rule, builtin_pack, builtin_rule_configs, compile_rule
 from crawler.detect.scanner import HAVE_HYPERSCAN, Scanner
 from verifiers import VERIFIERS
 
@@ -55,7 +55,7 @@ REQUIRED: dict[str, str | None] = {
 }
 
 CONFIGS: tuple[RuleConfig, ...] = builtin_rule_configs()
-RULES: list[Rule] = [compile_rule(cfg, builtin=True) for cfg in CONFIGS]
+RULES: list[Rule] = [compile_rule(cfg, builtin=True, allow=builtin_pack().allow) for cfg in CONFIGS]
 CHECKSUMMED: list[Rule] = [r for r in RULES if r.checksum != "none"]
 
 ENGINES = [
