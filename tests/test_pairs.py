@@ -141,3 +141,10 @@ def test_tokens_after_an_escaped_line_break_are_found(use_hyperscan: bool) -> No
     want = [("aws-access-key", f"{key_id}:{secret}"), ("github-pat-classic", gh)]
     assert sorted(scan(text, use_hyperscan)) == want
     assert scan(f"settingsn{gh}", use_hyperscan) == []  # a real word character still fails the boundary
+
+
+def test_a_lead_token_is_redacted_from_its_start() -> None:
+    token = mint(rule("mailchimp-api-key"), random.Random("redact"))
+    (m,) = Scanner(RULES).scan(token.encode())
+    assert m.redacted == f"{token[:4]}…sha256:{m.fingerprint[:8]}"
+    assert token[4:12] not in m.redacted

@@ -79,7 +79,9 @@ class Match:
 
     @property
     def redacted(self) -> str:
-        return redact(self.token, self.rule.prefix, self.fingerprint)
+        # A rule with a lead has its literal part inside the token: nothing is shown as a prefix then.
+        prefix = self.rule.prefix if self.token.startswith(self.rule.prefix_bytes) else ""
+        return redact(self.token, prefix, self.fingerprint)
 
     @property
     def text(self) -> str:
