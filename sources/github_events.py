@@ -173,7 +173,7 @@ class GithubEvents(Source):
             items, bad = validate_items(self.ctx.name, Event, data, "events page", item_key("id"))
             for e in items:
                 events.setdefault(e.id, e)  # the feed moved while paged: a repeated event is the same one
-            skipped += bad
+            skipped += [s for s in bad if s.key not in {k.key for k in skipped}]
             url, params, headers = next_link(resp), None, self._headers()
         return list(events.values())[:MAX_EVENTS], new_etag, skipped
 
