@@ -30,9 +30,10 @@ from sources.base import Batch, Source, SourceContext
 logger = logging.getLogger(__name__)
 MIN_ERROR_BACKOFF = 5.0
 MAX_ERROR_BACKOFF = 1800.0
-DISABLED_BACKOFF = Backoff(60.0, 3600.0)
+DISABLED_FIRST, DISABLED_CAP = 60.0, 3600.0
 """A configuration-looking answer (Pastebin's "not whitelisted"): asked again after 60 s, doubling up to
-an hour, so that a fixed whitelist counts in a minute, not an hour."""
+an hour, so that a fixed whitelist counts in a minute, not an hour. With only the first failure's time
+stored, "doubling" is: the next wait is the time failing so far plus the first wait (60, 120, 240, …)."""
 CURSOR_SAVE_EVERY = 0.5
 """Seconds between cursor writes within one poll (and always at its end): a kill re-processes at
 most this much, which de-duplicates, instead of paying one database write per batch."""
@@ -80,7 +81,7 @@ class SourceRunner:
                                 prefixes=sorted({r.prefix for r in self.engine.rules if not r.builtin}
                                                 or {r.prefix for r in self.engine.rules}),
                                 max_document_bytes=self.engine.cfg.scanner.max_document_bytes,
-                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes)
+                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock)
             self.source = self.cls(opts, ctx)
         return self.source
 
@@ -181,7 +182,7 @@ class SourceRunner:
             wait, kind = exc.retry_after, "rate_limit"
             m.rate_limit_waits.labels(self.name).inc()
         elif isinstance(exc, SourceDisabled):
-            wait, kind = DISABLED_BACKOFF.after((now - since).total_seconds()), "disabled"
+            wait, kind = min(DISABLED_CAP, DISABLED_FIRST + (now - since).total_seconds()), "disabled"
         else:
             failing = (now - since).total_seconds()
             wait = Backoff(max(self.interval, MIN_ERROR_BACKOFF), MAX_ERROR_BACKOFF).after(failing)

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from crawler.detect.scanner import Scanner
 from sources.base import Batch, Document, Park, Skip
 from tests.sources.helpers import ACME
-
-from crawler.detect.scanner import Scanner
 
 
 def found(docs: list[Document]) -> set[str]:

@@ -38,7 +38,8 @@ class Recording:
     def header(self, name: str) -> str | None:
         return next((v for k, v in self.headers if k.lower() == name.lower()), None)
 
-    def response(self, body: str | bytes | None = None, *, data: Any = None, status: int | None = None) -> httpx.Response:
+    def response(self, body: str | bytes | None = None, *, data: Any = None,
+                 status: int | None = None) -> httpx.Response:
         """The recorded response, with its real headers; ``body``/``data`` replace the content."""
         if data is not None:
             body = json.dumps(data)
