@@ -6,7 +6,8 @@
   ``RateLimit-Remaining: 0`` + ``RateLimit-Reset`` (GitLab), GitHub's secondary-rate-limit 403
   (recognised by its body: "secondary rate limit", formerly "abuse detection"), and a spent quota
   whose reset time is missing (a 403 with ``X-RateLimit-Remaining: 0`` or "rate limit exceeded": 60 s).
-  A wait longer than ``inline_limit`` is not slept here: it is raised as :class:`RateLimited` so the scheduler stores the back-off and other sources keep running.
+  A wait longer than ``inline_limit`` is not slept here: it is raised as :class:`RateLimited` so the
+  scheduler stores the back-off and other sources keep running.
 
 Tests build a policy with ``sleep`` recording the waits instead of sleeping.
 """
