@@ -6,6 +6,7 @@ give-up age (a mocked clock), then recorded as skipped. A parked document that r
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -101,7 +102,9 @@ def skipped_total(h: Harness, reason: str) -> float:
 
 
 async def test_a_document_failing_for_good_between_two_good_ones_is_skipped_after_its_give_up_age(
-        tmp_path: Path, db_url: str, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, db_url: str, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     secrets(monkeypatch)
     monkeypatch.setenv("GITHUB_TOKEN", "ghp-not-a-real-one")
     first, bad, last = [e for e in EVENTS.json() if e["type"] == "PushEvent"][:3]
@@ -148,6 +151,8 @@ async def test_a_document_failing_for_good_between_two_good_ones_is_skipped_afte
         await run.poll(interval=False)
         assert failing.call_count == calls  # recorded as skipped: never fetched again
         assert sorted(b["data"]["token"] for b in hook.bodies) == sorted(good.values())  # once each
+    assert f"{bad['repo']['name']}#{bad['id']} skipped (gave_up)" in caplog.text
+    assert not any(t in caplog.text for t in good.values())  # logs carry the redacted form only
 
 
 async def test_a_parked_document_that_recovers_is_notified(

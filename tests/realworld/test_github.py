@@ -170,13 +170,26 @@ async def test_a_compare_failing_transiently_is_parked_with_its_event_and_fetche
 
 
 @pytest.mark.parametrize("name", ["github.rate_limited", "github.abuse_limited"])
-async def test_githubs_recorded_rate_limit_answers_back_the_source_off(name: str) -> None:
+@pytest.mark.parametrize(("cls", "path"), [(GithubEvents, "/events"), (GithubGists, "/gists/public"),
+                                           (GithubSearch, "/search/code")])
+async def test_githubs_recorded_rate_limit_answers_back_every_github_source_off(
+        name: str, cls: type[GithubEvents | GithubGists | GithubSearch], path: str) -> None:
     answer = load(name)
     with respx.mock(assert_all_called=False) as router:
-        router.get(f"{API}/events").mock(return_value=answer.response())
+        router.get(f"{API}{path}").mock(return_value=answer.response())
         with pytest.raises(RateLimited) as raised:
-            await collect(make_source(GithubEvents, {}, Clock()), {})
+            await collect(make_source(cls, {}, Clock()), {})
     assert raised.value.retry_after == 60
+
+
+@pytest.mark.parametrize("name", ["github.rate_limited", "github.abuse_limited"])
+async def test_a_rate_limit_on_one_document_stops_the_poll_rather_than_skipping(name: str) -> None:
+    event = pushes(EVENTS.json())[0]
+    with respx.mock(assert_all_called=False) as router:
+        serve_events(router, [event])
+        serve(router, compare_url(event), load(name).response())
+        with pytest.raises(RateLimited):  # it holds for every document: the source backs off, nothing is skipped
+            await collect(make_source(GithubEvents, {}, Clock()), {})
 
 
 GISTS = load("github_gists.public")
@@ -221,10 +234,3 @@ async def test_recorded_code_search_hits_are_read_from_their_contents_and_a_gone
     assert found(documents(batches)) == set(tokens.values())
     assert [s.key for s in skipped(batches)] == [hits[0]["sha"]]
     assert set(batches[-1].cursor["shas"]) == {h["sha"] for h in hits}
-
-
-async def test_a_recorded_abuse_limit_on_code_search_backs_off() -> None:
-    with respx.mock(assert_all_called=False) as router:
-        router.get(f"{API}/search/code").mock(return_value=load("github.abuse_limited").response())
-        with pytest.raises(RateLimited):
-            await collect(make_source(GithubSearch, {}, Clock()), {})
