@@ -8,12 +8,13 @@ that passes it is written (this runs before the batch's cursor is kept), so noth
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from crawler.kernel.backoff import Backoff
-from sources.base import Batch, Park, Skip, Source
+from sources.base import Batch, Park, Skip, Source, guard
 
 if TYPE_CHECKING:
     from crawler.engine.pipeline import Engine
@@ -59,7 +60,8 @@ class Parking:
         engine = self.engine
         sightings = 0
         for row in await engine.db(engine.store.due_parked, self.source, engine.clock(), DUE_PER_POLL):
-            outcome = await source.refetch(row.key, row.ref)
+            # under guard too: a stored ref the source can no longer read is skipped, never a wedged poll
+            outcome = await guard(source.ctx, row.key, row.ref, functools.partial(source.refetch, row.key, row.ref))
             sightings += await engine.process(outcome.documents, wait=False)
             for skip in outcome.skipped:
                 self.skip(skip)

@@ -218,3 +218,17 @@ async def test_not_whitelisted_backs_off_from_a_minute_doubling_and_shows_degrad
         _, body = await health(h.engine, ["pastebin"], {})
         entry = body["sources"]["pastebin"]
         assert entry["status"] in ("degraded", "failing") and "whitelisted" in entry["reason"]
+
+
+async def test_a_parked_document_whose_ref_cannot_be_read_any_more_is_skipped_not_a_wedged_source(
+        tmp_path: Path, db_url: str, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets(monkeypatch)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-not-a-real-one")
+    no_network.get(f"{API}/events").mock(return_value=EVENTS.response(data=[]))
+    async with runner(tmp_path, db_url, {"github_events": {}}) as (h, run):
+        h.store.park("github_events", "old#1", {"kind": "push", "event": {"id": "1"}}, reason="unavailable",
+                     detail="", now=h.clock.now, retry_at=h.clock.now)  # an event without its repo
+        out = await run.poll(interval=False)
+        assert out.ok
+        assert h.store.parked_documents("github_events") == []
+        assert skipped_total(h, "invalid") == 1
