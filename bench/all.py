@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,7 +39,7 @@ class Step:
     quick: list[str]
     json: bool = True
     needs: str = ""  # "postgresql": skipped, and said so, where PostgreSQL is not reachable
-    extra: list[str] = field(default_factory=list)
+    in_readme: bool = False  # the README shows its full output under the table, not only its rows
 
     def argv(self, quick: bool) -> list[str]:
         return [sys.executable, str(ROOT / "bench" / self.script), *(self.quick if quick else self.args)]
@@ -56,7 +56,7 @@ STEPS = [
          ["--per-source", "4", "--store", "postgresql"], needs="postgresql"),
     Step("throughput", "throughput.py", ["--docs", "10000"], ["--docs", "500"]),
     Step("store-io", "store_io.py", [], ["--ops", "200"], json=False),
-    Step("faults", "faults.py", [], ["--quick"], json=False),
+    Step("faults", "faults.py", [], ["--tokens", "10", "--spread", "20"], in_readme=True),
     Step("peer-samples", "peer_samples.py", [], [], json=False),
 ]
 
@@ -160,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     info = machine()
     figures: list[dict[str, str]] = []
     sections: list[str] = []
+    readme_outputs: list[str] = []
     failed = 0
     with tempfile.TemporaryDirectory(prefix="lp-bench-all-") as tmp:
         for step in steps:
@@ -168,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             failed += status.startswith("exit") and not status.startswith("exit 0")
             figures += got
+            if step.in_readme:
+                readme_outputs.append(f"`{step.shown(args.quick)}`:\n\n```\n{output.strip()}\n```\n")
             sections.append(f'<a id="{step.name}"></a>\n### {step.name}\n\n`{step.shown(args.quick)}` — {status}\n\n'
                             f"```\n{output.strip()}\n```\n")
     head = header(info, args.quick)
@@ -181,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             _, after = rest.split(END, 1)
             link = "bench/RESULTS.md"
             summary = f"{head} Full output: [{link}]({link}).\n\n{table(figures, link)}\n"
+            summary += "".join(f"\n{o}" for o in readme_outputs)
             README.write_text(f"{before}{BEGIN}\n{summary}{END}{after}", encoding="utf-8")
             print("updated the README's Measured section")
     return 1 if failed else 0

@@ -132,8 +132,9 @@ class RuleConfig(Model):
 class VerificationConfig(Model):
     recheck: Duration = 3600.0
     """Re-verify live tokens this often; live → inactive records ``revoked_at``."""
-    unknown_retry: Duration = 300.0
-    """First retry of an ``unknown`` verdict; doubles up to ``unknown_max_backoff``."""
+    unknown_retry: Duration = 5.0
+    """First retry of an ``unknown`` verdict (a transient issuer error costs seconds); doubles up to
+    ``unknown_max_backoff``."""
     unknown_max_backoff: Duration = 6 * 3600.0
     unknown_give_up_after: Duration = 7 * 86400.0
 

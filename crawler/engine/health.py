@@ -16,11 +16,13 @@ from crawler.kernel.clock import iso
 
 
 async def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> tuple[int, dict[str, Any]]:
-    """Per source: last success, last error, next poll, failing for how long. 503 past the threshold.
+    """Per source: last success, last error, next poll, failing for how long (``degraded`` with the
+    ``reason`` from the first failure on), documents parked. 503 past the threshold.
     The store is read in its thread pool; the backlog is a ``COUNT(*)``, never a load of rows."""
     now = engine.clock()
     limit = engine.cfg.server.unhealthy_after
     states = {s.name: s for s in await engine.db(engine.store.all_source_states)}
+    parked = await engine.db(engine.store.count_parked)
     healthy, out = True, {}
     for name in sources:
         st = states.get(name)
@@ -28,12 +30,14 @@ async def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str
         bad = failing > limit
         healthy &= not bad
         out[name] = {
-            "status": "failing" if bad else ("degraded" if failing else "ok"),
+            "status": "failing" if bad else ("degraded" if st and st.failing_since else "ok"),
+            "reason": (st.last_error or None) if st and st.failing_since else None,
             "last_success_at": iso(st.last_success_at, precise=True) if st else None,
             "last_error_at": iso(st.last_error_at, precise=True) if st else None,
             "last_error": (st.last_error or None) if st else None,
             "next_poll_at": iso(st.next_poll_at, precise=True) if st else None,
             "failing_for_seconds": round(failing, 1),
+            "parked_documents": parked.get(name, 0),
         }
     for name, why in disabled.items():
         out[name] = {"status": "disabled", "reason": why}

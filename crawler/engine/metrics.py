@@ -14,6 +14,12 @@ class Metrics:
         self.bytes = Counter("leakpatrol_document_bytes", "Bytes scanned", ["source"], registry=r)
         self.truncated = Counter("leakpatrol_documents_truncated", "Documents cut at max_document_bytes",
                                  ["source"], registry=r)
+        self.documents_skipped = Counter("leakpatrol_documents_skipped",
+                                         "Documents skipped alone (gone, not content, invalid, gave_up)",
+                                         ["source", "reason"], registry=r)
+        self.documents_parked = Counter("leakpatrol_documents_parked",
+                                        "Per-document fetches that failed transiently and were parked",
+                                        ["source", "reason"], registry=r)
         self.findings = Counter("leakpatrol_findings", "Token sightings found", ["rule", "source"], registry=r)
         self.new_tokens = Counter("leakpatrol_tokens_new", "Tokens seen for the first time", ["rule"], registry=r)
         self.bad_checksum = Counter("leakpatrol_checksum_rejects", "Matches discarded offline for a bad checksum",

@@ -22,7 +22,9 @@ from crawler.store.migrations import alembic_config
 
 def next_revision_id(script: ScriptDirectory) -> str:
     head = script.get_current_head()
-    return f"{int(head) + 1:04d}" if head else "0001"
+    if not head:
+        return "0001"
+    return f"{int(head.split('_', 1)[0]) + 1:04d}"  # an id may carry a name: 0002_parked_documents
 
 
 def write_revision(message: str, *, autogenerate: bool = True) -> Path:
