@@ -167,7 +167,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_receiver(args: argparse.Namespace) -> int:
     from crawler.receiver.run import run_receiver
 
-    return run_receiver(args.listen, args.secret_env, args.exec_cmd, args.handler, args.state)
+    return run_receiver(args.listen, args.secret_env, args.exec_cmd, args.handler, args.state,
+                        keys_url=args.github_keys_url, keys_file=args.github_keys_file)
 
 
 def _log_to_file(path: Any) -> None:

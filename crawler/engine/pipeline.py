@@ -85,6 +85,7 @@ class Engine:
                 continue
             self.notifiers[nc.id] = notifier
         await self.outbox.release_dead_claims()
+        self.metrics.set_precision(await self.db(self.store.feedback_counts))
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,

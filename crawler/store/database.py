@@ -7,7 +7,7 @@ claimed before they are sent, so each source has one poller and each delivery on
 
 :class:`Store` is this module's engine, lifecycle and key binding plus three mixins: tokens and
 sightings (:mod:`~crawler.store.tokens`), the outbox (:mod:`~crawler.store.deliveries`) and source
-state with its leases (:mod:`~crawler.store.leases`).
+state with its leases (:mod:`~crawler.store.leases`), and the issuer's feedback (:mod:`~crawler.store.feedback`).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from sqlmodel import Session, create_engine, select
 from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.deliveries import DeliveryQueries
+from crawler.store.feedback import FeedbackQueries
 from crawler.store.leases import LeaseQueries
 from crawler.store.migrations import BASELINE, Upgrade, upgrade
 from crawler.store.models import Meta, Token
@@ -61,7 +62,7 @@ def _wal(cur: Any, patience: float = 10.0) -> None:
             time.sleep(0.02)
 
 
-class Store(TokenQueries, DeliveryQueries, LeaseQueries):
+class Store(TokenQueries, DeliveryQueries, LeaseQueries, FeedbackQueries):
     """All database access goes through here."""
 
     def __init__(self, url: str, cipher: Cipher | None) -> None:

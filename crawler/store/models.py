@@ -126,3 +126,14 @@ class NotifierState(SQLModel, table=True):
     notifier: str = Field(primary_key=True)
     disabled_at: datetime | None = _dt()
     reason: str = ""
+
+
+class Feedback(SQLModel, table=True):
+    """The issuer's label for a token, from a ``github_partner`` answer: one row per token, the latest wins."""
+
+    __tablename__ = "lp_feedback"
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="lp_token.id", index=True, unique=True)
+    notifier: str
+    label: str  # true_positive | false_positive
+    at: datetime | None = _dt(nullable=False)

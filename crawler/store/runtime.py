@@ -1,14 +1,20 @@
 """Opening the store for the daemon-side commands, with the key rules of DESIGN.md:
-``run`` and ``crawl`` create a missing key file only while the store holds no token."""
+``run`` and ``crawl`` create a missing key file only while the store holds no token, and a missing
+signing key file (``github_partner`` alerts) at any time: a new signing key loses nothing, receivers
+fetch its public half from the daemon's ``/meta/public_keys/secret_scanning`` on the first alert."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from crawler.config.model import Config
 from crawler.kernel.errors import EncryptionKeyError
+from crawler.kernel.partner import DeploymentKey
 from crawler.store.crypto import load_cipher
 from crawler.store.database import Store
+
+logger = logging.getLogger(__name__)
 
 
 def open_runtime(cfg: Config, *, create_key: bool) -> Store:
@@ -26,4 +32,26 @@ def open_runtime(cfg: Config, *, create_key: bool) -> Store:
                                      ) from None
         raise
     store.check_key()
+    if create_key:
+        try:
+            open_signing_key(cfg)
+        except Exception:
+            store.close()
+            raise
     return store
+
+
+def deployment_key(cfg: Config) -> DeploymentKey:
+    """Where the deployment's signing key lives (``[storage] signing_key_env`` / ``signing_key_file``)."""
+    return DeploymentKey(cfg.storage.signing_key_env, cfg.resolve_path(cfg.storage.signing_key_file))
+
+
+def open_signing_key(cfg: Config) -> DeploymentKey:
+    """Create the signing key file if it is missing (0600, one log line), then check that it loads;
+    raises :class:`~crawler.kernel.errors.SigningKeyError` naming the file or variable otherwise."""
+    key = deployment_key(cfg)
+    if key.create_if_missing():
+        logger.warning("created a new signing key file %s (mode 0600) for github_partner alerts; its public "
+                       "half is served at /meta/public_keys/secret_scanning", key.path)
+    key.load()
+    return key
