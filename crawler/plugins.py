@@ -29,7 +29,7 @@ from verifiers.base import Verifier
 
 __all__ = [
     "NOTIFIERS", "SOURCES", "VERIFIERS", "build_config", "load_config", "make_notifier", "make_verifier",
-    "source_of", "validate",
+    "needs_signing_key", "source_of", "validate",
 ]
 
 
@@ -136,6 +136,11 @@ def verifier_config(cfg: Config | None, name: str) -> VerifierConfig | None:
 def make_verifier(cfg: Config | None, vc: VerifierConfig, client: httpx.AsyncClient) -> Verifier:
     options = cfg.options_of("verifiers", vc.id) if cfg else None
     return VERIFIERS[vc.kind](vc, client, options)
+
+
+def needs_signing_key(cfg: Config) -> bool:
+    """Whether a configured notifier signs with the deployment's key (``github_partner``)."""
+    return any(NOTIFIERS[nc.kind].signs_with_deployment_key for nc in cfg.notifiers if nc.kind in NOTIFIERS)
 
 
 def make_notifier(cfg: Config | None, nc: NotifierConfig, client: httpx.AsyncClient | None) -> Notifier:

@@ -61,8 +61,9 @@ def create_app(engine: Engine, sources: Sequence[str], disabled: dict[str, str],
         return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def public_keys(_: Request) -> Response:
-        """Read on each request, so a rotated key file is published without a restart."""
-        if signing is None:
+        """Read on each request, so a rotated key file is published without a restart; an empty set
+        when the deployment has no signing key (no ``github_partner`` notifier made one)."""
+        if signing is None or not signing.exists():
             return JSONResponse({"public_keys": []})
         try:
             keys = await asyncio.to_thread(signing.load)

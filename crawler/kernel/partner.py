@@ -172,9 +172,13 @@ class DeploymentKey:
             raise SigningKeyError(f"cannot read {self.path}: {exc}") from None
         return parse_signing_keys(text, str(self.path))
 
+    def exists(self) -> bool:
+        """Whether the variable is set or the file exists (whether it loads is :meth:`load`'s question)."""
+        return bool(self.env and os.environ.get(self.env, "").strip()) or self.path.exists()
+
     def create_if_missing(self) -> bool:
         """Write a new key file (0600) unless the variable is set or the file exists; ``True`` if written."""
-        if (self.env and os.environ.get(self.env, "").strip()) or self.path.exists():
+        if self.exists():
             return False
         return write_private_file(self.path, generate_pem())
 

@@ -73,6 +73,8 @@ class Notifier(abc.ABC):
     Options: ClassVar[type[NotifierOptions]] = NotifierOptions
     carries_reports: ClassVar[bool] = True
     """Whether ``report.weekly`` events have a form here (``[report] notify`` may name it)."""
+    signs_with_deployment_key: ClassVar[bool] = False
+    """Whether it signs with the deployment's key (``run``/``crawl`` then create a missing key file)."""
 
     def __init__(self, config: NotifierConfig, client: httpx.AsyncClient,
                  options: PluginOptions | None = None, *, deployment_key: DeploymentKey | None = None) -> None:

@@ -55,6 +55,7 @@ class GitHubPartnerNotifier(Notifier):
     kind: ClassVar[str] = "github_partner"
     Options: ClassVar[type[NotifierOptions]] = GitHubPartnerOptions
     carries_reports: ClassVar[bool] = False
+    signs_with_deployment_key: ClassVar[bool] = True
     options: GitHubPartnerOptions
 
     @property

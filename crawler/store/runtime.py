@@ -1,7 +1,7 @@
-"""Opening the store for the daemon-side commands, with the key rules of DESIGN.md:
-``run`` and ``crawl`` create a missing key file only while the store holds no token, and a missing
-signing key file (``github_partner`` alerts) at any time: a new signing key loses nothing, receivers
-fetch its public half from the daemon's ``/meta/public_keys/secret_scanning`` on the first alert."""
+"""Opening the store for the daemon-side commands, with the key rules of DESIGN.md: ``run`` and
+``crawl`` create a missing key file only while the store holds no token. The deployment's signing key
+(``github_partner`` alerts) is made when missing at any time (:func:`open_signing_key`): a new signing
+key loses nothing, receivers fetch its public half from ``/meta/public_keys/secret_scanning``."""
 
 from __future__ import annotations
 
@@ -32,12 +32,6 @@ def open_runtime(cfg: Config, *, create_key: bool) -> Store:
                                      ) from None
         raise
     store.check_key()
-    if create_key:
-        try:
-            open_signing_key(cfg)
-        except Exception:
-            store.close()
-            raise
     return store
 
 
@@ -47,11 +41,10 @@ def deployment_key(cfg: Config) -> DeploymentKey:
 
 
 def open_signing_key(cfg: Config) -> DeploymentKey:
-    """Create the signing key file if it is missing (0600, one log line), then check that it loads;
-    raises :class:`~crawler.kernel.errors.SigningKeyError` naming the file or variable otherwise."""
+    """Create the signing key file if it is missing (0600, one log line). Whether it loads is each
+    signing notifier's ``missing_credentials`` (a bad key disables it with a line naming the file)."""
     key = deployment_key(cfg)
     if key.create_if_missing():
         logger.warning("created a new signing key file %s (mode 0600) for github_partner alerts; its public "
                        "half is served at /meta/public_keys/secret_scanning", key.path)
-    key.load()
     return key

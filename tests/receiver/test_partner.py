@@ -160,9 +160,9 @@ async def test_keys_from_a_file_work_offline(post: Any, tmp_path: Path, no_netwo
 
 async def test_rotation_old_key_accepted_until_removed(post: Any, no_network: respx.MockRouter, clock: Clock) -> None:
     old, new = (parse_signing_keys(generate_pem(), "k") for _ in range(2))
-    old_id, new_id = old.current_id, new.current_id
-    both = keys_doc((new_id, new.document()["public_keys"][0]["key"]), (old_id, old.document()["public_keys"][0]["key"]))
-    only_new = keys_doc((new_id, new.document()["public_keys"][0]["key"]))
+    old_pem, new_pem = (k.document()["public_keys"][0]["key"] for k in (old, new))
+    both = keys_doc((new.current_id, new_pem), (old.current_id, old_pem))
+    only_new = keys_doc((new.current_id, new_pem))
     route = serve_keys(no_network, both, only_new)
     keys = PartnerKeys(url=KEYS_URL, clock=clock)
     hook = Hook()
