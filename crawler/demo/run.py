@@ -4,9 +4,9 @@ A sandbox (the fakes of the registered sources, :data:`sources.fakes.FAKES`, and
 and the reference receiver run in this process; the real daemon polls the sandbox every second. Minted tokens are
 planted at random moments over ~30 s: live ones, revoked ones and decoys with a broken checksum.
 The receiver's hook revokes each token it is told about, so the daemon's re-check then records it
-as revoked. The same tokens also go through GitHub's secret-scanning partner format: a ``github_partner``
-notifier posts them, signed with the deployment key, to the receiver's ``/github/secret-scanning``,
-which verifies them with the keys the daemon publishes on its own server and answers with feedback.
+as revoked. The same tokens also go through the secret-scanning partner format: a partner-protocol
+notifier posts them, signed with the deployment key, to the receiver's partner route, which verifies
+them with the keys the daemon publishes on its own server and answers with feedback.
 At the end: a summary (planted, caught, revoked, partner alerts, latency per source) and the report.
 """
 
@@ -27,6 +27,7 @@ from crawler.detect.rules import load_rules
 from crawler.engine.logs import scrub_with
 from crawler.engine.pipeline import Engine
 from crawler.kernel.partner import KEYS_PATH
+from crawler.kernel.partner import KIND as PARTNER_KIND
 from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
 from crawler.receiver.app import create_app
@@ -85,12 +86,12 @@ async def plant(sb: Sandbox, state: DemoState, seconds: float, rng: random.Rando
 def _receiver_hook(sb: Sandbox, state: DemoState) -> Any:
     def hook(event: dict[str, Any]) -> str | None:
         data = event.get("data", {})
-        partner = data.get("source") == "github_partner"
+        partner = data.get("source") == PARTNER_KIND
         (state.partner if partner else state.arrivals).setdefault(str(data.get("token_sha256")), time.time())
         token = data.get("token")
         if isinstance(token, str):
             sb.issuer.revoke(token)  # the issuer's revocation service at work
-        return "true_positive" if partner else None  # GitHub-format feedback: yes, one of ours
+        return "true_positive" if partner else None  # partner feedback: yes, one of ours
     return hook
 
 

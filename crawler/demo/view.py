@@ -57,13 +57,13 @@ def start_live(console: Console) -> tuple[Live, Callable[[DemoState], None]]:
 
 
 def _partner_lines(state: DemoState, live: list[Any]) -> list[str]:
-    """The same tokens through GitHub's partner format, and the feedback the receiver answered with."""
+    """The same tokens through the secret-scanning partner format, and the feedback answered."""
     assert state.engine is not None
     partnered = [p for p in live if fingerprint(p.token) in state.partner]
     labels = Counter(f.label for f in state.engine.store.feedback())
     said = ", ".join(f"{n} {label}" for label, n in sorted(labels.items())) or "none"
     first = min(partnered, key=lambda p: state.partner[fingerprint(p.token)], default=None)
-    lines = [f"partner   {len(partnered)}/{len(live)} GitHub-format partner alerts verified with the daemon's keys "
+    lines = [f"partner   {len(partnered)}/{len(live)} secret-scanning partner alerts verified with the daemon's keys "
              f"({state.keys_url}); feedback stored: {said}"]
     if first is not None:
         shown = next((t.redacted for t in state.engine.store.tokens() if t.fingerprint == fingerprint(first.token)),

@@ -37,6 +37,8 @@ from crawler.kernel.files import write_private_file
 
 KEY_ID_HEADER = "Github-Public-Key-Identifier"
 SIGNATURE_HEADER = "Github-Public-Key-Signature"
+KIND = "github_partner"
+"""The notifier kind that sends this format, and the ``source`` of the event a received alert becomes."""
 GITHUB_KEYS_URL = "https://api.github.com/meta/public_keys/secret_scanning"
 KEYS_PATH = "/meta/public_keys/secret_scanning"
 LABELS = ("true_positive", "false_positive")

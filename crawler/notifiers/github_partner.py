@@ -25,7 +25,7 @@ from pydantic import Field
 
 from crawler.config.model import StorageConfig, Url
 from crawler.kernel.errors import SigningKeyError
-from crawler.kernel.partner import DeploymentKey, SigningKeys, feedback_label
+from crawler.kernel.partner import KIND, DeploymentKey, SigningKeys, feedback_label
 from crawler.notifiers.base import (
     DeliveryOptions,
     DeliveryResult,
@@ -52,7 +52,7 @@ class GitHubPartnerOptions(DeliveryOptions):
 class GitHubPartnerNotifier(Notifier):
     """Signed partner alerts, one token per POST (the outbox's unit: exactly once per token)."""
 
-    kind: ClassVar[str] = "github_partner"
+    kind: ClassVar[str] = KIND
     Options: ClassVar[type[NotifierOptions]] = GitHubPartnerOptions
     carries_reports: ClassVar[bool] = False
     signs_with_deployment_key: ClassVar[bool] = True

@@ -39,7 +39,15 @@ from starlette.responses import JSONResponse, Response
 
 from crawler.http import make_client, read_capped
 from crawler.kernel.clock import iso
-from crawler.kernel.partner import KEY_ID_HEADER, LABELS, SIGNATURE_HEADER, feedback_entries, parse_public_keys, verify
+from crawler.kernel.partner import (
+    KEY_ID_HEADER,
+    KIND,
+    LABELS,
+    SIGNATURE_HEADER,
+    feedback_entries,
+    parse_public_keys,
+    verify,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -144,7 +152,7 @@ def normalise(alert: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {"type": "token.exposed", "timestamp": iso(now), "data": {
         "token": token, "token_sha256": hashlib.sha256(token.encode("utf-8")).hexdigest(),
         "rule": alert["type"], "token_type": alert["type"], "status": "unknown", "verified_at": None,
-        "first_seen_at": iso(now), "source": "github_partner", "url": alert.get("url") or "",
+        "first_seen_at": iso(now), "source": KIND, "url": alert.get("url") or "",
         "github_source": alert.get("source"), "location": {}, "sightings": 1}}
 
 

@@ -20,7 +20,7 @@ def test_the_demo_catches_every_token_and_shows_the_partner_route(tmp_path: Path
     out = done.stdout
     live = int(re.search(r"planted\s+(\d+) live", out)[1])  # type: ignore[index]
     assert f"notified  {live}/{live} signed webhooks" in out
-    partner = re.search(r"partner\s+(\d+)/(\d+) GitHub-format partner alerts verified with the daemon's keys "
+    partner = re.search(r"partner\s+(\d+)/(\d+) secret-scanning partner alerts verified with the daemon's keys "
                         r"\(http://127\.0\.0\.1:\d+/meta/public_keys/secret_scanning\); feedback stored: (\d+) "
                         r"true_positive", out)
     assert partner is not None, out
