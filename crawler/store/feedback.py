@@ -22,8 +22,10 @@ class FeedbackQueries:
         def session(self) -> AbstractContextManager[Session]: ...
 
     def record_feedback(self, token_id: int, notifier: str, label: str, now: datetime) -> None:
-        """Store ``label`` for the token (replacing an earlier one)."""
-        for _ in range(2):  # a concurrent first insert for the same token: the second try updates it
+        """Store ``label`` for the token (replacing an earlier one). A token that does not exist is an
+        ``IntegrityError`` (the foreign key); a concurrent first label for the same token is retried
+        once as an update."""
+        for attempt in range(2):
             with self.session() as s:
                 row = s.exec(select(Feedback).where(col(Feedback.token_id) == token_id)).first()
                 row = row or Feedback(token_id=token_id, notifier=notifier, label=label, at=now)
@@ -34,6 +36,8 @@ class FeedbackQueries:
                     return
                 except IntegrityError:
                     s.rollback()
+                    if attempt:
+                        raise
 
     def feedback(self, token_ids: Sequence[int] | None = None) -> list[Feedback]:
         with self.session() as s:
