@@ -10,7 +10,7 @@ answered).
   alert each; per-request latency (p50/p90/p99 with the sample size) and requests/s. Every answer
   must be 200 with one feedback entry, or the script exits 1.
 
-    python bench/partner.py [--n 2000] [--requests 1000]
+    python bench/partner.py [--n 2000] [--requests 1000] [--json FILE]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def body_for(token: str) -> bytes:
     return json.dumps([alert], separators=(",", ":")).encode()
 
 
-def crypto(n: int) -> None:
+def crypto(n: int) -> tuple[float, float]:
     keys = parse_signing_keys(generate_pem(), "bench")
     public = keys.keys[0].public_key()
     bodies = [body_for(mint(RULE)) for _ in range(n)]
@@ -61,9 +61,10 @@ def crypto(n: int) -> None:
         sys.exit(f"only {ok}/{n} signatures verified")
     print(f"sign     {sign_us:7.1f} µs per alert (n={n})")
     print(f"verify   {verify_us:7.1f} µs per alert (n={n})")
+    return sign_us, verify_us
 
 
-async def route(requests: int) -> None:
+async def route(requests: int) -> dict[str, float]:
     keys = parse_signing_keys(generate_pem(), "bench")
     with tempfile.TemporaryDirectory(prefix="lp-bench-partner-") as tmp:
         doc = Path(tmp) / "keys.json"
@@ -92,16 +93,32 @@ async def route(requests: int) -> None:
     print(f"route    {n / wall:7.0f} requests/s sequential; latency ms (n={n}): p50 {percentile(times, 50):.2f}  "
           f"p90 {percentile(times, 90):.2f}  p99 {p99}  mean {statistics.fmean(times):.2f}  max {max(times):.2f}")
     print("         (each request: the client signs, the receiver verifies, runs the hook and answers feedback)")
+    return {"rate": n / wall, "p50": percentile(times, 50), "p99": percentile(times, 99), "n": n}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON (for bench/all.py)")
     args = parser.parse_args()
     print(machine())
-    crypto(args.n)
-    asyncio.run(route(args.requests))
+    sign_us, verify_us = crypto(args.n)
+    r = asyncio.run(route(args.requests))
+    if args.json:
+        command = f"python bench/partner.py --n {args.n} --requests {args.requests}"
+        p99 = f", p99 {r['p99']:.2f} ms" if r["n"] >= 100 else ""
+        Path(args.json).write_text(json.dumps({"figures": [
+            {"figure": "GitHub partner alert: ECDSA P-256 sign / verify",
+             "value": f"{sign_us:.1f} µs / {verify_us:.1f} µs per alert",
+             "measures": "the github_partner notifier signing one alert; the receiver verifying it (cryptography)",
+             "input": "one-alert JSON bodies with minted tokens", "n": f"{args.n} calls each", "command": command},
+            {"figure": "Receiver partner route on loopback",
+             "value": f"{r['rate']:.0f} requests/s sequential; p50 {r['p50']:.2f} ms{p99}",
+             "measures": "signed POST /github/secret-scanning → verify, hook, feedback answer; client and "
+                         "server on one loop",
+             "input": "one alert per request, keys from a file", "n": f"{r['n']:.0f} requests",
+             "command": command}]}, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
