@@ -58,6 +58,7 @@ STEPS = [
     Step("store-io", "store_io.py", [], ["--ops", "200"], json=False),
     Step("faults", "faults.py", [], ["--tokens", "10", "--spread", "20"], in_readme=True),
     Step("peer-samples", "peer_samples.py", [], [], json=False),
+    Step("partner", "partner.py", [], ["--n", "200", "--requests", "100"]),
 ]
 
 

@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 def cmd_init(args: argparse.Namespace) -> int:
     from crawler.detect.rules import DATA_DIR
+    from crawler.kernel.partner import DeploymentKey
     from crawler.store.crypto import write_key_file
 
     target = Path(args.dir)
@@ -36,6 +37,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         write_key_file(key)
         out(f"wrote {key} (mode 0600) — back it up: without it stored tokens cannot be read")
+    signing = DeploymentKey("", target / "data" / "leakpatrol-signing.pem")
+    if signing.create_if_missing():
+        out(f"wrote {signing.path} (mode 0600) — signs github_partner alerts; receivers fetch its public "
+            "half from the daemon's /meta/public_keys/secret_scanning")
+    else:
+        out(f"kept existing signing key {signing.path}")
     out(f"wrote {cfg_path}")
     out(f"next: edit it, then `leakpatrol check -c {cfg_path}`")
     return EXIT_OK

@@ -100,7 +100,7 @@ def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("dir", nargs="?", default="leakpatrol-demo")
     p.add_argument("--seconds", type=float, default=30.0, help="how long to keep planting tokens (default 30)")
 
-    p = sub.add_parser("receiver", help="reference issuer-side webhook receiver (Standard Webhooks)")
+    p = sub.add_parser("receiver", help="reference issuer-side receiver (Standard Webhooks + GitHub partner alerts)")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8787")
     p.add_argument("--secret-env", metavar="NAME", required=True, help="variable holding the whsec_… secret")
     hook = p.add_mutually_exclusive_group(required=True)
@@ -108,3 +108,9 @@ def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
                       help="revocation command; gets the event JSON on stdin and LEAKPATROL_TOKEN in its env")
     hook.add_argument("--handler", metavar="MOD:FUNC", help="Python callable taking the event dict")
     p.add_argument("--state", metavar="FILE", help="SQLite file remembering delivered webhook-ids")
+    keys = p.add_mutually_exclusive_group()
+    keys.add_argument("--github-keys-url", metavar="URL",
+                      help="public keys of partner alerts on POST /github/secret-scanning (default: GitHub's, "
+                           "https://api.github.com/meta/public_keys/secret_scanning; a leakpatrol daemon's: "
+                           "http://HOST:PORT/meta/public_keys/secret_scanning)")
+    keys.add_argument("--github-keys-file", metavar="FILE", help="the same keys document from a file (offline)")

@@ -84,6 +84,12 @@ class StorageConfig(Model):
     """Environment variable holding the encryption key; takes precedence over ``key_file``."""
     key_file: str = "data/leakpatrol.key"
     """Key file written by ``leakpatrol init`` (mode 0600)."""
+    signing_key_env: str = "LEAKPATROL_SIGNING_KEY"
+    """Environment variable holding the deployment's ECDSA P-256 signing key (PEM) for
+    ``github_partner`` alerts; takes precedence over ``signing_key_file``."""
+    signing_key_file: str = "data/leakpatrol-signing.pem"
+    """Signing key file written by ``leakpatrol init`` (mode 0600; PKCS#8 PEM, the first key is the
+    current one, any further keys are still published so receivers accept them during a rotation)."""
 
 
 class ServerConfig(Model):

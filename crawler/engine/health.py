@@ -1,7 +1,11 @@
-"""The daemon's own HTTP endpoints on ``[server] listen``: ``/healthz`` and ``/metrics``."""
+"""The daemon's own HTTP endpoints on ``[server] listen``: ``/healthz``, ``/metrics`` and
+``/meta/public_keys/secret_scanning`` (the deployment's signing keys, in GitHub's format, for
+receivers of ``github_partner`` alerts)."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +17,10 @@ from starlette.routing import Route
 
 from crawler.engine.pipeline import Engine
 from crawler.kernel.clock import iso
+from crawler.kernel.errors import SigningKeyError
+from crawler.kernel.partner import KEYS_PATH, DeploymentKey
+
+logger = logging.getLogger(__name__)
 
 
 async def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -47,7 +55,8 @@ async def health(engine: Engine, sources: Sequence[str], disabled: dict[str, str
     return (200 if healthy else 503), body
 
 
-def create_app(engine: Engine, sources: Sequence[str], disabled: dict[str, str]) -> Starlette:
+def create_app(engine: Engine, sources: Sequence[str], disabled: dict[str, str],
+               signing: DeploymentKey | None = None) -> Starlette:
     async def healthz(_: Request) -> Response:
         code, body = await health(engine, sources, disabled)
         return JSONResponse(body, status_code=code)
@@ -55,4 +64,17 @@ def create_app(engine: Engine, sources: Sequence[str], disabled: dict[str, str])
     async def metrics(_: Request) -> Response:
         return Response(generate_latest(engine.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics)])
+    async def public_keys(_: Request) -> Response:
+        """Read on each request, so a rotated key file is published without a restart; an empty set
+        when the deployment has no signing key (no ``github_partner`` notifier made one)."""
+        if signing is None or not signing.exists():
+            return JSONResponse({"public_keys": []})
+        try:
+            keys = await asyncio.to_thread(signing.load)
+        except SigningKeyError as exc:
+            logger.error("%s", exc)
+            return JSONResponse({"message": "signing key unavailable"}, status_code=503)
+        return JSONResponse(keys.document(), headers={"Cache-Control": "max-age=60"})
+
+    return Starlette(routes=[Route("/healthz", healthz), Route("/metrics", metrics),
+                             Route(KEYS_PATH, public_keys)])

@@ -40,3 +40,15 @@ class Metrics:
                                         "From published (or first fetch) to webhook accepted", ["source"],
                                         buckets=LATENCY_BUCKETS, registry=r)
         self.outbox_pending = Gauge("leakpatrol_outbox_pending", "Deliveries waiting", registry=r)
+        self.feedback = Counter("leakpatrol_partner_feedback", "Labels received in github_partner answers",
+                                ["rule", "label"], registry=r)
+        self.precision = Gauge("leakpatrol_rule_precision",
+                               "Issuer feedback per rule: true positives / (true + false positives)", ["rule"],
+                               registry=r)
+
+    def set_precision(self, counts: dict[str, dict[str, int]]) -> None:
+        """``rule → label → tokens`` (the store's ``feedback_counts``) → the precision gauges."""
+        for rule, labels in counts.items():
+            tp, fp = labels.get("true_positive", 0), labels.get("false_positive", 0)
+            if tp + fp:
+                self.precision.labels(rule).set(tp / (tp + fp))

@@ -3,6 +3,7 @@
     LeakpatrolError
     ├── ConfigError            invalid config file, key or value (names file, key, problem)
     ├── EncryptionKeyError     encryption key missing, malformed or wrong
+    ├── SigningKeyError        the deployment's ECDSA signing key missing or malformed
     ├── RuleError              a token rule that cannot be compiled
     ├── StoreError             the database cannot be opened or migrated
     ├── SourceError            one source failed one poll (affects that source alone)
@@ -44,6 +45,14 @@ class EncryptionKeyError(LeakpatrolError):
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"encryption key: {problem}")
+
+
+class SigningKeyError(LeakpatrolError):
+    """The deployment's ECDSA P-256 signing key (GitHub partner alerts) is missing or malformed."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"signing key: {problem}")
 
 
 class RuleError(LeakpatrolError):

@@ -143,3 +143,14 @@ class ParkedDocument(SQLModel, table=True):
     first_failed_at: datetime | None = _dt(nullable=False)
     next_attempt_at: datetime | None = _dt(index=True)
     given_up_at: datetime | None = _dt()
+
+
+class Feedback(SQLModel, table=True):
+    """The issuer's label for a token, from a ``github_partner`` answer: one row per token, the latest wins."""
+
+    __tablename__ = "lp_feedback"
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="lp_token.id", index=True, unique=True)
+    notifier: str
+    label: str  # true_positive | false_positive
+    at: datetime | None = _dt(nullable=False)
