@@ -1,35 +1,89 @@
 """``leakpatrol scan``: the detection engine as a CI / pre-commit gate.
 
 Exit codes: 0 nothing found, 1 findings, 2 usage or config error. No network request is made
-unless ``--verify`` is given.
+unless ``--verify`` is given. Every file not scanned is counted by reason in :class:`Stats`.
+
+``-j N`` scans with N processes (forked, each with its own scanner; the compiled Hyperscan database
+comes from the on-disk cache). Work is handed out in parts of a few MiB, in order, so the findings
+come out in the same order as with one process.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
+import os
 import sys
+import time
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import IO, Any
 
-from crawler.cli.output import Finding
-from crawler.cli.walk import Skipped, iter_files, read_file
+from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents
+from crawler.cli.output import Finding, printable
+from crawler.cli.walk import Skipped, Target, iter_targets
 from crawler.config.model import Config
 from crawler.detect.rules import Rule
-from crawler.detect.scanner import Match, Scanner, scan_lines_allowed
+from crawler.detect.scanner import Scanner
+from crawler.detect.windows import Located, scan_documents, scan_stream
 from crawler.kernel.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 BATCH = 1 << 20
+PART_BYTES = 4 << 20
+PART_FILES = 256
+POOL_MIN_BYTES = 4 << 20
+
+
+@dataclass
+class Stats:
+    """What a scan read and what it did not (by reason)."""
+
+    files: int = 0
+    bytes: int = 0
+    seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)
+
+    def add(self, other: Stats) -> None:
+        self.files += other.files
+        self.bytes += other.bytes
+        self.skipped += other.skipped
+
+    def reasons(self) -> dict[str, int]:
+        return dict(Counter(s.why for s in self.skipped).most_common())
+
+    def as_json(self) -> dict[str, Any]:
+        return {"files": self.files, "bytes": self.bytes, "seconds": round(self.seconds, 3),
+                "skipped": len(self.skipped), "skipped_by_reason": self.reasons(),
+                "skipped_files": [{"path": printable(s.path), "reason": s.why} for s in self.skipped]}
+
+    def summary(self) -> str:
+        line = f"scanned {self.files:,} file{'s' if self.files != 1 else ''}, {self.bytes / 1e6:,.1f} MB " \
+               f"in {self.seconds:.2f} s"
+        if self.skipped:
+            line += f"; skipped {len(self.skipped):,}: " + ", ".join(f"{n} {why}" for why, n in self.reasons().items())
+        if self.files == 0:
+            line += " — nothing was read"
+        return line
 
 
 @dataclass
 class ScanOutcome:
     findings: list[Finding]
-    files: int
-    skipped: list[Skipped]
+    stats: Stats
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a document came from in git history (``--git``)."""
+
+    commit: str
+    date: str
+    lines: list[int]
 
 
 def load_baseline(path: str) -> set[str]:
@@ -51,71 +105,219 @@ def write_baseline(path: str, findings: Sequence[Finding]) -> None:
     Path(path).write_text(json.dumps({"version": 1, "fingerprints": fps}, indent=2) + "\n", encoding="utf-8")
 
 
-def _inputs(paths: Sequence[str], cap: int) -> Iterator[tuple[str, bytes | Skipped]]:
-    if list(paths) == ["-"]:
-        yield "-", sys.stdin.buffer.read(cap + 1)[:cap]
-        return
-    for path in iter_files(list(paths)):
-        yield path, read_file(path, cap)
+# -- one process's work ----------------------------------------------------------------------
 
 
-def _to_findings(path: str, data: bytes, matches: Iterable[Match], reveal: bool) -> list[Finding]:
-    return [Finding(rule=m.rule, fingerprint=m.fingerprint, redacted=m.redacted, path=path, line=m.line,
-                    column=m.column, revealed=m.text if reveal else None)
-            for m in scan_lines_allowed(data, matches)]
+class _Worker:
+    """Scans documents with one scanner: small ones together, big ones as streams."""
+
+    def __init__(self, scanner: Scanner, reveal: bool) -> None:
+        self.scanner, self.reveal = scanner, reveal
+        self.findings: list[Finding] = []
+        self.stats = Stats()
+        self._pending: list[tuple[Doc, Origin | None]] = []
+        self._size = 0
+
+    def add(self, item: Doc | Skipped, origin: Origin | None = None) -> None:
+        if isinstance(item, Skipped):
+            self.stats.skipped.append(item)
+        elif item.data is not None:
+            self._pending.append((item, origin))
+            self._size += len(item.data)
+            if self._size >= BATCH:
+                self.flush()
+        else:
+            assert item.chunks is not None
+            counted = _Counted(item.chunks())
+            self._keep(item.path, scan_stream(self.scanner, counted), None)
+            self.stats.bytes += counted.n if item.counted else 0
+
+    def flush(self) -> None:
+        docs = [d.data or b"" for d, _ in self._pending]
+        for (doc, origin), located in zip(self._pending, scan_documents(self.scanner, docs), strict=True):
+            self._keep(doc.path, located, origin)
+            self.stats.bytes += len(doc.data or b"") if doc.counted else 0
+        self._pending.clear()
+        self._size = 0
+
+    def _keep(self, path: str, located: Iterable[Located], origin: Origin | None) -> None:
+        for loc in located:
+            if loc.allowed:
+                continue
+            m = loc.match
+            line = origin.lines[m.line - 1] if origin and m.line <= len(origin.lines) else m.line
+            self.findings.append(Finding(
+                rule=m.rule, fingerprint=m.fingerprint, redacted=m.redacted, path=path, line=line,
+                column=m.column, column_utf16=loc.column_utf16, revealed=m.text if self.reveal else None,
+                commit=origin.commit if origin else None, date=origin.date if origin else None))
 
 
-def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, cap: int, baseline: set[str] | None = None,
-               reveal: bool = False, progress: bool = False) -> ScanOutcome:
-    scanner = Scanner(rules, max_document_bytes=cap)
-    out = ScanOutcome([], 0, [])
-    pending: list[tuple[str, bytes]] = []
+class _Counted:
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.n = chunks, 0
 
-    def flush() -> None:
-        for (path, data), matches in zip(pending, scanner.scan_batch([d for _, d in pending]), strict=True):
-            out.findings.extend(_to_findings(path, data, matches, reveal))
-        pending.clear()
+    def __iter__(self) -> Iterator[bytes]:
+        for c in self.chunks:
+            self.n += len(c)
+            yield c
 
-    size = 0
-    bar = _progress() if progress else None
-    for path, data in _inputs(paths, cap):
-        if isinstance(data, Skipped):
-            out.skipped.append(data)
+
+def _file_opener(path: str) -> Any:
+    return lambda: open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader's ``with``
+
+
+def _scan_part(worker: _Worker, part: Sequence[Target | Skipped], limits: Limits) -> None:
+    for t in part:
+        if isinstance(t, Skipped):
+            worker.add(t)
             continue
-        out.files += 1
-        pending.append((path, data))
-        size += len(data)
-        if bar is not None:
-            bar.advance(path)
-        if size >= BATCH:
-            flush()
+        if limits.max_file_size is not None and t.size > limits.max_file_size:
+            worker.add(Skipped(t.path, OVER_SIZE))
+            continue
+        worker.stats.files += 1
+        for item in documents(t.path, _file_opener(t.path), limits):
+            worker.add(item)
+    worker.flush()
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_process(rules: list[Rule], reveal: bool, limits: Limits) -> None:
+    _STATE["scanner"] = Scanner(rules)
+    _STATE["reveal"], _STATE["limits"] = reveal, limits
+
+
+def _run_part(part: Sequence[Target | Skipped]) -> tuple[list[Finding], Stats]:
+    worker = _Worker(_STATE["scanner"], _STATE["reveal"])
+    _scan_part(worker, part, _STATE["limits"])
+    return worker.findings, worker.stats
+
+
+def _parts(items: list[Target | Skipped]) -> list[list[Target | Skipped]]:
+    parts: list[list[Target | Skipped]] = [[]]
+    size = 0
+    for t in items:
+        big = isinstance(t, Target) and t.size > PART_BYTES
+        if big or size >= PART_BYTES or len(parts[-1]) >= PART_FILES:
+            parts.append([])
             size = 0
-    flush()
-    if bar is not None:
-        bar.close()
+        parts[-1].append(t)
+        size += t.size if isinstance(t, Target) else 0
+        if big:
+            parts.append([])
+    return [p for p in parts if p]
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | None = None,
+               baseline: set[str] | None = None, reveal: bool = False, jobs: int = 1, no_ignore: bool = False,
+               follow_symlinks: bool = False, progress: IO[str] | None = None) -> ScanOutcome:
+    started = time.perf_counter()
+    limits = limits or Limits()
+    worker = _Worker(Scanner(rules), reveal)
+    if list(paths) == ["-"]:
+        for item in _stdin_docs(sys.stdin.buffer):
+            worker.add(item)
+        worker.stats.files += 1
+        worker.flush()
+    else:
+        items = list(iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks))
+        total = sum(t.size for t in items if isinstance(t, Target))
+        parts = _parts(items)
+        if jobs > 1 and len(parts) > 1 and total >= POOL_MIN_BYTES:
+            _run_pool(worker, parts, list(rules), reveal, limits, jobs)
+        else:
+            done = 0
+            for part in parts:
+                _scan_part(worker, part, limits)
+                done += len(part)
+                if progress is not None:  # a terminal: one line, rewritten, gone at the end
+                    progress.write(f"\rscanning {done:,}/{len(items):,} files\x1b[K")
+                    progress.flush()
+            if progress is not None:
+                progress.write("\r\x1b[K")
+    return _finish(worker, baseline, started)
+
+
+def _run_pool(worker: _Worker, parts: list[list[Target | Skipped]], rules: list[Rule], reveal: bool,
+              limits: Limits, jobs: int) -> None:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    with ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=multiprocessing.get_context(method),
+                             initializer=_init_process, initargs=(rules, reveal, limits)) as pool:
+        for found, stats in pool.map(_run_part, parts):
+            worker.findings += found
+            worker.stats.add(stats)
+
+
+def _finish(worker: _Worker, baseline: set[str] | None, started: float) -> ScanOutcome:
+    seen: set[tuple[str, int, int, str, str | None]] = set()
+    findings = []
+    for f in worker.findings:  # a BOM file is scanned as text and as bytes: one report per place
+        key = (f.path, f.line, f.column, f.fingerprint, f.commit)
+        if key not in seen:
+            seen.add(key)
+            findings.append(f)
     if baseline:
-        out.findings = [f for f in out.findings if f.fingerprint not in baseline]
-    return out
+        findings = [f for f in findings if f.fingerprint not in baseline]
+    worker.stats.seconds = time.perf_counter() - started
+    return ScanOutcome(findings, worker.stats)
 
 
-class _progress:
-    """A rich progress line on a TTY (stderr), for large trees."""
+def _stdin_docs(stream: IO[bytes]) -> Iterator[Doc | Skipped]:
+    head = stream.read(CHUNK + 1)
+    if len(head) <= CHUNK:
+        yield from documents("-", lambda: io.BytesIO(head), Limits())
+        return
 
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
+    def chunks() -> Iterator[bytes]:
+        yield head
+        while chunk := stream.read(CHUNK):
+            yield chunk
 
-        # On stderr: stdout carries the report (rich's default console is stdout).
-        self.p = Progress(SpinnerColumn(), TextColumn("scanning {task.completed} files {task.description}"),
-                          console=Console(stderr=True), transient=True)
-        self.task = self.p.add_task("", total=None)
-        self.p.start()
+    yield Doc("-", -1, chunks=chunks)
 
-    def advance(self, path: str) -> None:
-        self.p.update(self.task, advance=1, description=path[-60:])
 
-    def close(self) -> None:
-        self.p.stop()
+def scan_staged(repo: str, rules: Sequence[Rule], *, limits: Limits, baseline: set[str] | None,
+                reveal: bool) -> ScanOutcome:
+    from crawler.cli.gitscan import staged
+
+    started = time.perf_counter()
+    worker = _Worker(Scanner(rules), reveal)
+    for path, blob in staged(repo):
+        worker.stats.files += 1
+        for item in documents(path, lambda b=blob: io.BytesIO(b), limits):
+            worker.add(item)
+    worker.flush()
+    return _finish(worker, baseline, started)
+
+
+def scan_history(repo: str, rev_range: str, rules: Sequence[Rule], *, baseline: set[str] | None,
+                 reveal: bool) -> ScanOutcome:
+    from crawler.cli.gitscan import history
+
+    started = time.perf_counter()
+    worker = _Worker(Scanner(rules), reveal)
+    for patch in history(repo, rev_range):
+        if not patch.lines:
+            continue  # a binary patch, a mode change or a rename without changes
+        worker.stats.files += 1
+        data = patch.data
+        worker.add(Doc(patch.path, len(data), data=data), Origin(patch.commit, patch.date, patch.lines))
+    worker.flush()
+    return _finish(worker, baseline, started)
 
 
 def verify_findings(findings: list[Finding], cfg: Config | None, rules: Sequence[Rule]) -> list[Finding]:
