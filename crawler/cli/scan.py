@@ -174,10 +174,17 @@ def _scan_part(worker: _Worker, part: Sequence[Target | Skipped], limits: Limits
         if limits.max_file_size is not None and t.size > limits.max_file_size:
             worker.add(Skipped(t.path, OVER_SIZE))
             continue
-        worker.stats.files += 1
-        for item in documents(t.path, _file_opener(t.path), limits):
-            worker.add(item)
+        _add_file(worker, documents(t.path, _file_opener(t.path), limits))
     worker.flush()
+
+
+def _add_file(worker: _Worker, items: Iterable[Doc | Skipped]) -> None:
+    """One file's documents; the file counts as scanned when at least one of them was read."""
+    read = False
+    for item in items:
+        read |= isinstance(item, Doc)
+        worker.add(item)
+    worker.stats.files += read
 
 
 _STATE: dict[str, Any] = {}
@@ -226,9 +233,7 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
     limits = limits or Limits()
     worker = _Worker(Scanner(rules), reveal)
     if list(paths) == ["-"]:
-        for item in _stdin_docs(sys.stdin.buffer):
-            worker.add(item)
-        worker.stats.files += 1
+        _add_file(worker, _stdin_docs(sys.stdin.buffer))
         worker.flush()
     else:
         items = list(iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks))
@@ -297,9 +302,7 @@ def scan_staged(repo: str, rules: Sequence[Rule], *, limits: Limits, baseline: s
     started = time.perf_counter()
     worker = _Worker(Scanner(rules), reveal)
     for path, blob in staged(repo):
-        worker.stats.files += 1
-        for item in documents(path, lambda b=blob: io.BytesIO(b), limits):
-            worker.add(item)
+        _add_file(worker, documents(path, lambda b=blob: io.BytesIO(b), limits))
     worker.flush()
     return _finish(worker, baseline, started)
 

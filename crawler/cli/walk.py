@@ -56,6 +56,16 @@ def _git_files(directory: Path) -> list[str] | None:
     return sorted(str(directory / p) for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
 
 
+def _ignored(directory: str) -> bool:
+    """Whether git ignores this folder as a whole (``dist/``): named explicitly, it is read all the same."""
+    try:
+        proc = subprocess.run(["git", "-C", directory, "check-ignore", "-q", "."], capture_output=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
 def _walk(directory: Path, follow: bool) -> Iterator[str]:
     seen: set[tuple[int, int]] = set()
     for root, dirs, files in os.walk(directory, followlinks=follow):
@@ -108,7 +118,7 @@ def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: 
     for given in paths:
         if os.path.isdir(given):
             root = os.path.realpath(given)
-            listed = None if no_ignore else _git_files(Path(given))
+            listed = None if no_ignore or _ignored(given) else _git_files(Path(given))
             entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
             for path in entries:
                 if ".git" in Path(path).parts:
