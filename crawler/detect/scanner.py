@@ -171,7 +171,7 @@ def _cache_file(exprs: list[bytes]) -> Path:
 def _load_cached(exprs: list[bytes]) -> Any:
     try:
         raw = _cache_file(exprs).read_bytes()
-        return _hs.loadb(bytearray(raw), _hs.HS_MODE_VECTORED)
+        return _hs.loadb(raw, _hs.HS_MODE_VECTORED)
     except Exception:  # missing, unreadable or not a database of this build: compile instead
         return None
 
