@@ -38,10 +38,10 @@ OVER_SIZE = "larger than --max-file-size"
 #: byte-order marks, UTF-32 first (its little-endian mark starts with UTF-16's)
 BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_COMPRESSED: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {
+_COMPRESSED: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {  # each closed by its reader's ``with``
     b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f),
     b"BZh": lambda f: bz2.BZ2File(f),
-    b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),
+    b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),  # noqa: SIM115
 }
 Opener = Callable[[], IO[bytes]]
 

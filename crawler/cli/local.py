@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from crawler.cli.common import EXIT_FOUND, EXIT_OK, EXIT_USAGE, err, load, load_if_present, out
 
 if TYPE_CHECKING:
-    from crawler.config.model import Config
     from crawler.detect.rules import Rule
 
 logger = logging.getLogger(__name__)
@@ -53,12 +52,14 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_scan(args: argparse.Namespace) -> int:
     from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
-    from crawler.cli.scan import (default_jobs, load_baseline, scan_history, scan_paths, scan_staged,
-                                  verify_findings, write_baseline)
+    from crawler.cli.rulecache import scan_rules
+    from crawler.cli.scan import default_jobs, scan_history, scan_paths, scan_staged, verify_findings
+    from crawler.cli.scanstats import load_baseline, write_baseline
     from crawler.detect.rules import load_rules
 
-    cfg = _scan_config(args.config, full=args.verify)
-    rules = load_rules(cfg)
+    # Without --verify only the rules matter: read them from the cache when nothing changed (fast start).
+    cfg = load_if_present(args.config) if args.verify else None
+    rules = load_rules(cfg) if args.verify else scan_rules(args.config)
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
         err("leakpatrol: error: '-' (stdin) cannot be combined with paths")
@@ -116,23 +117,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
         logger.debug("skipped %s: %s", skipped.path, skipped.why)
     err(result.stats.summary())
     return EXIT_FOUND if findings else EXIT_OK
-
-
-def _scan_config(path: str | None, *, full: bool) -> Config | None:
-    """``scan`` reads only the config's rules and scanner tables unless it verifies: validating the
-    plug-in tables would import the HTTP and storage stacks, which a pre-commit hook pays on every commit."""
-    if full:
-        return load_if_present(path)
-    from crawler.config.loading import config_path, read_config
-    from crawler.detect.rules import load_rules
-    from crawler.engine.logs import scrub_with
-
-    explicit = path or os.environ.get("LEAKPATROL_CONFIG")
-    if not explicit and not config_path(None).exists():
-        return None
-    cfg = read_config(explicit)
-    scrub_with(load_rules(cfg))
-    return cfg
 
 
 def cmd_token(args: argparse.Namespace) -> int:

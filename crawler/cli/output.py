@@ -46,7 +46,8 @@ def to_json(findings: Sequence[Finding], stats: dict[str, Any] | None = None) ->
     items = []
     for f in findings:
         item: dict[str, Any] = {"rule": f.rule.id, "fingerprint": f.fingerprint, "redacted": f.redacted,
-                                "path": printable(f.path), "line": f.line, "column": f.column, "severity": f.rule.severity}
+                                "path": printable(f.path), "line": f.line, "column": f.column,
+                                "severity": f.rule.severity}
         if f.revealed is not None:
             item["token"] = f.revealed
         if f.status is not None:

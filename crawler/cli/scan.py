@@ -10,65 +10,31 @@ come out in the same order as with one process.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import json
 import logging
 import os
 import sys
 import time
-from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import IO, Any
+from dataclasses import dataclass, replace
+from typing import IO, TYPE_CHECKING, Any
 
 from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents
-from crawler.cli.output import Finding, printable
+from crawler.cli.output import Finding
+from crawler.cli.scanstats import Stats
 from crawler.cli.walk import Skipped, Target, iter_targets
-from crawler.config.model import Config
 from crawler.detect.rules import Rule
 from crawler.detect.scanner import Scanner
 from crawler.detect.windows import Located, scan_documents, scan_stream
-from crawler.kernel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from crawler.config.model import Config
 
 logger = logging.getLogger(__name__)
 BATCH = 1 << 20
 PART_BYTES = 4 << 20
 PART_FILES = 256
 POOL_MIN_BYTES = 4 << 20
-
-
-@dataclass
-class Stats:
-    """What a scan read and what it did not (by reason)."""
-
-    files: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    skipped: list[Skipped] = field(default_factory=list)
-
-    def add(self, other: Stats) -> None:
-        self.files += other.files
-        self.bytes += other.bytes
-        self.skipped += other.skipped
-
-    def reasons(self) -> dict[str, int]:
-        return dict(Counter(s.why for s in self.skipped).most_common())
-
-    def as_json(self) -> dict[str, Any]:
-        return {"files": self.files, "bytes": self.bytes, "seconds": round(self.seconds, 3),
-                "skipped": len(self.skipped), "skipped_by_reason": self.reasons(),
-                "skipped_files": [{"path": printable(s.path), "reason": s.why} for s in self.skipped]}
-
-    def summary(self) -> str:
-        line = f"scanned {self.files:,} file{'s' if self.files != 1 else ''}, {self.bytes / 1e6:,.1f} MB " \
-               f"in {self.seconds:.2f} s"
-        if self.skipped:
-            line += f"; skipped {len(self.skipped):,}: " + ", ".join(f"{n} {why}" for why, n in self.reasons().items())
-        if self.files == 0:
-            line += " — nothing was read"
-        return line
 
 
 @dataclass
@@ -84,25 +50,6 @@ class Origin:
     commit: str
     date: str
     lines: list[int]
-
-
-def load_baseline(path: str) -> set[str]:
-    """A baseline is ``{"version": 1, "fingerprints": [...]}`` as ``--write-baseline`` writes it."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("baseline file not found", file=path) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"not a leakpatrol baseline: {exc}", file=path) from None
-    fps = doc.get("fingerprints") if isinstance(doc, dict) else None
-    if not isinstance(fps, list) or not all(isinstance(f, str) for f in fps):
-        raise ConfigError('not a leakpatrol baseline (expected {"version": 1, "fingerprints": [...]})', file=path)
-    return set(fps)
-
-
-def write_baseline(path: str, findings: Sequence[Finding]) -> None:
-    fps = sorted({f.fingerprint for f in findings})
-    Path(path).write_text(json.dumps({"version": 1, "fingerprints": fps}, indent=2) + "\n", encoding="utf-8")
 
 
 # -- one process's work ----------------------------------------------------------------------
@@ -163,7 +110,7 @@ class _Counted:
 
 
 def _file_opener(path: str) -> Any:
-    return lambda: open(path, "rb", buffering=0)  # noqa: SIM115 - closed by the reader's ``with``
+    return lambda: open(path, "rb", buffering=0)
 
 
 def _scan_part(worker: _Worker, part: Sequence[Target | Skipped], limits: Limits) -> None:
@@ -326,6 +273,8 @@ def scan_history(repo: str, rev_range: str, rules: Sequence[Rule], *, baseline: 
 def verify_findings(findings: list[Finding], cfg: Config | None, rules: Sequence[Rule]) -> list[Finding]:
     """``--verify``: ask each finding's verifier (configured for its rule only). Needs ``--reveal``-free
     plaintext, so the tokens are re-read from the matches by the caller via ``revealed``."""
+    import asyncio
+
     from crawler.engine.verification import verify_tokens
 
     verdicts = asyncio.run(verify_tokens(cfg, rules, [(f.rule, f.revealed or "") for f in findings]))

@@ -72,7 +72,8 @@ def test_git_history_reports_added_and_removed_lines(repo: Path, capsys: pytest.
 
     res = run(capsys, "scan", "--git", "--format", "json")
     assert res.code == 1, res.err
-    got = [(f["commit"], f["date"], f["path"], f["line"], f["column"], f["fingerprint"]) for f in res.json()["findings"]]
+    got = [(f["commit"], f["date"], f["path"], f["line"], f["column"], f["fingerprint"])
+           for f in res.json()["findings"]]
     assert sorted(got) == sorted([
         (leak, "2026-02-03T04:05:06+00:00", "conf.env", 2, 5, sha(token)),       # added at line 2
         (removal, "2026-03-04T05:06:07+00:00", "conf.env", 2, 5, sha(token)),    # removed from line 2

@@ -36,7 +36,10 @@ def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def scan_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[Result, list[dict[str, object]], dict[str, object]]:
+Found = list[dict[str, object]]
+
+
+def scan_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[Result, Found, dict[str, object]]:
     res = run(capsys, "scan", *argv, "--format", "json")
     doc = res.json()
     return res, doc["findings"], doc["stats"]
@@ -152,6 +155,7 @@ def test_one_early_nul_byte_does_not_make_a_text_file_binary(work: Path, capsys:
     token = acme_token()
     (work / "t.txt").write_bytes(b"header\x00\n" + b"ordinary text line\n" * 50 + token.encode() + b"\n")
     res, found, _ = scan_json(capsys, "t.txt")
+    assert res.code == 1
     assert [f["fingerprint"] for f in found] == [sha(token)]
 
 
@@ -230,7 +234,8 @@ def test_archives_are_scanned_inside(work: Path, capsys: pytest.CaptureFixture[s
                    ("outer.zip!inner.zip!deep.txt", 1, sha(t[4]))}
     assert stats["skipped_files"] == [{"path": "a.zip!img.png", "reason": "binary"}]
     res, found, stats = scan_json(capsys, "outer.zip", "--max-archive-depth", "1")
-    assert found == [] and stats["skipped_files"] == [{"path": "outer.zip!inner.zip", "reason": "archive nested too deep"}]
+    assert found == []
+    assert stats["skipped_files"] == [{"path": "outer.zip!inner.zip", "reason": "archive nested too deep"}]
 
 
 def test_a_zip_bomb_is_skipped_not_expanded(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
