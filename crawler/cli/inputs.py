@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import functools
 import gzip
 import io
 import lzma
@@ -22,7 +23,7 @@ import tarfile
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, Any
 
 from crawler.cli.walk import Skipped
 from crawler.detect.windows import WINDOW
@@ -38,12 +39,13 @@ OVER_SIZE = "larger than --max-file-size"
 #: byte-order marks, UTF-32 first (its little-endian mark starts with UTF-16's)
 BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
-_COMPRESSED: dict[bytes, Callable[[IO[bytes]], IO[bytes]]] = {  # each closed by its reader's ``with``
+_COMPRESSED: dict[bytes, Callable[[IO[bytes]], Any]] = {  # each closed by its reader's ``with``
     b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f),
     b"BZh": lambda f: bz2.BZ2File(f),
     b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),  # noqa: SIM115
 }
-Opener = Callable[[], IO[bytes]]
+Opener = Callable[[], Any]
+"""Opens a binary file object (a file, an archive member, a decompressing reader)."""
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def _archive(path: str, kind: str, data: bytes | None, opener: Opener, limits: L
         return io.BytesIO(data) if data is not None else opener()
 
     if kind == "zip":
-        with source() as fh, zipfile.ZipFile(fh) as zf:  # type: ignore[arg-type]
+        with source() as fh, zipfile.ZipFile(fh) as zf:
             infos = [i for i in zf.infolist() if not i.is_dir()]
             if sum(i.file_size for i in infos) > budget.left:
                 raise _OverCap  # what the archive declares is already too much: never expand it
@@ -177,7 +179,7 @@ def _archive(path: str, kind: str, data: bytes | None, opener: Opener, limits: L
                 if info.flag_bits & 0x1:
                     yield Skipped(f"{path}!{info.filename}", ENCRYPTED)
                     continue
-                yield from _member(f"{path}!{info.filename}", lambda i=info: zf.open(i), limits, depth, budget)
+                yield from _member(f"{path}!{info.filename}", functools.partial(zf.open, info), limits, depth, budget)
         return
     if kind == "compressed":
         if data is None:
@@ -197,12 +199,12 @@ def _archive(path: str, kind: str, data: bytes | None, opener: Opener, limits: L
     with source() as fh, tarfile.open(fileobj=fh, mode="r:*") as tf:
         for m in tf:
             if m.isfile():
-                yield from _member(f"{path}!{m.name}", lambda m=m: tf.extractfile(m), limits, depth, budget)
+                yield from _member(f"{path}!{m.name}", functools.partial(tf.extractfile, m), limits, depth, budget)
 
 
-def _member(path: str, opener: Callable[[], IO[bytes] | None], limits: Limits, depth: int,
+def _member(path: str, opener: Callable[[], Any], limits: Limits, depth: int,
             budget: _Budget) -> Iterator[Doc | Skipped]:
-    def checked() -> IO[bytes]:
+    def checked() -> Any:
         fh = opener()
         if fh is None:
             raise OSError(f"{path}: cannot be read")

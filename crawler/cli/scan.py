@@ -10,6 +10,7 @@ come out in the same order as with one process.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import os
@@ -249,7 +250,7 @@ def scan_staged(repo: str, rules: Sequence[Rule], *, limits: Limits, baseline: s
     started = time.perf_counter()
     worker = _Worker(Scanner(rules), reveal)
     for path, blob in staged(repo):
-        _add_file(worker, documents(path, lambda b=blob: io.BytesIO(b), limits))
+        _add_file(worker, documents(path, functools.partial(io.BytesIO, blob), limits))
     worker.flush()
     return _finish(worker, baseline, started)
 
