@@ -9,7 +9,7 @@
   before the prefix). Files that already match a built-in rule are left out, so the planted tokens
   are the whole truth. The tree is its own git repository (untracked files: a fresh checkout for
   every tool's ignore handling) and is cached under ``bench/.corpus/`` (gitignored).
-* **Runs** (median of ``--repeat``, wall time of the whole process): leakpatrol with one process
+* **Runs** (median of ``--repeat`` after one untimed warm-up run, wall time of the whole process): leakpatrol with one process
   and with ``-j 2``; Kingfisher and Betterleaks with one thread, first with their defaults (their
   whole rule sets), then with only the organisation rules, written in each tool's own rule format;
   ``grep -rF`` of the prefixes as the floor. Kingfisher runs with ``--no-validate
@@ -167,6 +167,7 @@ def _once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, bytes
 
 def timed(argv: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None) -> tuple[float, bytes]:
     env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    _once(argv, cwd, env)  # warm: the page cache, and each tool's compiled-rules cache
     walls, out = [], b""
     for _ in range(repeat):
         wall, out, _code = _once(argv, cwd, env)
@@ -187,10 +188,10 @@ def _count_json(out: bytes) -> int | None:
     text = out.decode("utf-8", "replace").strip()
     if not text:
         return 0
-    try:
-        doc = json.loads(text)
+    try:  # Kingfisher writes its report object, then a summary object
+        doc, _ = json.JSONDecoder().raw_decode(text)
     except ValueError:
-        return sum(1 for line in text.splitlines() if line.startswith("{"))
+        return None
     if isinstance(doc, list):
         return len(doc)
     if isinstance(doc, dict):
@@ -213,7 +214,7 @@ def kingfisher_run(binary: str, tree: Path, rules: Path | None, repeat: int) -> 
 def betterleaks_run(binary: str, tree: Path, rules: Path | None, repeat: int) -> Run:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        argv = [binary, str(tree), "-j", "1", "--no-banner", "--no-color", "-l", "error", "-o", str(report)]
+        argv = [binary, str(tree), "-j", "1", "--silent", "--no-color", "-l", "error", "-o", str(report)]
         if rules is not None:
             argv += ["-c", str(rules)]
         wall, _ = timed(argv, ROOT, repeat, {"GOMAXPROCS": "1"})
@@ -256,13 +257,14 @@ def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     out = proc.stdout.read()
-    _, _status, usage = os.wait4(proc.pid, 0)
+    _, status, usage = os.wait4(proc.pid, 0)
+    code = os.waitstatus_to_exitcode(status)
     wall = time.perf_counter() - t0
-    got = {f["fingerprint"] for f in json.loads(out)["findings"]}
     want = {fingerprint(t) for t in planted}
     big.unlink()
-    if proc.returncode not in (0, 1):
-        return Run(wall, None, f"FAILED with exit status {proc.returncode}"), usage.ru_maxrss * 1024
+    got = {f["fingerprint"] for f in json.loads(out)["findings"]} if out else set()
+    if code not in (0, 1):
+        return Run(wall, None, f"FAILED with exit status {code}"), usage.ru_maxrss * 1024
     note = "every planted token found" if got == want else f"NOT exact: {len(want - got)} missed"
     return Run(wall, len(got), f"{note} ({len(want)} planted)"), usage.ru_maxrss * 1024
 
@@ -302,11 +304,12 @@ def main(argv: Sequence[str] | None = None) -> str:
     grep = grep_run(tree.path, files["prefixes"], args.repeat)
     rows.append(("grep -rF (the prefixes), the floor", grep))
 
-    lines = [machine().replace("\n", "  \n"), "",
+    load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
+    lines = [machine().replace("\n", "  \n") + f"  \nload average at the start (1/5/15 min): {load}", "",
              f"Tree: {tree.files:,} files, {mb:.1f} MB, {len(tree.planted)} planted organisation tokens, "
              f"{tree.decoys} decoys; {args.org_rules} organisation rules; median of {args.repeat} runs, "
              "wall time of the whole process.", "",
-             "| run | wall s | MB/s | vs leakpatrol 1 process | found | note |", "|---|---:|---:|---:|---:|---|"]
+             "| run | wall s | MB/s | vs leakpatrol 1 process | reported | note |", "|---|---:|---:|---:|---:|---|"]
     for name, r in rows:
         lines.append(f"| {name} | {r.wall:.2f} | {mb / r.wall:.0f} | {r.wall / lp1.wall:.2f}× | "
                      f"{'-' if r.found is None else r.found} | {r.note} |")

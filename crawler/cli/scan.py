@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import io
+import itertools
 import logging
 import os
 import sys
@@ -149,19 +150,19 @@ def _run_part(part: Sequence[Target | Skipped]) -> tuple[list[Finding], Stats]:
     return worker.findings, worker.stats
 
 
-def _parts(items: list[Target | Skipped]) -> list[list[Target | Skipped]]:
-    parts: list[list[Target | Skipped]] = [[]]
+def _parts(items: Iterable[Target | Skipped]) -> Iterator[list[Target | Skipped]]:
+    """Consecutive parts of about ``PART_BYTES`` (or ``PART_FILES`` files); a big file is a part alone."""
+    part: list[Target | Skipped] = []
     size = 0
     for t in items:
         big = isinstance(t, Target) and t.size > PART_BYTES
-        if big or size >= PART_BYTES or len(parts[-1]) >= PART_FILES:
-            parts.append([])
-            size = 0
-        parts[-1].append(t)
+        if part and (big or size >= PART_BYTES or len(part) >= PART_FILES):
+            yield part
+            part, size = [], 0
+        part.append(t)
         size += t.size if isinstance(t, Target) else 0
-        if big:
-            parts.append([])
-    return [p for p in parts if p]
+    if part:
+        yield part
 
 
 def default_jobs() -> int:
@@ -184,10 +185,16 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
         _add_file(worker, _stdin_docs(sys.stdin.buffer))
         worker.flush()
     else:
-        items = list(iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks))
-        total = sum(t.size for t in items if isinstance(t, Target))
-        parts = _parts(items)
-        if jobs > 1 and len(parts) > 1 and total >= POOL_MIN_BYTES:
+        listed = iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks)
+        head: list[Target | Skipped] = []
+        total = 0
+        for item in listed:  # enough input to be worth more processes? (the walk goes on while they scan)
+            head.append(item)
+            total += item.size if isinstance(item, Target) else 0
+            if total >= POOL_MIN_BYTES:
+                break
+        parts = _parts(itertools.chain(head, listed))
+        if jobs > 1 and total >= POOL_MIN_BYTES:
             _run_pool(worker, parts, list(rules), reveal, limits, jobs)
         else:
             done = 0
@@ -195,21 +202,27 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
                 _scan_part(worker, part, limits)
                 done += len(part)
                 if progress is not None:  # a terminal: one line, rewritten, gone at the end
-                    progress.write(f"\rscanning {done:,}/{len(items):,} files\x1b[K")
+                    progress.write(f"\rscanning {done:,} files\x1b[K")
                     progress.flush()
             if progress is not None:
                 progress.write("\r\x1b[K")
     return _finish(worker, baseline, started)
 
 
-def _run_pool(worker: _Worker, parts: list[list[Target | Skipped]], rules: list[Rule], reveal: bool,
+def _run_pool(worker: _Worker, parts: Iterable[list[Target | Skipped]], rules: list[Rule], reveal: bool,
               limits: Limits, jobs: int) -> None:
+    """Parts go to ``jobs`` processes as the walk yields them; results come back in order. Forked
+    processes inherit this process's scanner; spawned ones (no fork) build their own."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    with ProcessPoolExecutor(max_workers=min(jobs, len(parts)), mp_context=multiprocessing.get_context(method),
-                             initializer=_init_process, initargs=(rules, reveal, limits)) as pool:
+    forked = "fork" in multiprocessing.get_all_start_methods()
+    if forked:
+        _STATE.update(scanner=worker.scanner, reveal=reveal, limits=limits)
+    context = multiprocessing.get_context("fork" if forked else "spawn")
+    init: Any = None if forked else _init_process
+    args: Any = (rules, reveal, limits)
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init, initargs=args) as pool:
         for found, stats in pool.map(_run_part, parts):
             worker.findings += found
             worker.stats.add(stats)

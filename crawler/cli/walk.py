@@ -28,6 +28,7 @@ SPECIAL = "special file"
 LOOP = "symlink loop"
 OUTSIDE = "symlink outside the root"
 UNREADABLE = "unreadable"
+GONE = "no longer there"
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,14 @@ def _git_files(directory: Path) -> list[str] | None:
         return None
     if out.returncode != 0:
         return None
-    return sorted(str(directory / p) for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
+    base = _prefix(str(directory))
+    return sorted(base + p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
+
+
+def _prefix(directory: str) -> str:
+    """What goes before a relative name, as ``Path(directory) / name`` would write it (``.`` adds nothing)."""
+    directory = os.path.normpath(directory)  # once per folder, not per file
+    return "" if directory == "." else directory + os.sep
 
 
 def _ignored(directory: str) -> bool:
@@ -69,6 +77,7 @@ def _ignored(directory: str) -> bool:
 def _walk(directory: Path, follow: bool) -> Iterator[str]:
     seen: set[tuple[int, int]] = set()
     for root, dirs, files in os.walk(directory, followlinks=follow):
+        prefix = _prefix(root)
         if follow:  # a followed link may lead back up: walk each real directory once
             st = os.stat(root)
             if (st.st_dev, st.st_ino) in seen:
@@ -79,13 +88,13 @@ def _walk(directory: Path, follow: bool) -> Iterator[str]:
         for d in sorted(dirs):
             if d == ".git":
                 continue
-            if not follow and os.path.islink(os.path.join(root, d)):
-                yield str(Path(root) / d)  # judged as an entry: inside the root it is reached anyway
+            if not follow and os.path.islink(prefix + d):
+                yield prefix + d  # judged as an entry: inside the root it is reached anyway
                 continue
             kept.append(d)
         dirs[:] = kept
         for name in sorted(files):
-            yield str(Path(root) / name)
+            yield prefix + name
 
 
 def classify(path: str, root: str | None, follow: bool) -> Target | Skipped | None:
@@ -94,7 +103,7 @@ def classify(path: str, root: str | None, follow: bool) -> Target | Skipped | No
     try:
         st = os.lstat(path)
     except OSError as exc:
-        return Skipped(path, UNREADABLE if exc.errno != errno.ENOENT else "vanished while scanning")
+        return Skipped(path, UNREADABLE if exc.errno != errno.ENOENT else GONE)
     if stat.S_ISLNK(st.st_mode):
         try:
             real = os.path.realpath(path, strict=True)
@@ -120,14 +129,10 @@ def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: 
             root = os.path.realpath(given)
             listed = None if no_ignore or _ignored(given) else _git_files(Path(given))
             entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
-            for path in entries:
-                if ".git" in Path(path).parts:
-                    continue
-                if not os.path.lexists(path):  # listed by git but deleted from the work tree
-                    continue
+            for path in entries:  # neither git nor the walk lists anything under .git/
                 item = classify(path, root, follow_symlinks)
-                if item is not None:
-                    yield item
+                if item is not None and not (isinstance(item, Skipped) and item.why == GONE):
+                    yield item  # (a file git lists but the work tree deleted is not there to scan)
         else:  # named explicitly: read it even if git ignores it, through a link too
             item = classify(given, None, True)
             yield item if item is not None else Skipped(given, SPECIAL)
