@@ -10,8 +10,9 @@
   are the whole truth. The tree is its own git repository (untracked files: a fresh checkout for
   every tool's ignore handling) and is cached under ``bench/.corpus/`` (gitignored).
 * **Runs** (median of ``--repeat`` after one untimed warm-up run, wall time of the whole process):
-  leakpatrol with one process and with ``-j 2``; Kingfisher and Betterleaks with one thread, first with their defaults (their
-  whole rule sets), then with only the organisation rules, written in each tool's own rule format;
+  leakpatrol with one process and with ``-j 2``; Kingfisher and Betterleaks with one thread, first
+  with their defaults (their whole rule sets), then with only the organisation rules, written in
+  each tool's own rule format;
   ``grep -rF`` of the prefixes as the floor. Kingfisher runs with ``--no-validate
   --git-history none --no-update-check``; nothing reaches the network.
 * **Exactness**: leakpatrol's JSON fingerprints must equal the planted set (else exit 1); the peers'
