@@ -66,6 +66,8 @@ class Doc:
     chunks: Callable[[], Iterator[bytes]] | None = None
     counted: bool = True
     """False for the decoded copy of a BOM file (its bytes are counted once)."""
+    problem: str | None = None
+    """Set when a stream stopped early (over the archive cap, unreadable): scanned up to there."""
 
 
 class _OverCap(Exception):
@@ -145,26 +147,39 @@ def documents(path: str, opener: Opener, limits: Limits, depth: int = 0,
 
 def _text(path: str, head: bytes, whole: bool, size: int, opener: Opener,
           budget: _Budget | None) -> Iterator[Doc]:
-    def raw() -> Iterator[bytes]:
-        with opener() as fh:
-            while chunk := _read(fh, budget, CHUNK):
-                yield chunk
-
     enc = _bom(head)
     if whole:
         yield Doc(path, size, data=head)
         if enc:
             yield Doc(path, size, data=head.decode(enc, "replace").encode("utf-8", "surrogatepass"), counted=False)
         return
-    yield Doc(path, -1, chunks=raw)
+    raw = Doc(path, -1)
+    raw.chunks = functools.partial(_stream, raw, opener, budget, None, len(head))
+    yield raw
     if enc:
-        def decoded() -> Iterator[bytes]:
-            dec = codecs.getincrementaldecoder(enc)("replace")
-            for chunk in raw():
-                yield dec.decode(chunk).encode("utf-8", "surrogatepass")
-            yield dec.decode(b"", final=True).encode("utf-8", "surrogatepass")
+        decoded = Doc(path, -1, counted=False)
+        decoded.chunks = functools.partial(_stream, decoded, opener, budget, enc, len(head))
+        yield decoded
 
-        yield Doc(path, -1, chunks=decoded, counted=False)
+
+def _stream(doc: Doc, opener: Opener, budget: _Budget | None, enc: str | None, paid: int) -> Iterator[bytes]:
+    """A big document's chunks (decoded from ``enc`` if given), read again from the start: the first
+    ``paid`` bytes were charged to the budget when the head was sniffed. Read lazily, while it is
+    scanned, so a problem met on the way is noted on ``doc`` instead of raised into the scan."""
+    dec = codecs.getincrementaldecoder(enc)("replace") if enc else None
+    try:
+        with opener() as fh:
+            while chunk := fh.read(CHUNK):
+                if budget is not None:
+                    budget.charge(max(0, len(chunk) - paid))
+                    paid = max(0, paid - len(chunk))
+                yield dec.decode(chunk).encode("utf-8", "surrogatepass") if dec else chunk
+        if dec:
+            yield dec.decode(b"", final=True).encode("utf-8", "surrogatepass")
+    except _OverCap:
+        doc.problem = OVER_CAP
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError, ValueError):
+        doc.problem = "unreadable"
 
 
 def _archive(path: str, kind: str, data: bytes | None, opener: Opener, limits: Limits, depth: int,

@@ -80,6 +80,8 @@ class _Worker:
             counted = _Counted(item.chunks())
             self._keep(item.path, scan_stream(self.scanner, counted), None)
             self.stats.bytes += counted.n if item.counted else 0
+            if item.problem:  # scanned up to where the stream stopped: counted as not scanned whole
+                self.stats.skipped.append(Skipped(item.path, item.problem))
 
     def flush(self) -> None:
         docs = [d.data or b"" for d, _ in self._pending]

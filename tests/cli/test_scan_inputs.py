@@ -251,6 +251,20 @@ def test_a_zip_bomb_is_skipped_not_expanded(work: Path, capsys: pytest.CaptureFi
     assert stats["skipped_by_reason"] == {"archive over the decompressed-size cap": 1}
 
 
+def test_a_big_member_cut_at_the_cap_is_scanned_up_to_it_and_counted(work: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    early, late = acme_token(), acme_token()
+    line = b"an ordinary log line that compresses well\n"
+    text = early.encode() + b"\n" + line * ((12 << 20) // len(line)) + late.encode() + b"\n"  # > one window
+    (work / "app.log.gz").write_bytes(gzip.compress(text))
+    res, found, stats = scan_json(capsys, "app.log.gz", "--max-archive-bytes", "10M")
+    assert res.code == 1, res.err
+    assert [f["fingerprint"] for f in found] == [sha(early)]
+    assert stats["skipped_files"] == [{"path": "app.log.gz!app.log", "reason": "archive over the decompressed-size cap"}]
+    res, found, _ = scan_json(capsys, "app.log.gz")
+    assert [f["fingerprint"] for f in found] == [sha(early), sha(late)], "within the default cap: all of it"
+
+
 def test_a_damaged_archive_is_counted(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (work / "broken.zip").write_bytes(_zip({"a.txt": b"hello"})[:40])
     res, _, stats = scan_json(capsys, "broken.zip")
