@@ -260,7 +260,8 @@ def test_a_big_member_cut_at_the_cap_is_scanned_up_to_it_and_counted(work: Path,
     res, found, stats = scan_json(capsys, "app.log.gz", "--max-archive-bytes", "10M")
     assert res.code == 1, res.err
     assert [f["fingerprint"] for f in found] == [sha(early)]
-    assert stats["skipped_files"] == [{"path": "app.log.gz!app.log", "reason": "archive over the decompressed-size cap"}]
+    assert stats["skipped_files"] == [
+        {"path": "app.log.gz!app.log", "reason": "archive over the decompressed-size cap"}]
     res, found, _ = scan_json(capsys, "app.log.gz")
     assert [f["fingerprint"] for f in found] == [sha(early), sha(late)], "within the default cap: all of it"
 
