@@ -213,19 +213,30 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
 
 def _run_pool(worker: _Worker, parts: Iterable[list[Target | Skipped]], rules: list[Rule], reveal: bool,
               limits: Limits, jobs: int) -> None:
-    """Parts go to ``jobs`` processes as the walk yields them; results come back in order. Forked
-    processes inherit this process's scanner; spawned ones (no fork) build their own."""
+    """This process and ``jobs - 1`` more share the parts as the walk yields them: a part goes to the
+    pool while it has fewer than two parts per process waiting, else this process scans it itself.
+    Results are taken in order. Forked processes inherit this process's scanner; spawned ones (no
+    fork on the platform) build their own."""
     import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
     forked = "fork" in multiprocessing.get_all_start_methods()
-    if forked:
-        _STATE.update(scanner=worker.scanner, reveal=reveal, limits=limits)
+    _STATE.update(scanner=worker.scanner, reveal=reveal, limits=limits)
     context = multiprocessing.get_context("fork" if forked else "spawn")
     init: Any = None if forked else _init_process
     args: Any = (rules, reveal, limits)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context, initializer=init, initargs=args) as pool:
-        for found, stats in pool.map(_run_part, parts):
+    slots: list[Future[tuple[list[Finding], Stats]] | tuple[list[Finding], Stats]] = []
+    waiting: list[Future[tuple[list[Finding], Stats]]] = []
+    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context, initializer=init, initargs=args) as pool:
+        for part in parts:
+            waiting = [f for f in waiting if not f.done()]
+            if len(waiting) >= 2 * (jobs - 1):
+                slots.append(_run_part(part))
+            else:
+                waiting.append(pool.submit(_run_part, part))
+                slots.append(waiting[-1])
+        for slot in slots:
+            found, stats = slot.result() if isinstance(slot, Future) else slot
             worker.findings += found
             worker.stats.add(stats)
 
