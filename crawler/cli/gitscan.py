@@ -10,12 +10,18 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from crawler.cli.inputs import Doc, Limits, documents
+from crawler.cli.scan import Origin, ScanOutcome, Worker, add_file, finish
+from crawler.detect.rules import Rule
+from crawler.detect.scanner import Scanner
 from crawler.kernel.errors import LeakpatrolError
 
 _HUNK = re.compile(rb"^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@")  # digits only, anchored: linear
@@ -136,3 +142,27 @@ def history(repo: str, rev_range: str) -> Iterator[Patch]:
     err = proc.stderr.read()
     if proc.wait() != 0:
         raise GitError(err.decode("utf-8", "replace").strip().splitlines()[-1] if err else "git log failed")
+
+
+def scan_staged(repo: str, rules: Sequence[Rule], *, limits: Limits, baseline: set[str] | None,
+                reveal: bool) -> ScanOutcome:
+    started = time.perf_counter()
+    worker = Worker(Scanner(rules), reveal)
+    for path, blob in staged(repo):
+        add_file(worker, documents(path, functools.partial(io.BytesIO, blob), limits))
+    worker.flush()
+    return finish(worker, baseline, started)
+
+
+def scan_history(repo: str, rev_range: str, rules: Sequence[Rule], *, baseline: set[str] | None,
+                 reveal: bool) -> ScanOutcome:
+    started = time.perf_counter()
+    worker = Worker(Scanner(rules), reveal)
+    for patch in history(repo, rev_range):
+        if not patch.lines:
+            continue  # a binary patch, a mode change or a rename without changes
+        worker.stats.files += 1
+        data = patch.data
+        worker.add(Doc(patch.path, len(data), data=data), Origin(patch.commit, patch.date, patch.lines))
+    worker.flush()
+    return finish(worker, baseline, started)

@@ -50,10 +50,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from crawler.cli.gitscan import scan_history, scan_staged
     from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
     from crawler.cli.rulecache import scan_rules
-    from crawler.cli.scan import default_jobs, scan_history, scan_paths, scan_staged, verify_findings
+    from crawler.cli.scan import default_jobs, scan_paths, verify_findings
     from crawler.cli.scanstats import load_baseline, write_baseline
     from crawler.detect.rules import load_rules
 

@@ -10,7 +10,6 @@ come out in the same order as with one process.
 
 from __future__ import annotations
 
-import functools
 import io
 import itertools
 import logging
@@ -57,7 +56,7 @@ class Origin:
 # -- one process's work ----------------------------------------------------------------------
 
 
-class _Worker:
+class Worker:
     """Scans documents with one scanner: small ones together, big ones as streams."""
 
     def __init__(self, scanner: Scanner, reveal: bool) -> None:
@@ -117,7 +116,7 @@ def _file_opener(path: str) -> Any:
     return lambda: open(path, "rb", buffering=0)
 
 
-def _scan_part(worker: _Worker, part: Sequence[Target | Skipped], limits: Limits) -> None:
+def _scan_part(worker: Worker, part: Sequence[Target | Skipped], limits: Limits) -> None:
     for t in part:
         if isinstance(t, Skipped):
             worker.add(t)
@@ -125,11 +124,11 @@ def _scan_part(worker: _Worker, part: Sequence[Target | Skipped], limits: Limits
         if limits.max_file_size is not None and t.size > limits.max_file_size:
             worker.add(Skipped(t.path, OVER_SIZE))
             continue
-        _add_file(worker, documents(t.path, _file_opener(t.path), limits))
+        add_file(worker, documents(t.path, _file_opener(t.path), limits))
     worker.flush()
 
 
-def _add_file(worker: _Worker, items: Iterable[Doc | Skipped]) -> None:
+def add_file(worker: Worker, items: Iterable[Doc | Skipped]) -> None:
     """One file's documents; the file counts as scanned when at least one of them was read."""
     read = False
     for item in items:
@@ -147,7 +146,7 @@ def _init_process(rules: list[Rule], reveal: bool, limits: Limits) -> None:
 
 
 def _run_part(part: Sequence[Target | Skipped]) -> tuple[list[Finding], Stats]:
-    worker = _Worker(_STATE["scanner"], _STATE["reveal"])
+    worker = Worker(_STATE["scanner"], _STATE["reveal"])
     _scan_part(worker, part, _STATE["limits"])
     return worker.findings, worker.stats
 
@@ -182,9 +181,9 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
                follow_symlinks: bool = False, progress: IO[str] | None = None) -> ScanOutcome:
     started = time.perf_counter()
     limits = limits or Limits()
-    worker = _Worker(Scanner(rules), reveal)
+    worker = Worker(Scanner(rules), reveal)
     if list(paths) == ["-"]:
-        _add_file(worker, _stdin_docs(sys.stdin.buffer))
+        add_file(worker, _stdin_docs(sys.stdin.buffer))
         worker.flush()
     else:
         listed = iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks)
@@ -208,10 +207,10 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
                     progress.flush()
             if progress is not None:
                 progress.write("\r\x1b[K")
-    return _finish(worker, baseline, started)
+    return finish(worker, baseline, started)
 
 
-def _run_pool(worker: _Worker, parts: Iterable[list[Target | Skipped]], rules: list[Rule], reveal: bool,
+def _run_pool(worker: Worker, parts: Iterable[list[Target | Skipped]], rules: list[Rule], reveal: bool,
               limits: Limits, jobs: int) -> None:
     """This process and ``jobs - 1`` more share the parts as the walk yields them: a part goes to the
     pool while it has fewer than two parts per process waiting, else this process scans it itself.
@@ -241,7 +240,7 @@ def _run_pool(worker: _Worker, parts: Iterable[list[Target | Skipped]], rules: l
             worker.stats.add(stats)
 
 
-def _finish(worker: _Worker, baseline: set[str] | None, started: float) -> ScanOutcome:
+def finish(worker: Worker, baseline: set[str] | None, started: float) -> ScanOutcome:
     seen: set[tuple[str, int, int, str, str | None]] = set()
     findings = []
     for f in worker.findings:  # a BOM file is scanned as text and as bytes: one report per place
@@ -267,34 +266,6 @@ def _stdin_docs(stream: IO[bytes]) -> Iterator[Doc | Skipped]:
             yield chunk
 
     yield Doc("-", -1, chunks=chunks)
-
-
-def scan_staged(repo: str, rules: Sequence[Rule], *, limits: Limits, baseline: set[str] | None,
-                reveal: bool) -> ScanOutcome:
-    from crawler.cli.gitscan import staged
-
-    started = time.perf_counter()
-    worker = _Worker(Scanner(rules), reveal)
-    for path, blob in staged(repo):
-        _add_file(worker, documents(path, functools.partial(io.BytesIO, blob), limits))
-    worker.flush()
-    return _finish(worker, baseline, started)
-
-
-def scan_history(repo: str, rev_range: str, rules: Sequence[Rule], *, baseline: set[str] | None,
-                 reveal: bool) -> ScanOutcome:
-    from crawler.cli.gitscan import history
-
-    started = time.perf_counter()
-    worker = _Worker(Scanner(rules), reveal)
-    for patch in history(repo, rev_range):
-        if not patch.lines:
-            continue  # a binary patch, a mode change or a rename without changes
-        worker.stats.files += 1
-        data = patch.data
-        worker.add(Doc(patch.path, len(data), data=data), Origin(patch.commit, patch.date, patch.lines))
-    worker.flush()
-    return _finish(worker, baseline, started)
 
 
 def verify_findings(findings: list[Finding], cfg: Config | None, rules: Sequence[Rule]) -> list[Finding]:
