@@ -290,13 +290,14 @@ def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -
 # -- the table --------------------------------------------------------------------------------
 
 
-def main(argv: Sequence[str] | None = None) -> str:
+def main(argv: Sequence[str] = ()) -> str:
+    """Run everything with ``argv`` (the script's flags; none: the defaults); print and return the table."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--org-rules", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--big-mb", type=int, default=1000, help="size of the single big file (0: skip)")
-    args = ap.parse_args(argv)
+    args = ap.parse_args(list(argv))
 
     from bench.common import machine
 
@@ -354,4 +355,4 @@ def main(argv: Sequence[str] | None = None) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
