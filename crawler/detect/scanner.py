@@ -5,7 +5,8 @@ Two engines give identical results (a test runs both on the same inputs):
 * **Hyperscan** (when it imports): one database holding, per rule, ``prefix`` + the minimum body
   (fixed width, so the start of each match is ``end - width`` without start-of-match tracking).
   Documents are scanned in groups of ~1 MiB per call (vectored mode: no copy), since each call
-  has a fixed cost.
+  has a fixed cost. The compiled database is kept on disk (:func:`cache_dir`), one file per set of
+  expressions and Hyperscan build, so a process starts without compiling (``scan`` starts fast).
 * **Pure Python**: the literal prefixes, grouped by their last byte, as trie regexes searched
   over the *reversed* buffer (prefixes end in rarer delimiters, and a regex that starts with a
   literal is scanned fast). Searched from every hit + 1, so overlapping prefixes are all seen; no
