@@ -57,7 +57,7 @@ class Step:
 
 STEPS = [
     Step("scan", "scan.py", [], ["--mb", "5", "--peer-mb", "0.3", "--repeat", "1"]),
-    Step("peers", "peers.py", [], ["--quick"], json=False),
+    Step("peers", "peers.py", [], ["--mb", "5", "--repeat", "1", "--big-mb", "50"]),
     Step("latency-sqlite", "latency.py", ["--per-source", "200"], ["--per-source", "4"]),
     Step("latency-postgresql", "latency.py", ["--per-source", "200", "--store", "postgresql"],
          ["--per-source", "4", "--store", "postgresql"], needs="postgresql"),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
     import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
@@ -24,12 +24,11 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef,unused-ignore]
     import sre_parse  # type: ignore[no-redef,unused-ignore]
 
-from pydantic import ValidationError
-
-from crawler.config.loading import validation_problem
-from crawler.config.model import Config, RuleConfig
 from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62_ok
 from crawler.kernel.errors import ConfigError, RuleError
+
+if TYPE_CHECKING:  # pydantic is imported when a rule is validated, not to match tokens (``scan`` starts fast)
+    from crawler.config.model import Config, RuleConfig
 
 #: The files shipped inside the package (rule pack, report templates, example config), read through
 #: importlib.resources so that a wheel install finds them as an editable one does.
@@ -172,6 +171,11 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
 def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
     """Every rule of the built-in pack, validated. A pack with no rule is an error, never a silent
     "No findings"."""
+    from pydantic import ValidationError
+
+    from crawler.config.loading import validation_problem
+    from crawler.config.model import RuleConfig
+
     out: list[RuleConfig] = []
     files = sorted((f for f in rules_dir.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
     for file in files:
