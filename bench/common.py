@@ -62,6 +62,10 @@ def percentile(values: Sequence[float], q: float) -> float:
     return ordered[rank - 1]
 
 
+SUMMARY_HEADER = (f"{'source':<18} {'n':>4} {'p50 s':>7} {'p90 s':>7} {'p99 s':>7} {'mean s':>7} {'max s':>7}"
+                  "   (every percentile over the row's n samples; p99 only where n >= 100)")
+
+
 def summary_row(name: str, values: Sequence[float]) -> str:
     if not values:
         return f"{name:<18} {0:>4}"

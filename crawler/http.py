@@ -36,8 +36,10 @@ def _guard(source: str, allowed: frozenset[str]) -> object:
         host = (request.url.host or "").lower()
         if host not in allowed:
             raise ForbiddenURL(source, str(request.url.copy_with(query=None)))
-        if request.url.scheme == "http" and not is_loopback_host(host):
-            raise ForbiddenURL(source, str(request.url.copy_with(query=None)))
+        if request.url.scheme != "https" and not is_loopback_host(host):
+            raise ForbiddenURL(source, str(request.url.copy_with(query=None)),
+                               f"the scheme is {request.url.scheme}; only https is fetched from "
+                               f"non-loopback hosts (the host {host} itself is allowed)")
 
     return check
 

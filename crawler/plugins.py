@@ -21,6 +21,7 @@ from crawler.detect.rules import builtin_rule_ids
 from crawler.kernel.errors import ConfigError
 from crawler.notifiers import NOTIFIERS
 from crawler.notifiers.base import Notifier
+from crawler.store.runtime import deployment_key
 from sources import SOURCES
 from sources.base import Source, SourceOptions
 from verifiers import VERIFIERS
@@ -28,7 +29,7 @@ from verifiers.base import Verifier
 
 __all__ = [
     "NOTIFIERS", "SOURCES", "VERIFIERS", "build_config", "load_config", "make_notifier", "make_verifier",
-    "source_of", "validate",
+    "needs_signing_key", "source_of", "validate",
 ]
 
 
@@ -106,6 +107,11 @@ def _cross_check(cfg: Config, where: str) -> None:
         for rid in note.rules or []:
             if rid not in rule_ids and rid not in builtin_rule_ids():
                 raise ConfigError(unknown(rid, rule_ids, "rule"), file=where, key=f"notifiers[{i}].rules")
+    kinds = {n.id: n.kind for n in cfg.notifiers}
+    for nid in cfg.report.notify:
+        if nid in kinds and not NOTIFIERS[kinds[nid]].carries_reports:
+            raise ConfigError(f"notifier {nid!r} ({kinds[nid]}) has no form for the weekly report",
+                              file=where, key="report.notify")
 
 
 # ---- building plug-ins ----------------------------------------------------------------------
@@ -132,7 +138,13 @@ def make_verifier(cfg: Config | None, vc: VerifierConfig, client: httpx.AsyncCli
     return VERIFIERS[vc.kind](vc, client, options)
 
 
+def needs_signing_key(cfg: Config) -> bool:
+    """Whether a configured notifier signs with the deployment's key (``github_partner``)."""
+    return any(NOTIFIERS[nc.kind].signs_with_deployment_key for nc in cfg.notifiers if nc.kind in NOTIFIERS)
+
+
 def make_notifier(cfg: Config | None, nc: NotifierConfig, client: httpx.AsyncClient | None) -> Notifier:
     """``client`` may be ``None`` only to ask :meth:`Notifier.missing_credentials` (``check``)."""
     options = cfg.options_of("notifiers", nc.id) if cfg else None
-    return NOTIFIERS[nc.kind](nc, client, options)  # type: ignore[arg-type]
+    return NOTIFIERS[nc.kind](nc, client, options, deployment_key=deployment_key(cfg) if cfg else None)  # type: ignore[arg-type]
+

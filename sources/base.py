@@ -8,8 +8,15 @@ document that was not processed. A source that learns when it may poll next (``X
 ``Retry-After``) sets :attr:`Source.not_before`; rate limits that outlast the retry policy are raised
 as :class:`crawler.kernel.errors.RateLimited` and the engine stores the back-off.
 
+One bad document never stops a source: a per-document fetch runs under :func:`guard`, which turns a
+document that cannot be had (404/410/451, an answer that is not content, an item that fails
+validation) into a :class:`Skip` and a transient failure that outlived the retry policy (5xx,
+timeout, reset, "not ready yet") into a :class:`Park`. Both travel in the batch; the engine counts
+and logs skips and stores parked documents, which it hands back to :meth:`Source.refetch` later.
+Listing-level failures still raise, and the source backs off as a whole.
+
 Size: the contract, its value types and the few helpers every source shares (seen-window, time
-parsing, capped raw fetches) are one module, so a source author reads one file.
+parsing, capped raw fetches, per-document outcomes) are one module, so a source author reads one file.
 """
 
 from __future__ import annotations
@@ -32,7 +39,13 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from crawler.config.model import Duration, PluginOptions, Url, secret
 from crawler.http import Body, read_capped
 from crawler.kernel.clock import utcnow
-from crawler.kernel.errors import MalformedPage
+from crawler.kernel.errors import (
+    DocumentNotReady,
+    DocumentSkipped,
+    ForbiddenURL,
+    MalformedPage,
+    SourceUnavailable,
+)
 from crawler.kernel.retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -49,6 +62,9 @@ class SourceOptions(PluginOptions):
     """Pages processed on the first poll (no cursor yet)."""
     allowed_hosts: list[str] = Field(default_factory=list)
     """Hosts this source may fetch besides ``api_url``'s host (replaces the source's defaults)."""
+    document_give_up_after: Duration = 86400.0
+    """A parked document (its fetch failed transiently) is fetched again with back-off for this long
+    after its first failure, then recorded as skipped (``reason="gave_up"``)."""
 
 
 class TokenSourceOptions(SourceOptions):
@@ -78,11 +94,54 @@ class Document:
 
 
 @dataclass(frozen=True)
+class Skip:
+    """A document that cannot be had for good: counted in ``leakpatrol_documents_skipped_total``
+    with ``reason`` (a short label: ``gone``, ``http_error``, ``invalid``, ``not_content``,
+    ``forbidden_url``, ``gave_up``) and logged with ``detail`` (never content)."""
+
+    key: str
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Park:
+    """A document whose fetch failed transiently: stored by the engine and handed back to
+    :meth:`Source.refetch` with ``ref`` (JSON values: what the source needs to fetch it again) after
+    a back-off, at least ``retry_after`` seconds when the service asked for a wait."""
+
+    key: str
+    ref: Mapping[str, Any]
+    reason: str
+    detail: str
+    retry_after: float | None = None
+
+
+@dataclass(frozen=True)
 class Batch:
-    """Documents plus the cursor to store once all of them are accepted."""
+    """Documents plus the cursor to store once all of them are accepted, and the documents of the
+    same stretch that were skipped or parked (the cursor moves past those too)."""
 
     documents: Sequence[Document]
     cursor: Mapping[str, Any]
+    skipped: Sequence[Skip] = ()
+    parked: Sequence[Park] = ()
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What fetching one item gave: documents, and what was skipped or parked on the way."""
+
+    documents: tuple[Document, ...] = ()
+    skipped: tuple[Skip, ...] = ()
+    parked: tuple[Park, ...] = ()
+
+    def __add__(self, other: Outcome) -> Outcome:
+        return Outcome(self.documents + other.documents, self.skipped + other.skipped,
+                       self.parked + other.parked)
+
+    def batch(self, cursor: Mapping[str, Any]) -> Batch:
+        return Batch(self.documents, cursor, self.skipped, self.parked)
 
 
 
@@ -115,6 +174,22 @@ class SourceContext:
 
         resp = await self.policy.send(self.name, call)
         return Body(resp, resp.content, bool(resp.extensions.get("leakpatrol_truncated")))
+
+    async def document_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:
+        """GET the JSON of one document (a compare, a commit, a file): a non-2xx answer is
+        :class:`DocumentSkipped` (``gone`` for 404/410/451), not a failure of the whole poll."""
+        body = await self.request(url, headers=headers)
+        resp = body.response
+        where = resp.request.url.copy_with(query=None)
+        if not 200 <= resp.status_code < 300:
+            raise DocumentSkipped(self.name, skip_reason(resp.status_code),
+                                  f"HTTP {resp.status_code} from {where}{github_message(body.content)}")
+        if body.truncated:
+            raise DocumentSkipped(self.name, "invalid", f"{where} is larger than {self.max_page_bytes} bytes")
+        try:
+            return resp, json.loads(body.content)
+        except (ValueError, UnicodeDecodeError):
+            raise DocumentSkipped(self.name, "invalid", f"invalid JSON from {where}") from None
 
     async def get_json(self, url: str, *, params: Mapping[str, Any] | None = None,
                        headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:
@@ -165,6 +240,14 @@ class Source(abc.ABC):
     def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
         """Yield batches of new documents since ``cursor`` (empty mapping on the first poll)."""
 
+    async def refetch(self, key: str, ref: Mapping[str, Any]) -> Outcome:
+        """Fetch a parked document again from the ``ref`` its :class:`Park` carried. The base class
+        knows ``{"kind": "raw", …}`` (see :func:`raw_ref`); a source with other kinds overrides this
+        and calls ``super()`` for the rest."""
+        if ref.get("kind") == "raw":
+            return await guard(self.ctx, key, ref, lambda: raw_document(self.ctx, ref))
+        return Outcome(skipped=(Skip(key, "invalid", f"cannot re-fetch a parked {ref.get('kind')!r} document"),))
+
 
 # ---------------------------------------------------------------------------------------------
 # helpers shared by the source modules (pure functions; no I/O except through the context)
@@ -185,6 +268,32 @@ class Shape(BaseModel):
 @functools.lru_cache(maxsize=64)
 def _adapter(shape: Any) -> TypeAdapter[Any]:
     return TypeAdapter(shape)
+
+
+def validate_items(source: str, shape: type[T], data: object, what: str,
+                   key: Callable[[object], str] = lambda item: "") -> tuple[list[T], list[Skip]]:
+    """A listing item by item: the items that have ``shape`` and a :class:`Skip` for each that does
+    not (unknown or null fields the source does not read never reject anything). Only a listing that
+    is not a JSON array at all is :class:`MalformedPage`."""
+    if not isinstance(data, list):
+        raise MalformedPage(source, f"{what}: expected a JSON array, got {type(data).__name__}")
+    items: list[T] = []
+    skipped: list[Skip] = []
+    for n, item in enumerate(data):
+        try:
+            items.append(validate(source, shape, item, what))
+        except MalformedPage as exc:
+            label = key(item) if isinstance(item, dict) else ""
+            skipped.append(Skip(label or f"{what}[{n}]", "invalid", exc.problem))
+    return items, skipped
+
+
+def item_key(*fields: str) -> Callable[[object], str]:
+    """The first of ``fields`` an invalid listing item has, as its key in the skip log."""
+    def key(item: object) -> str:
+        values = item if isinstance(item, dict) else {}
+        return next((str(values[f]) for f in fields if values.get(f) is not None), "")
+    return key
 
 
 def validate(source: str, shape: type[T], data: object, what: str) -> T:
@@ -280,17 +389,69 @@ def seen_list(cursor: Mapping[str, Any], key: str = "seen") -> list[str]:
     return [str(v) for v in value] if isinstance(value, list) else []
 
 
-async def fetch_raw(ctx: SourceContext, url: str, *, headers: Mapping[str, str] | None = None) -> Body | None:
-    """Raw document content (capped); ``None`` when it is gone (404/410) so one deleted file
-    cannot stall the cursor. Other non-2xx statuses are :class:`MalformedPage`."""
+GONE = frozenset({404, 410, 451})
+"""Statuses that mean a document is gone for good: deleted, made private, or blocked for legal reasons."""
+
+
+def skip_reason(status: int) -> str:
+    return "gone" if status in GONE else "http_error"
+
+
+def github_message(content: bytes) -> str:
+    """``: Not Found`` from GitHub's (and GitLab's) JSON error body ``{"message": …}``, for the log."""
+    try:
+        message = json.loads(content[:4096]).get("message")
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return ""
+    return f": {message[:100]}" if isinstance(message, str) else ""
+
+
+async def fetch_raw(ctx: SourceContext, url: str, *, headers: Mapping[str, str] | None = None) -> Body:
+    """Raw document content (capped). A non-2xx answer is :class:`DocumentSkipped` (``gone`` for
+    404/410/451), so one deleted file never stalls the cursor; run it under :func:`guard`."""
     body = await ctx.request(url, headers=headers, max_bytes=ctx.max_document_bytes)
     status = body.response.status_code
-    if status in (404, 410):
-        logger.info("%s: %s is gone (HTTP %d); skipped", ctx.name, url, status)
-        return None
     if not 200 <= status < 300:
-        raise MalformedPage(ctx.name, f"HTTP {status} fetching {url}")
+        raise DocumentSkipped(ctx.name, skip_reason(status), f"HTTP {status} fetching {url}")
     return body
+
+
+def raw_ref(url: str, doc_url: str, *, key: str, published_at: datetime | None = None, path: str | None = None,
+            meta: Mapping[str, str] | None = None, auth: bool = False) -> dict[str, Any]:
+    """The ``ref`` of a document read whole from ``url`` (JSON values only: it is stored when parked).
+    ``auth`` = send the source's own credentials (only to its API host)."""
+    return {"kind": "raw", "url": url, "doc_url": doc_url, "key": key, "path": path, "auth": auth,
+            "published_at": published_at.isoformat() if published_at else None, "meta": dict(meta or {})}
+
+
+async def raw_document(ctx: SourceContext, ref: Mapping[str, Any],
+                       headers: Mapping[str, str] | None = None) -> Outcome:
+    """Fetch the document a :func:`raw_ref` describes."""
+    body = await fetch_raw(ctx, str(ref["url"]), headers=headers if ref.get("auth") else None)
+    return Outcome((Document(url=str(ref["doc_url"]), content=body.content, source=ctx.name, key=str(ref["key"]),
+                             published_at=parse_time(ref.get("published_at")), path=ref.get("path") or None,
+                             truncated=body.truncated, meta=dict(ref.get("meta") or {})),))
+
+
+async def guard(ctx: SourceContext, key: str, ref: Mapping[str, Any],
+                fetch: Callable[[], Awaitable[Outcome]]) -> Outcome:
+    """Run one item's fetch so that its failure stays its own: a document that cannot be had is a
+    :class:`Skip`, a transient failure a :class:`Park` (with ``ref``, to fetch it again). Rate limits
+    and configuration problems (:class:`~crawler.kernel.errors.RateLimited`,
+    :class:`~crawler.kernel.errors.SourceDisabled`) still stop the poll: they hold for every item."""
+    try:
+        return await fetch()
+    except DocumentSkipped as exc:
+        return Outcome(skipped=(Skip(key, exc.reason, exc.problem),))
+    except MalformedPage as exc:
+        return Outcome(skipped=(Skip(key, "invalid", exc.problem),))
+    except ForbiddenURL as exc:
+        return Outcome(skipped=(Skip(key, "forbidden_url", exc.problem),))
+    except DocumentNotReady as exc:
+        return Outcome(parked=(Park(key, ref, "not_ready", exc.problem, exc.retry_after),))
+    except SourceUnavailable as exc:
+        return Outcome(parked=(Park(key, ref, "unavailable", exc.problem),))
+
 
 
 async def prefetched(items: Iterable[T], fetch: Callable[[T], Awaitable[R]],
@@ -320,4 +481,3 @@ async def prefetched(items: Iterable[T], fetch: Callable[[T], Awaitable[R]],
             task.cancel()
         if ahead:
             await asyncio.gather(*(t for _, t in ahead), return_exceptions=True)
-

@@ -9,6 +9,7 @@ https://docs.github.com/en/rest/gists/gists#list-public-gists
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timedelta
@@ -20,17 +21,21 @@ from crawler.config.model import Url, secret
 from crawler.kernel.clock import iso
 from sources.base import (
     Batch,
-    Document,
+    Outcome,
     SeenWindow,
     Shape,
+    Skip,
     Source,
     TokenSourceOptions,
-    fetch_raw,
+    guard,
+    item_key,
     next_link,
     parse_time,
     prefetched,
+    raw_document,
+    raw_ref,
     seen_list,
-    validate,
+    validate_items,
 )
 
 logger = logging.getLogger(__name__)
@@ -47,16 +52,16 @@ class Owner(Shape):
 
 
 class GistFile(Shape):
-    raw_url: str
+    raw_url: str | None = None
 
 
 class Gist(Shape):
     id: str
     html_url: str
     updated_at: str
-    files: dict[str, GistFile] = Field(default_factory=dict)
+    files: dict[str, GistFile | None] = Field(default_factory=dict)
     owner: Owner | None = None
-    truncated: bool = False
+    truncated: bool | None = False
 
 
 class GithubGists(Source):
@@ -74,15 +79,17 @@ class GithubGists(Source):
 
     async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
         since, window = parse_time(cursor.get("since")), SeenWindow(seen_list(cursor))
-        gists = await self._list(since, first=not cursor)
+        gists, skipped = await self._list(since, first=not cursor)
+        if skipped:  # items of the listing that could not be read: counted, the rest goes on
+            yield Batch([], dict(cursor), skipped=skipped)
         fresh = [g for g in sorted(reversed(gists), key=_updated)  # oldest first, so `since` only grows
                  if _mark(g) not in window and not window.before(parse_time(g.updated_at), since)]
-        async for gist, docs in prefetched(fresh, self._documents, self.ctx.prefetch):
+        async for gist, outcome in prefetched(fresh, self._documents, self.ctx.prefetch):
             window.add(_mark(gist))
             since = max(filter(None, (since, parse_time(gist.updated_at))), default=None)
-            yield Batch(docs, {"since": iso(since) if since else None, "seen": window.snapshot(since)})
+            yield outcome.batch({"since": iso(since) if since else None, "seen": window.snapshot(since)})
 
-    async def _list(self, since: datetime | None, *, first: bool) -> list[Gist]:
+    async def _list(self, since: datetime | None, *, first: bool) -> tuple[list[Gist], list[Skip]]:
         url: str | None = f"{self.options.api_url.rstrip('/')}/gists/public"
         query: dict[str, Any] = {"per_page": 100}
         if since is not None:
@@ -90,32 +97,32 @@ class GithubGists(Source):
         params: dict[str, Any] | None = query
         pages = max(1, self.options.backfill_pages) if first else MAX_PAGES
         gists: list[Gist] = []
+        skipped: list[Skip] = []
         for _ in range(pages):
             if url is None:
                 break
             resp, data = await self.ctx.get_json(url, params=params, headers=self._headers())
             if data is None:  # 304
                 break
-            gists += validate(self.ctx.name, list[Gist], data, "gists page")
+            items, bad = validate_items(self.ctx.name, Gist, data, "gists page", item_key("id"))
+            gists, skipped = gists + items, skipped + bad
             url, params = next_link(resp), None
-        return gists
+        return gists, skipped
 
-    async def _documents(self, gist: Gist) -> list[Document]:
+    async def _documents(self, gist: Gist) -> Outcome:
         if gist.truncated:
             logger.info("%s: gist %s lists only its first 300 files", self.ctx.name, gist.id)
-        author = gist.owner.login if gist.owner else ""
-        docs = []
+        meta = {"gist_id": gist.id, "author": gist.owner.login if gist.owner else ""}
+        out = Outcome()
         for filename, f in gist.files.items():
-            body = await fetch_raw(self.ctx, f.raw_url)
-            if body is None:
+            key = f"{gist.id}/{filename}@{gist.updated_at}"
+            if f is None or not f.raw_url:
+                out += Outcome(skipped=(Skip(key, "invalid", f"gist {gist.id}: file {filename!r} has no raw_url"),))
                 continue
-            docs.append(Document(
-                url=gist.html_url, content=body.content, source=self.ctx.name,
-                key=f"{gist.id}/{filename}@{gist.updated_at}", published_at=parse_time(gist.updated_at),
-                path=filename, truncated=body.truncated,
-                meta={"gist_id": gist.id, "author": author},
-            ))
-        return docs
+            ref = raw_ref(f.raw_url, gist.html_url, key=key, published_at=parse_time(gist.updated_at),
+                          path=filename, meta=meta)
+            out += await guard(self.ctx, key, ref, functools.partial(raw_document, self.ctx, ref))
+        return out
 
 
 def _mark(gist: Gist) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
@@ -24,14 +24,18 @@ from crawler.kernel.errors import MalformedPage
 from sources.base import (
     Batch,
     Document,
+    Outcome,
     Shape,
     Source,
     TokenSourceOptions,
     cap,
+    guard,
+    item_key,
     next_link,
     remember,
     seen_list,
     validate,
+    validate_items,
 )
 
 logger = logging.getLogger(__name__)
@@ -62,12 +66,12 @@ class Hit(Shape):
 
 
 class Results(Shape):
-    items: list[Hit]
+    items: list[object]
 
 
 class Blob(Shape):
-    content: str = ""
-    encoding: str = "base64"
+    content: str | None = ""
+    encoding: str | None = "base64"
 
 
 class GithubSearch(Source):
@@ -97,41 +101,39 @@ class GithubSearch(Source):
                     await self.ctx.sleep(60.0 / self.options.searches_per_minute)
                 searches += 1
                 resp, data = await self.ctx.get_json(url, params=params, headers=self._headers(TEXT_MATCH))
-                hits = validate(self.ctx.name, Results, data, "search results").items
+                items = validate(self.ctx.name, Results, data, "search results").items
+                hits, skipped = validate_items(self.ctx.name, Hit, items, "search results", item_key("sha", "path"))
+                if skipped:
+                    yield Batch([], {"shas": shas}, skipped=skipped)
                 url, params = next_link(resp), None
                 for hit in hits:
                     if hit.sha in known:
                         continue
-                    doc = await self._document(hit)
+                    ref = {"kind": "hit", "hit": hit.model_dump()}
+                    outcome = await guard(self.ctx, hit.sha, ref, functools.partial(self._document, hit))
                     known.add(hit.sha)
                     shas = remember(shas, [hit.sha], SEEN)
-                    yield Batch([doc] if doc else [], {"shas": shas})
+                    yield outcome.batch({"shas": shas})
 
-    async def _document(self, hit: Hit) -> Document | None:
+    async def refetch(self, key: str, ref: Mapping[str, Any]) -> Outcome:
+        if ref.get("kind") == "hit":
+            hit = validate(self.ctx.name, Hit, ref.get("hit"), "parked search hit")
+            return await guard(self.ctx, key, ref, functools.partial(self._document, hit))
+        return await super().refetch(key, ref)
+
+    async def _document(self, hit: Hit) -> Outcome:
         blob = await self._blob(hit.url)
-        if blob is not None and blob.encoding != "base64":  # over 1 MB: the contents API sends none
+        if blob.encoding != "base64":  # over 1 MB: the contents API sends none
             blob = await self._blob(hit.git_url)
-        if blob is None:
-            return None
         try:
-            raw = base64.b64decode(blob.content)
+            raw = base64.b64decode(blob.content or "")
         except (binascii.Error, ValueError):
             raise MalformedPage(self.ctx.name, f"content of {hit.url} is not base64") from None
         content, truncated = cap(raw, self.ctx.max_document_bytes)
-        return Document(url=hit.html_url, content=content, source=self.ctx.name, key=hit.sha, path=hit.path,
-                        truncated=truncated, meta={"repo": hit.repository.full_name, "blob": hit.sha})
+        return Outcome((Document(url=hit.html_url, content=content, source=self.ctx.name, key=hit.sha, path=hit.path,
+                                 truncated=truncated, meta={"repo": hit.repository.full_name, "blob": hit.sha}),))
 
-    async def _blob(self, url: str) -> Blob | None:
-        """A contents or blob JSON; ``None`` when it is gone (404/410)."""
-        body = await self.ctx.request(url, headers=self._headers())
-        status = body.response.status_code
-        if status in (404, 410):
-            logger.info("%s: %s is gone (HTTP %d); skipped", self.ctx.name, url, status)
-            return None
-        if not 200 <= status < 300 or body.truncated:
-            raise MalformedPage(self.ctx.name, f"HTTP {status} fetching {url}")
-        try:
-            data = json.loads(body.content)
-        except (ValueError, UnicodeDecodeError):
-            raise MalformedPage(self.ctx.name, f"invalid JSON from {url}") from None
+    async def _blob(self, url: str) -> Blob:
+        """A contents or blob JSON (a 404/410/451 is :class:`DocumentSkipped`, via ``document_json``)."""
+        _, data = await self.ctx.document_json(url, headers=self._headers())
         return validate(self.ctx.name, Blob, data, "file content")

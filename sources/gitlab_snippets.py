@@ -8,6 +8,7 @@ them. Docs: https://docs.gitlab.com/ee/api/snippets.html#list-all-public-snippet
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -20,17 +21,21 @@ from crawler.http import host_of
 from crawler.kernel.clock import iso
 from sources.base import (
     Batch,
-    Document,
+    Outcome,
     SeenWindow,
     Shape,
+    Skip,
     Source,
     SourceOptions,
     TokenSourceOptions,
-    fetch_raw,
+    guard,
+    item_key,
     parse_time,
     prefetched,
+    raw_document,
+    raw_ref,
     seen_list,
-    validate,
+    validate_items,
 )
 
 logger = logging.getLogger(__name__)
@@ -58,7 +63,7 @@ class Snippet(Shape):
     created_at: str
     raw_url: str | None = None
     file_name: str | None = None
-    files: list[SnippetFile] = Field(default_factory=list)
+    files: list[SnippetFile] | None = Field(default_factory=list)
     author: Author | None = None
 
 
@@ -81,49 +86,54 @@ class GitlabSnippets(Source):
 
     async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
         after, window = parse_time(cursor.get("created_after")), SeenWindow(seen_list(cursor))
-        snippets = await self._list(after, first=not cursor)
+        snippets, skipped = await self._list(after, first=not cursor)
+        if skipped:  # items of the listing that could not be read: counted, the rest goes on
+            yield Batch([], dict(cursor), skipped=skipped)
         fresh = [s for s in sorted(reversed(snippets), key=_created)
                  if _mark(s) not in window and str(s.id) not in window  # plain ids: older cursors
                  and not window.before(parse_time(s.created_at), after)]
-        async for snip, docs in prefetched(fresh, self._documents, self.ctx.prefetch):
+        async for snip, outcome in prefetched(fresh, self._documents, self.ctx.prefetch):
             window.add(_mark(snip))
             after = max(filter(None, (after, parse_time(snip.created_at))), default=None)
-            yield Batch(docs, {"created_after": iso(after) if after else None, "seen": window.snapshot(after)})
+            yield outcome.batch({"created_after": iso(after) if after else None, "seen": window.snapshot(after)})
 
-    async def _list(self, after: datetime | None, *, first: bool) -> list[Snippet]:
+    async def refetch(self, key: str, ref: Mapping[str, Any]) -> Outcome:
+        if ref.get("kind") == "raw":  # with the token again when it goes to the API's own host
+            return await guard(self.ctx, key, ref, functools.partial(raw_document, self.ctx, ref, self._headers()))
+        return await super().refetch(key, ref)
+
+    async def _list(self, after: datetime | None, *, first: bool) -> tuple[list[Snippet], list[Skip]]:
         url = f"{self.options.api_url.rstrip('/')}/snippets/public"
         params: dict[str, Any] = {"per_page": self.options.per_page, "page": 1}
         if after is not None:
             params["created_after"] = iso(after - timedelta(seconds=1))  # overlap; seen-list de-duplicates
         snippets: list[Snippet] = []
+        skipped: list[Skip] = []
         for _ in range(max(1, self.options.backfill_pages) if first else MAX_PAGES):
             resp, data = await self.ctx.get_json(url, params=params, headers=self._headers())
             if data is None:
                 break
-            snippets += validate(self.ctx.name, list[Snippet], data, "snippets page")
+            items, bad = validate_items(self.ctx.name, Snippet, data, "snippets page", item_key("id"))
+            snippets, skipped = snippets + items, skipped + bad
             nxt = resp.headers.get("X-Next-Page", "")
             if not nxt.isdigit():  # empty on the last page
                 break
             params = {**params, "page": int(nxt)}
-        return snippets
+        return snippets, skipped
 
-    async def _documents(self, snip: Snippet) -> list[Document]:
-        files = list(snip.files)
+    async def _documents(self, snip: Snippet) -> Outcome:
+        files = list(snip.files or [])
         if not files and snip.raw_url:  # GitLab before 13.x: one file per snippet
             files = [SnippetFile(path=snip.file_name or "", raw_url=snip.raw_url)]
-        author = snip.author.username if snip.author else ""
-        docs = []
+        meta = {"snippet_id": str(snip.id), "author": snip.author.username if snip.author else ""}
+        out = Outcome()
         for f in files:
             same_host = host_of(f.raw_url) == host_of(self.options.api_url)  # the token stays on its instance
-            body = await fetch_raw(self.ctx, f.raw_url, headers=self._headers() if same_host else None)
-            if body is None:
-                continue
-            docs.append(Document(
-                url=snip.web_url, content=body.content, source=self.ctx.name, key=f"{snip.id}:{f.path}",
-                published_at=parse_time(snip.created_at), path=f.path or None, truncated=body.truncated,
-                meta={"snippet_id": str(snip.id), "author": author},
-            ))
-        return docs
+            ref = raw_ref(f.raw_url, snip.web_url, key=f"{snip.id}:{f.path}", published_at=parse_time(snip.created_at),
+                          path=f.path or None, meta=meta, auth=same_host)
+            out += await guard(self.ctx, str(ref["key"]), ref,
+                               functools.partial(raw_document, self.ctx, ref, self._headers()))
+        return out
 
 
 def _mark(snip: Snippet) -> str:

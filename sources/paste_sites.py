@@ -9,6 +9,7 @@ seen-list in the cursor fetches each paste once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import urllib.robotparser
@@ -22,7 +23,17 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from crawler.config.model import Duration, Url
 from crawler.http import host_of
 from crawler.kernel.errors import MalformedPage
-from sources.base import Batch, Document, Source, SourceContext, SourceOptions, fetch_raw, remember, seen_list
+from sources.base import (
+    Batch,
+    Source,
+    SourceContext,
+    SourceOptions,
+    guard,
+    raw_document,
+    raw_ref,
+    remember,
+    seen_list,
+)
 
 logger = logging.getLogger(__name__)
 SEEN = 5000
@@ -150,12 +161,11 @@ class PasteSites(Source):
             if fetched and delay:
                 await self.ctx.sleep(delay)
             fetched += 1
-            body = await fetch_raw(self.ctx, raw)
+            ref = raw_ref(raw, link, key=key, meta={"paste_key": key})
+            outcome = await guard(self.ctx, key, ref, functools.partial(raw_document, self.ctx, ref))
             known.add(key)
             seen = remember(seen, [key], SEEN)
-            docs = [Document(url=link, content=body.content, source=self.ctx.name, key=key,
-                             truncated=body.truncated, meta={"paste_key": key})] if body else []
-            yield Batch(docs, {"seen": seen})
+            yield outcome.batch({"seen": seen})
 
     async def _archive(self) -> bytes:
         url = self.options.archive_url

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.cli.common import EXIT_FOUND, EXIT_OK, load, out, run_async
-from crawler.config.model import Config
 from crawler.kernel.clock import iso, utcnow
 from crawler.kernel.durations import format_duration, parse_duration
 from crawler.kernel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from crawler.config.model import Config
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                 else:
                     active.append(r)
             started = engine.clock()
+            import asyncio
+
             outcomes = await asyncio.gather(*(r.poll(interval=False) for r in active))
             await engine.settle()
             await engine.recheck_due()
@@ -81,6 +84,7 @@ def exposure_rows(store: Any, status: list[str] | None, since: datetime | None) 
     deliveries: dict[int, list[Any]] = {}
     for d in store.deliveries(ids):
         deliveries.setdefault(d.token_id, []).append(d)
+    labels = {f.token_id: f for f in store.feedback(ids)}
     rows = []
     for t in tokens:
         first = firsts.get(t.id)
@@ -92,9 +96,18 @@ def exposure_rows(store: Any, status: list[str] | None, since: datetime | None) 
             "source": first.source if first else None, "url": first.url if first else None,
             "deliveries": [{"notifier": d.notifier, "status": d.status, "attempts": d.attempts,
                             "delivered_at": iso(d.delivered_at, precise=True)} for d in deliveries.get(t.id, [])],
+            "feedback": _feedback(labels.get(t.id)),
         })
     return rows
 
+def _feedback(row: Any) -> dict[str, Any] | None:
+    """The issuer's label from a ``github_partner`` answer (``true_positive`` / ``false_positive``)."""
+    if row is None:
+        return None
+    return {"label": row.label, "notifier": row.notifier, "at": iso(row.at, precise=True)}
+
+
+LABEL_SHOWN = {"true_positive": "confirmed", "false_positive": "FALSE-POS"}
 
 
 def cmd_exposures(args: argparse.Namespace) -> int:
@@ -114,12 +127,16 @@ def cmd_exposures(args: argparse.Namespace) -> int:
         out("no exposures")
         return EXIT_OK
     now = utcnow()
-    out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} WHERE")
+    out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} {'ISSUER':<9} WHERE")
     for r in rows:
         age = format_duration((now - datetime.fromisoformat(r["first_seen_at"])).total_seconds())
         notified = ",".join(sorted({d["status"] for d in r["deliveries"]})) or "-"
+        label = LABEL_SHOWN.get(r["feedback"]["label"], "-") if r["feedback"] else "-"
         out(f"{r['status']:<9} {r['rule']:<24} {r['redacted']:<44} {age:>6} {r['sightings']:>4}  "
-            f"{notified:<10} {r['source']} {r['url']}")
+            f"{notified:<10} {label:<9} {r['source']} {r['url']}")
+    false_positives = sum(1 for r in rows if r["feedback"] and r["feedback"]["label"] == "false_positive")
+    if false_positives:
+        out(f"{false_positives} marked false positive by the issuer (github_partner feedback)")
     return EXIT_OK
 
 
@@ -167,7 +184,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_receiver(args: argparse.Namespace) -> int:
     from crawler.receiver.run import run_receiver
 
-    return run_receiver(args.listen, args.secret_env, args.exec_cmd, args.handler, args.state)
+    return run_receiver(args.listen, args.secret_env, args.exec_cmd, args.handler, args.state,
+                        keys_url=args.github_keys_url, keys_file=args.github_keys_file)
 
 
 def _log_to_file(path: Any) -> None:

@@ -37,5 +37,5 @@ def describe(cfg: Config) -> Iterator[str]:
         yield f"report   weekly at {cfg.report.weekly} → {cfg.report.out_dir}" + (
             f", sent to {', '.join(cfg.report.notify)}" if cfg.report.notify else "")
     if cfg.server.listen:
-        yield f"server   http://{cfg.server.listen}/healthz and /metrics"
+        yield f"server   http://{cfg.server.listen}/healthz, /metrics and /meta/public_keys/secret_scanning"
     _ = secret  # secrets are never printed, only whether they are set

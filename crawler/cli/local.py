@@ -20,6 +20,7 @@ logger = logging.getLogger(__name__)
 
 def cmd_init(args: argparse.Namespace) -> int:
     from crawler.detect.rules import DATA_DIR
+    from crawler.kernel.partner import DeploymentKey
     from crawler.store.crypto import write_key_file
 
     target = Path(args.dir)
@@ -36,6 +37,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     else:
         write_key_file(key)
         out(f"wrote {key} (mode 0600) — back it up: without it stored tokens cannot be read")
+    signing = DeploymentKey("", target / "data" / "leakpatrol-signing.pem")
+    if signing.create_if_missing():
+        out(f"wrote {signing.path} (mode 0600) — signs github_partner alerts; receivers fetch its public "
+            "half from the daemon's /meta/public_keys/secret_scanning")
+    else:
+        out(f"kept existing signing key {signing.path}")
     out(f"wrote {cfg_path}")
     out(f"next: edit it, then `leakpatrol check -c {cfg_path}`")
     return EXIT_OK
@@ -50,28 +57,46 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from crawler.cli.gitscan import scan_history, scan_staged
+    from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
-    from crawler.cli.scan import load_baseline, scan_paths, verify_findings, write_baseline
-    from crawler.config.model import ScannerConfig
+    from crawler.cli.rulecache import scan_rules
+    from crawler.cli.scan import default_jobs, scan_paths, verify_findings
+    from crawler.cli.scanstats import load_baseline, write_baseline
     from crawler.detect.rules import load_rules
 
-    cfg = load_if_present(args.config)
-    rules = load_rules(cfg)
-    cap = (cfg.scanner if cfg else ScannerConfig()).max_document_bytes
+    # Without --verify only the rules matter: read them from the cache when nothing changed (fast start).
+    cfg = load_if_present(args.config) if args.verify else None
+    rules = load_rules(cfg) if args.verify else scan_rules(args.config)
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
         err("leakpatrol: error: '-' (stdin) cannot be combined with paths")
         return EXIT_USAGE
-    missing = [p for p in paths if p != "-" and not os.path.exists(p)]
+    if (args.staged or args.git) and (len(paths) > 1 or paths == ["-"]):
+        err("leakpatrol: error: --staged and --git take one PATH: the repository (default: .)")
+        return EXIT_USAGE
+    missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
     if missing:
         err(f"leakpatrol: error: {missing[0]}: no such file or directory")
         return EXIT_USAGE
+    if args.jobs is not None and args.jobs < 1:
+        err("leakpatrol: error: -j must be at least 1")
+        return EXIT_USAGE
     baseline = load_baseline(args.baseline) if args.baseline else None
-    progress = sys.stderr.isatty() and args.format == "text" and paths != ["-"]
     if args.write_baseline:  # a rewritten baseline holds every current finding, the known ones too
         baseline = None
-    result = scan_paths(paths, rules, cap=cap, baseline=baseline, reveal=args.reveal or args.verify,
-                        progress=progress)
+    reveal = args.reveal or args.verify
+    limits = Limits(max_file_size=args.max_file_size, archive_depth=args.max_archive_depth,
+                    archive_bytes=args.max_archive_bytes)
+    if args.staged:
+        result = scan_staged(paths[0], rules, limits=limits, baseline=baseline, reveal=reveal)
+    elif args.git:
+        result = scan_history(paths[0], args.git, rules, baseline=baseline, reveal=reveal)
+    else:
+        progress = sys.stderr if sys.stderr.isatty() and args.format == "text" and paths != ["-"] else None
+        result = scan_paths(paths, rules, limits=limits, baseline=baseline, reveal=reveal,
+                            jobs=args.jobs or default_jobs(), no_ignore=args.no_ignore,
+                            follow_symlinks=args.follow_symlinks, progress=progress)
     findings = result.findings
     if args.verify and findings:
         findings = verify_findings(findings, cfg, rules)
@@ -81,17 +106,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
         findings = [replace(f, revealed=None) for f in findings]
     if args.write_baseline:
         write_baseline(args.write_baseline, findings)
+        err(result.stats.summary())
         err(f"wrote {len(findings)} fingerprints to {args.write_baseline}")
         return EXIT_OK
     colour = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    render = {"json": to_json, "sarif": to_sarif}.get(args.format)
-    text = render(findings) if render else to_text(findings, colour=colour)
+    stats = result.stats.as_json()
+    if args.format == "json":
+        text = to_json(findings, stats)
+    elif args.format == "sarif":
+        text = to_sarif(findings, stats, [(s.path, s.why) for s in result.stats.skipped])
+    else:
+        text = to_text(findings, colour=colour)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         out(text)
-    for skipped in result.skipped:
+    for skipped in result.stats.skipped:
         logger.debug("skipped %s: %s", skipped.path, skipped.why)
+    err(result.stats.summary())
     return EXIT_FOUND if findings else EXIT_OK
 
 

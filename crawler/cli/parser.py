@@ -35,6 +35,19 @@ def _config_arg(p: argparse.ArgumentParser) -> None:
                    help="config file (default: $LEAKPATROL_CONFIG or ./leakpatrol.toml)")
 
 
+def _size(text: str) -> int:
+    """``1048576``, ``512k``, ``50M``, ``2G`` (powers of 1024)."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        n = int(t[:-1]) * units[t[-1]] if t and t[-1] in units else int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use bytes or e.g. 512k, 50M, 2G)") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (must be positive)")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="leakpatrol", description="Self-hosted public-leak monitor for API-token issuers.")
     parser.add_argument("--version", action="version", version=f"leakpatrol {__version__}")
@@ -62,6 +75,19 @@ def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--baseline", metavar="FILE", help="ignore findings whose fingerprint is in FILE")
     p.add_argument("--write-baseline", metavar="FILE", help="write the findings' fingerprints to FILE, exit 0")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--staged", action="store_true", help="scan exactly the staged content (for pre-commit)")
+    mode.add_argument("--git", nargs="?", const="HEAD", metavar="RANGE",
+                      help="scan the patches of git history (default HEAD), removed lines included")
+    p.add_argument("--no-ignore", action="store_true", help="in a git work tree, read ignored files too")
+    p.add_argument("--follow-symlinks", action="store_true", help="follow links that lead out of a scanned folder")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to scan with (default: the cores available)")
+    p.add_argument("--max-file-size", type=_size, metavar="SIZE", help="skip (and count) files larger than SIZE "
+                   "(e.g. 50M; default: no limit)")
+    p.add_argument("--max-archive-depth", type=int, default=3, metavar="N",
+                   help="archives inside archives are opened down to N levels (default 3)")
+    p.add_argument("--max-archive-bytes", type=_size, default=1 << 30, metavar="SIZE",
+                   help="decompressed bytes read from one archive (default 1G); a bigger one is skipped")
 
     p = sub.add_parser("token", help="issuer helpers: mint a well-formed token, check one offline")
     tsub = p.add_subparsers(dest="token_command", metavar="mint|check", parser_class=_Parser, required=True)
@@ -106,7 +132,7 @@ def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("dir", nargs="?", default="leakpatrol-demo")
     p.add_argument("--seconds", type=float, default=30.0, help="how long to keep planting tokens (default 30)")
 
-    p = sub.add_parser("receiver", help="reference issuer-side webhook receiver (Standard Webhooks)")
+    p = sub.add_parser("receiver", help="reference issuer-side receiver (Standard Webhooks + GitHub partner alerts)")
     p.add_argument("--listen", metavar="HOST:PORT", default="127.0.0.1:8787")
     p.add_argument("--secret-env", metavar="NAME", required=True, help="variable holding the whsec_… secret")
     hook = p.add_mutually_exclusive_group(required=True)
@@ -114,3 +140,9 @@ def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
                       help="revocation command; gets the event JSON on stdin and LEAKPATROL_TOKEN in its env")
     hook.add_argument("--handler", metavar="MOD:FUNC", help="Python callable taking the event dict")
     p.add_argument("--state", metavar="FILE", help="SQLite file remembering delivered webhook-ids")
+    keys = p.add_mutually_exclusive_group()
+    keys.add_argument("--github-keys-url", metavar="URL",
+                      help="public keys of partner alerts on POST /github/secret-scanning (default: GitHub's, "
+                           "https://api.github.com/meta/public_keys/secret_scanning; a leakpatrol daemon's: "
+                           "http://HOST:PORT/meta/public_keys/secret_scanning)")
+    keys.add_argument("--github-keys-file", metavar="FILE", help="the same keys document from a file (offline)")

@@ -84,6 +84,12 @@ class StorageConfig(Model):
     """Environment variable holding the encryption key; takes precedence over ``key_file``."""
     key_file: str = "data/leakpatrol.key"
     """Key file written by ``leakpatrol init`` (mode 0600)."""
+    signing_key_env: str = "LEAKPATROL_SIGNING_KEY"
+    """Environment variable holding the deployment's ECDSA P-256 signing key (PEM) for
+    ``github_partner`` alerts; takes precedence over ``signing_key_file``."""
+    signing_key_file: str = "data/leakpatrol-signing.pem"
+    """Signing key file written by ``leakpatrol init`` (mode 0600; PKCS#8 PEM, the first key is the
+    current one, any further keys are still published so receivers accept them during a rotation)."""
 
 
 class ServerConfig(Model):
@@ -176,8 +182,9 @@ class RuleConfig(Model):
 class VerificationConfig(Model):
     recheck: Duration = 3600.0
     """Re-verify live tokens this often; live → inactive records ``revoked_at``."""
-    unknown_retry: Duration = 300.0
-    """First retry of an ``unknown`` verdict; doubles up to ``unknown_max_backoff``."""
+    unknown_retry: Duration = 5.0
+    """First retry of an ``unknown`` verdict (a transient issuer error costs seconds); doubles up to
+    ``unknown_max_backoff``."""
     unknown_max_backoff: Duration = 6 * 3600.0
     unknown_give_up_after: Duration = 7 * 86400.0
 

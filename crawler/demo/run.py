@@ -4,7 +4,10 @@ A sandbox (the fakes of the registered sources, :data:`sources.fakes.FAKES`, and
 and the reference receiver run in this process; the real daemon polls the sandbox every second. Minted tokens are
 planted at random moments over ~30 s: live ones, revoked ones and decoys with a broken checksum.
 The receiver's hook revokes each token it is told about, so the daemon's re-check then records it
-as revoked. At the end: a summary (planted, caught, revoked, latency per source) and the report.
+as revoked. The same tokens also go through the secret-scanning partner format: a partner-protocol
+notifier posts them, signed with the deployment key, to the receiver's partner route, which verifies
+them with the keys the daemon publishes on its own server and answers with feedback.
+At the end: a summary (planted, caught, revoked, partner alerts, latency per source) and the report.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import asyncio
 import base64
 import os
 import random
+import socket
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,9 +26,13 @@ from crawler.demo.sandbox import Sandbox
 from crawler.detect.rules import load_rules
 from crawler.engine.logs import scrub_with
 from crawler.engine.pipeline import Engine
+from crawler.kernel.partner import KEYS_PATH
+from crawler.kernel.partner import KIND as PARTNER_KIND
 from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
 from crawler.receiver.app import create_app
+from crawler.receiver.partner import PATH as PARTNER_PATH
+from crawler.receiver.partner import PartnerKeys
 from sources.fakes import demo_kinds
 
 SOURCES = demo_kinds()
@@ -44,7 +52,9 @@ class Plant:
 @dataclass
 class DemoState:
     plants: list[Plant] = field(default_factory=list)
-    arrivals: dict[str, float] = field(default_factory=dict)  # token sha256 → arrival time
+    arrivals: dict[str, float] = field(default_factory=dict)  # token sha256 → arrival time (signed webhook)
+    partner: dict[str, float] = field(default_factory=dict)  # token sha256 → arrival time (partner alert)
+    keys_url: str = ""
     engine: Engine | None = None
     names: dict[str, str] = field(default_factory=dict)  # kind → the daemon's name for it (metric label)
 
@@ -74,18 +84,28 @@ async def plant(sb: Sandbox, state: DemoState, seconds: float, rng: random.Rando
 
 
 def _receiver_hook(sb: Sandbox, state: DemoState) -> Any:
-    def hook(event: dict[str, Any]) -> None:
+    def hook(event: dict[str, Any]) -> str | None:
         data = event.get("data", {})
-        state.arrivals.setdefault(str(data.get("token_sha256")), time.time())
+        partner = data.get("source") == PARTNER_KIND
+        (state.partner if partner else state.arrivals).setdefault(str(data.get("token_sha256")), time.time())
         token = data.get("token")
         if isinstance(token, str):
             sb.issuer.revoke(token)  # the issuer's revocation service at work
+        return "true_positive" if partner else None  # partner feedback: yes, one of ours
     return hook
 
 
-def _write_config(sb: Sandbox, folder: Path, receiver_url: str) -> Path:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _write_config(sb: Sandbox, folder: Path, receiver_url: str, listen: str) -> Path:
     path = folder / "leakpatrol.toml"
-    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=SOURCES)
+    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=SOURCES, listen=listen,
+                          partner_url=receiver_url + PARTNER_PATH.lstrip("/"))
     text += '\n[verification]\nrecheck = "3s"\nunknown_retry = "2s"\n'
     path.write_text(text, encoding="utf-8")
     return path
@@ -106,9 +126,12 @@ async def run_demo(folder: Path, *, plant_seconds: float = 30.0, grace: float = 
         os.environ.update(sb.environment())
         os.environ[SECRET_ENV] = "whsec_" + base64.b64encode(os.urandom(24)).decode()
         (folder / "data").mkdir(exist_ok=True)
+        listen = f"127.0.0.1:{_free_port()}"  # the daemon's own server: /healthz, /metrics and its keys
+        state.keys_url = f"http://{listen}{KEYS_PATH}"
         receiver = AppServer(create_app(os.environ[SECRET_ENV], _receiver_hook(sb, state),
-                                        seen_db=folder / "data" / "receiver.db"))
-        cfg = load_config(_write_config(sb, folder, await receiver.start() + "/"))
+                                        seen_db=folder / "data" / "receiver.db",
+                                        partner_keys=PartnerKeys(url=state.keys_url)))
+        cfg = load_config(_write_config(sb, folder, await receiver.start() + "/", listen))
         scrub_with(load_rules(cfg))
         stop = asyncio.Event()
         daemon = asyncio.create_task(run_daemon(cfg, stop, ready=lambda e: setattr(state, "engine", e)))
@@ -141,7 +164,7 @@ async def _wait_delivered(state: DemoState, grace: float) -> None:
     deadline = time.monotonic() + grace
     live = [p for p in state.plants if p.kind == "live"]
     while time.monotonic() < deadline:
-        if all(fingerprint(p.token) in state.arrivals for p in live):
+        if all(fingerprint(p.token) in state.arrivals and fingerprint(p.token) in state.partner for p in live):
             return
         await asyncio.sleep(0.2)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
@@ -36,6 +37,7 @@ def live_table(state: DemoState) -> Group:
     summary = Table.grid(padding=(0, 2))
     summary.add_row("verdicts", verdicts)
     summary.add_row("webhooks accepted", str(len(state.arrivals)))
+    summary.add_row("partner alerts accepted", str(len(state.partner)))
     return Group(t, summary)
 
 
@@ -52,6 +54,23 @@ def start_live(console: Console) -> tuple[Live, Callable[[DemoState], None]]:
         live.update(live_table(state))
 
     return live, update
+
+
+def _partner_lines(state: DemoState, live: list[Any]) -> list[str]:
+    """The same tokens through the secret-scanning partner format, and the feedback answered."""
+    assert state.engine is not None
+    partnered = [p for p in live if fingerprint(p.token) in state.partner]
+    labels = Counter(f.label for f in state.engine.store.feedback())
+    said = ", ".join(f"{n} {label}" for label, n in sorted(labels.items())) or "none"
+    first = min(partnered, key=lambda p: state.partner[fingerprint(p.token)], default=None)
+    lines = [f"partner   {len(partnered)}/{len(live)} secret-scanning partner alerts verified with the daemon's keys "
+             f"({state.keys_url}); feedback stored: {said}"]
+    if first is not None:
+        shown = next((t.redacted for t in state.engine.store.tokens() if t.fingerprint == fingerprint(first.token)),
+                     "")
+        lines.append(f"          e.g. {shown} from {first.source}: alert accepted "
+                     f"{state.partner[fingerprint(first.token)] - first.published_at:.2f}s after it was published")
+    return lines
 
 
 def summary_lines(state: DemoState) -> list[str]:
@@ -73,6 +92,7 @@ def summary_lines(state: DemoState) -> list[str]:
         f"verified inactive and not notified; {len(decoys_out)}/{len(by_kind['decoy'])} decoys discarded offline",
         f"notified  {len(notified)}/{len(live)} signed webhooks accepted by the issuer's receiver",
         f"revoked   {len(revoked)}/{len(live)} seen revoked by the re-check after the issuer acted",
+        *_partner_lines(state, live),
         "latency   publish → webhook accepted, per source:",
     ]
     for src in SOURCES:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
     import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
@@ -29,12 +29,11 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef,unused-ignore]
     import sre_parse  # type: ignore[no-redef,unused-ignore]
 
-from pydantic import ValidationError
-
-from crawler.config.loading import validation_problem
-from crawler.config.model import AllowConfig, CompanionConfig, Config, RuleConfig
 from crawler.detect.checksum import CHECKSUMS
 from crawler.kernel.errors import ConfigError, RuleError
+
+if TYPE_CHECKING:  # pydantic is imported when a rule is validated, not to match tokens (``scan`` starts fast)
+    from crawler.config.model import AllowConfig, CompanionConfig, Config, RuleConfig
 
 #: The files shipped inside the package (rule pack, report templates, example config), read through
 #: importlib.resources so that a wheel install finds them as an editable one does.
@@ -329,6 +328,8 @@ class Pack:
 def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
     """Every rule and allowlist entry of the built-in pack. A pack with no rule is an error, never a
     silent "No findings"; an allowlist entry naming an unknown rule is an error too."""
+    from crawler.config.model import AllowConfig, RuleConfig
+
     rules: list[RuleConfig] = []
     allow: list[tuple[str, int, AllowConfig]] = []
     files = sorted((f for f in rules_dir.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
@@ -361,6 +362,10 @@ def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
 
 
 def _validated(model: type[Any], raw: Any, file: Traversable | Path, loc: list[int | str]) -> Any:
+    from pydantic import ValidationError
+
+    from crawler.config.loading import validation_problem
+
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -5,7 +5,8 @@ Two engines give identical results (a test runs both on the same inputs):
 * **Hyperscan** (when it imports): one database holding, per rule, ``prefix`` + the minimum body
   (fixed width, so the start of each match is ``end - width`` without start-of-match tracking).
   Documents are scanned in groups of ~1 MiB per call (vectored mode: no copy), since each call
-  has a fixed cost.
+  has a fixed cost. The compiled database is kept on disk (:func:`cache_dir`), one file per set of
+  expressions and Hyperscan build, so a process starts without compiling (``scan`` starts fast).
 * **Pure Python**: the literal prefixes, grouped by their last byte, as trie regexes searched
   over the *reversed* buffer (prefixes end in rarer delimiters, and a regex that starts with a
   literal is scanned fast). Searched from every hit + 1, so overlapping prefixes are all seen; no
@@ -25,11 +26,14 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from crawler.detect.redaction import fingerprint, redact
@@ -164,6 +168,42 @@ class _PrefixFinder:
         return out
 
 
+def cache_dir() -> Path:
+    """Where compiled Hyperscan databases are kept: ``$LEAKPATROL_CACHE_DIR``, else the XDG cache."""
+    explicit = os.environ.get("LEAKPATROL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "leakpatrol"
+
+
+def _cache_file(exprs: list[bytes]) -> Path:
+    """One file per rule set: the key hashes the expressions (hence the rules) and the Hyperscan
+    build, since a serialized database only loads into the version that wrote it."""
+    h = hashlib.sha256(f"{_hs.__version__}|{_hs.HS_MODE_VECTORED}|".encode())
+    for e in exprs:
+        h.update(len(e).to_bytes(4, "big") + e)
+    return cache_dir() / f"hyperscan-{h.hexdigest()[:32]}.db"
+
+
+def _load_cached(exprs: list[bytes]) -> Any:
+    try:
+        raw = _cache_file(exprs).read_bytes()
+        return _hs.loadb(raw, _hs.HS_MODE_VECTORED)
+    except Exception:  # missing, unreadable or not a database of this build: compile instead
+        return None
+
+
+def _store_cached(exprs: list[bytes], db: Any) -> None:
+    path = _cache_file(exprs)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(_hs.dumpb(db))
+        os.replace(tmp, path)  # atomic: a parallel scan never reads half a file
+    except OSError as exc:
+        logger.debug("cannot cache the compiled rules in %s: %s", path.parent, exc)
+
+
 class Scanner:
     """Finds every rule's tokens in bytes. Safe on binary and mis-encoded input."""
 
@@ -203,8 +243,11 @@ class Scanner:
             exprs.append(pat)
         # Vectored: a list of documents is scanned as one stream without copying them. A match
         # across two documents is possible there, and is dropped when it is confirmed.
-        db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+        db = _load_cached(exprs)
+        if db is None:
+            db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+            _store_cached(exprs, db)
         self._scratch = _hs.Scratch(db)
         return cast(object, db)
 

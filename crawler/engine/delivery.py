@@ -133,6 +133,16 @@ class Outbox:
         self.metrics.deliveries.labels(notifier.id, result.outcome).inc()
         return await self._finish(row, notifier, result, since, source)
 
+    async def _feedback(self, token_id: int, notifier: str, label: str, now: datetime) -> None:
+        """Store the issuer's label for the token and bring its rule's precision gauge up to date."""
+        await self.db(self.store.record_feedback, token_id, notifier, label, now)
+        tok, _ = await self.db(self.store.token_and_first_sighting, token_id)
+        if tok is None:
+            return
+        self.metrics.feedback.labels(tok.rule, label).inc()
+        self.metrics.set_precision(await self.db(self.store.feedback_counts, tok.rule))
+        logger.info("%s labelled %s %s", notifier, tok.redacted, label)
+
     async def _finish(self, row: Delivery, notifier: Notifier, result: DeliveryResult, since: datetime | None,
                       source: str) -> bool:
         assert row.id is not None and row.created_at is not None
@@ -141,6 +151,8 @@ class Outbox:
         if result.outcome == "delivered":
             await self.db(self.store.finish_attempt, row.id, status="delivered", http_status=result.status_code,
                           now=now)
+            if result.feedback and row.token_id is not None:
+                await self._feedback(row.token_id, notifier.id, result.feedback, now)
             if since is not None:
                 self.metrics.leak_to_notify.labels(source).observe(max(0.0, (now - since).total_seconds()))
             logger.info("delivered %s to %s (%s)", row.webhook_id, notifier.id, row.event_type)

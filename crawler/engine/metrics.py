@@ -14,6 +14,12 @@ class Metrics:
         self.bytes = Counter("leakpatrol_document_bytes", "Bytes scanned", ["source"], registry=r)
         self.truncated = Counter("leakpatrol_documents_truncated", "Documents cut at max_document_bytes",
                                  ["source"], registry=r)
+        self.documents_skipped = Counter("leakpatrol_documents_skipped",
+                                         "Documents skipped alone (gone, not content, invalid, gave_up)",
+                                         ["source", "reason"], registry=r)
+        self.documents_parked = Counter("leakpatrol_documents_parked",
+                                        "Per-document fetches that failed transiently and were parked",
+                                        ["source", "reason"], registry=r)
         self.findings = Counter("leakpatrol_findings", "Token sightings found", ["rule", "source"], registry=r)
         self.new_tokens = Counter("leakpatrol_tokens_new", "Tokens seen for the first time", ["rule"], registry=r)
         self.bad_checksum = Counter("leakpatrol_checksum_rejects", "Matches discarded offline for a bad checksum",
@@ -34,3 +40,15 @@ class Metrics:
                                         "From published (or first fetch) to webhook accepted", ["source"],
                                         buckets=LATENCY_BUCKETS, registry=r)
         self.outbox_pending = Gauge("leakpatrol_outbox_pending", "Deliveries waiting", registry=r)
+        self.feedback = Counter("leakpatrol_partner_feedback", "Labels received in github_partner answers",
+                                ["rule", "label"], registry=r)
+        self.precision = Gauge("leakpatrol_rule_precision",
+                               "Issuer feedback per rule: true positives / (true + false positives)", ["rule"],
+                               registry=r)
+
+    def set_precision(self, counts: dict[str, dict[str, int]]) -> None:
+        """``rule → label → tokens`` (the store's ``feedback_counts``) → the precision gauges."""
+        for rule, labels in counts.items():
+            tp, fp = labels.get("true_positive", 0), labels.get("false_positive", 0)
+            if tp + fp:
+                self.precision.labels(rule).set(tp / (tp + fp))

@@ -29,10 +29,11 @@ from crawler.kernel.backoff import Backoff
 from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import DeliveryError
 from crawler.notifiers.base import Notifier
-from crawler.plugins import make_notifier
+from crawler.plugins import make_notifier, needs_signing_key
 from crawler.store.database import Store
 from crawler.store.models import Delivery
 from crawler.store.offload import Offload
+from crawler.store.runtime import open_signing_key
 from sources.base import Document
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,8 @@ class Engine:
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()
         disabled = await self.db(self.store.disabled_notifiers)
+        if needs_signing_key(self.cfg):
+            await asyncio.to_thread(open_signing_key, self.cfg)
         for nc in self.cfg.notifiers:
             if nc.id in disabled:
                 logger.error("notifier %s stays disabled (its endpoint answered 410 Gone earlier)", nc.id)
@@ -85,6 +88,7 @@ class Engine:
                 continue
             self.notifiers[nc.id] = notifier
         await self.outbox.release_dead_claims()
+        self.metrics.set_precision(await self.db(self.store.feedback_counts))
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,

@@ -17,6 +17,7 @@ from typing import Any
 
 from crawler.config.model import SourceSpec
 from crawler.engine.delivery import owner_is_dead
+from crawler.engine.parking import Parking
 from crawler.engine.pipeline import Engine
 from crawler.http import allowed_hosts_for, bulk_transport, make_client
 from crawler.kernel.backoff import Backoff
@@ -29,10 +30,13 @@ from sources.base import Batch, Source, SourceContext
 logger = logging.getLogger(__name__)
 MIN_ERROR_BACKOFF = 5.0
 MAX_ERROR_BACKOFF = 1800.0
+DISABLED_FIRST, DISABLED_CAP = 60.0, 3600.0
+"""A configuration-looking answer (Pastebin's "not whitelisted"): asked again after 60 s, doubling up to
+an hour, so that a fixed whitelist counts in a minute, not an hour. With only the first failure's time
+stored, "doubling" is: the next wait is the time failing so far plus the first wait (60, 120, 240, …)."""
 CURSOR_SAVE_EVERY = 0.5
 """Seconds between cursor writes within one poll (and always at its end): a kill re-processes at
 most this much, which de-duplicates, instead of paying one database write per batch."""
-DISABLED_RECHECK = 3600.0
 
 
 @dataclass
@@ -77,7 +81,7 @@ class SourceRunner:
                                 prefixes=sorted({r.prefix for r in self.engine.rules if not r.builtin}
                                                 or {r.prefix for r in self.engine.rules}),
                                 max_document_bytes=self.engine.cfg.scanner.max_document_bytes,
-                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes)
+                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock)
             self.source = self.cls(opts, ctx)
         return self.source
 
@@ -119,8 +123,11 @@ class SourceRunner:
         outcome: dict[str, Any] = {}
         try:
             source = await self._instance()
+            parking = Parking(self.engine, self.name, self.options.document_give_up_after)
+            out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()
             async for batch in source.poll(dict(state.cursor)):
+                await parking.settle(batch)  # parked documents are stored before the cursor passes them
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
                 unsaved = dict(batch.cursor)
@@ -175,7 +182,7 @@ class SourceRunner:
             wait, kind = exc.retry_after, "rate_limit"
             m.rate_limit_waits.labels(self.name).inc()
         elif isinstance(exc, SourceDisabled):
-            wait, kind = DISABLED_RECHECK, "disabled"
+            wait, kind = min(DISABLED_CAP, DISABLED_FIRST + (now - since).total_seconds()), "disabled"
         else:
             failing = (now - since).total_seconds()
             wait = Backoff(max(self.interval, MIN_ERROR_BACKOFF), MAX_ERROR_BACKOFF).after(failing)

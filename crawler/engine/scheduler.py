@@ -30,6 +30,7 @@ from crawler.kernel.errors import ConfigError, LeakpatrolError
 from crawler.kernel.serve import AppServer, parse_listen
 from crawler.report.compute import Period, load_report
 from crawler.report.render import summary_text, write_rendered
+from crawler.store.runtime import deployment_key
 
 logger = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.001
@@ -150,7 +151,8 @@ class Daemon:
         if not self.cfg.server.listen:
             return None
         host, port = parse_listen(self.cfg.server.listen)
-        app = create_app(self.engine, [r.name for r in self.active], {k: v or "" for k, v in self.disabled.items()})
+        app = create_app(self.engine, [r.name for r in self.active], {k: v or "" for k, v in self.disabled.items()},
+                         deployment_key(self.cfg))
         server = AppServer(app, host, port)  # no signal handlers: the daemon owns SIGTERM/SIGINT
         await server.start()
         return server

@@ -3,6 +3,7 @@
     LeakpatrolError
     ├── ConfigError            invalid config file, key or value (names file, key, problem)
     ├── EncryptionKeyError     encryption key missing, malformed or wrong
+    ├── SigningKeyError        the deployment's ECDSA signing key missing or malformed
     ├── RuleError              a token rule that cannot be compiled
     ├── StoreError             the database cannot be opened or migrated
     ├── SourceError            one source failed one poll (affects that source alone)
@@ -10,7 +11,9 @@
     │   ├── RateLimited        429 / 403 rate limit / Retry-After: carries the wait
     │   ├── MalformedPage      a page that is not what the API documents
     │   ├── SourceDisabled     a configuration problem found at run time (e.g. pastebin IP not whitelisted)
-    │   └── ForbiddenURL       a request to a host the source is not built to fetch
+    │   ├── ForbiddenURL       a request to a host (or over a scheme) the source is not built to fetch
+    │   ├── DocumentSkipped    one document that cannot be had (gone, not content): skipped, counted
+    │   └── DocumentNotReady   one document the service asks us to fetch later: parked
     ├── DeliveryError          a notifier could not be built or called
     └── HookFailed             the issuer's revocation hook failed (reference receiver: answer 5xx)
 
@@ -42,6 +45,14 @@ class EncryptionKeyError(LeakpatrolError):
     def __init__(self, problem: str) -> None:
         self.problem = problem
         super().__init__(f"encryption key: {problem}")
+
+
+class SigningKeyError(LeakpatrolError):
+    """The deployment's ECDSA P-256 signing key (GitHub partner alerts) is missing or malformed."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+        super().__init__(f"signing key: {problem}")
 
 
 class RuleError(LeakpatrolError):
@@ -80,10 +91,28 @@ class SourceDisabled(SourceError):
 
 
 class ForbiddenURL(SourceError):
-    """A request to a host outside the source's allow-list."""
+    """A request to a host outside the source's allow-list, or over plain http to a non-loopback host."""
 
-    def __init__(self, source: str, url: str) -> None:
-        super().__init__(source, f"refusing to fetch {url}: host is not one this source is built to fetch")
+    def __init__(self, source: str, url: str, why: str = "host is not one this source is built to fetch") -> None:
+        self.url = url
+        super().__init__(source, f"refusing to fetch {url}: {why}")
+
+
+class DocumentSkipped(SourceError):
+    """One document cannot be had for good (404/410/451, an answer that is not content, an item that
+    fails validation). ``reason`` is the short label counted in ``leakpatrol_documents_skipped_total``."""
+
+    def __init__(self, source: str, reason: str, problem: str) -> None:
+        self.reason = reason
+        super().__init__(source, problem)
+
+
+class DocumentNotReady(SourceError):
+    """The service asked for one document to be fetched again later (``retry_after`` seconds)."""
+
+    def __init__(self, source: str, retry_after: float, problem: str) -> None:
+        self.retry_after = max(0.0, retry_after)
+        super().__init__(source, problem)
 
 
 class RateLimited(SourceError):

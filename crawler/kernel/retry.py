@@ -3,9 +3,11 @@
 * transient: 408, 429, 5xx, transport errors and timeouts → retried with exponential backoff and
   jitter, honouring ``Retry-After``;
 * rate limits: ``Retry-After``, ``X-RateLimit-Remaining: 0`` + ``X-RateLimit-Reset`` (GitHub),
-  ``RateLimit-Remaining: 0`` + ``RateLimit-Reset`` (GitLab), and GitHub's secondary-rate-limit 403
-  (recognised by its body). A wait longer than ``inline_limit`` is not slept here: it is raised as
-  :class:`RateLimited` so the scheduler stores the back-off and other sources keep running.
+  ``RateLimit-Remaining: 0`` + ``RateLimit-Reset`` (GitLab), GitHub's secondary-rate-limit 403
+  (recognised by its body: "secondary rate limit", formerly "abuse detection"), and a spent quota
+  whose reset time is missing (a 403 with ``X-RateLimit-Remaining: 0`` or "rate limit exceeded": 60 s).
+  A wait longer than ``inline_limit`` is not slept here: it is raised as :class:`RateLimited` so the
+  scheduler stores the back-off and other sources keep running.
 
 Tests build a policy with ``sleep`` recording the waits instead of sleeping.
 """
@@ -60,8 +62,12 @@ def rate_limit_wait(resp: httpx.Response, now: float | None = None) -> float | N
                 value = int(resp.headers[reset])
                 # GitHub/GitLab send epoch seconds; IETF draft RateLimit-Reset sends delta seconds.
                 return max(0.0, value - now) if value > 1_000_000_000 else float(value)
-        if resp.status_code == 403 and b"secondary rate limit" in resp.content[:4096].lower():
+        body = resp.content[:4096].lower()
+        if resp.status_code == 403 and (b"secondary rate limit" in body or b"abuse detection" in body):
             return 60.0  # GitHub: "wait at least one minute" when no Retry-After is given
+        if resp.status_code == 403 and (resp.headers.get("X-RateLimit-Remaining") == "0"
+                                        or b"rate limit exceeded" in body):
+            return 60.0  # a spent quota without its reset time (older GitHub): ask again in a minute
         if resp.status_code == 429:
             return None  # transient with backoff
     return None

@@ -16,6 +16,7 @@ import httpx
 
 from crawler.config.model import Duration, NotifierConfig, PluginOptions
 from crawler.http import read_capped
+from crawler.kernel.partner import DeploymentKey
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
 
 Outcome = Literal["delivered", "retry", "disabled", "failed"]
@@ -59,6 +60,8 @@ class DeliveryResult:
     status_code: int | None = None
     retry_after: float | None = None
     detail: str = ""
+    feedback: str | None = None
+    """A label the endpoint gave the token in its answer (``true_positive`` / ``false_positive``)."""
 
 
 class NotifierOptions(PluginOptions):
@@ -68,12 +71,18 @@ class NotifierOptions(PluginOptions):
 class Notifier(abc.ABC):
     kind: ClassVar[str]
     Options: ClassVar[type[NotifierOptions]] = NotifierOptions
+    carries_reports: ClassVar[bool] = True
+    """Whether ``report.weekly`` events have a form here (``[report] notify`` may name it)."""
+    signs_with_deployment_key: ClassVar[bool] = False
+    """Whether it signs with the deployment's key (``run``/``crawl`` then create a missing key file)."""
 
     def __init__(self, config: NotifierConfig, client: httpx.AsyncClient,
-                 options: PluginOptions | None = None) -> None:
+                 options: PluginOptions | None = None, *, deployment_key: DeploymentKey | None = None) -> None:
         """``options`` is the table's validated ``Options`` (from :mod:`crawler.plugins`); without it the
-        table's extra keys are validated here."""
+        table's extra keys are validated here. ``deployment_key`` is where the deployment's signing key
+        lives (``[storage] signing_key_*``), for channels that sign with it."""
         self.config = config
+        self.deployment_key = deployment_key
         self.options = options if isinstance(options, self.Options) else self.Options.model_validate(config.extras())
         self.client = client
 

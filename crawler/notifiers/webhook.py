@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import EmptyWebhookSecretError, Webhook
 
 from crawler.config.model import NotifierConfig, PluginOptions, Url, secret
 from crawler.kernel.clock import iso
+from crawler.kernel.partner import DeploymentKey
 from crawler.notifiers.base import (
     DeliveryOptions,
     DeliveryResult,
@@ -75,8 +76,8 @@ class WebhookNotifier(Notifier):
     options: WebhookOptions
 
     def __init__(self, config: NotifierConfig, client: httpx.AsyncClient, options: PluginOptions | None = None,
-                 *, clock: Callable[[], float] = time.time) -> None:
-        super().__init__(config, client, options)
+                 *, clock: Callable[[], float] = time.time, deployment_key: DeploymentKey | None = None) -> None:
+        super().__init__(config, client, options, deployment_key=deployment_key)
         self.clock = clock
 
     def _signer(self) -> Webhook | None:

@@ -9,6 +9,9 @@ A small Starlette app an issuer runs as it is or mounts in their own service:
    never in argv) or ``--handler module:function`` (sync or async, called with the event dict);
 4. answer 200 only after the hook succeeded; a failing hook gives 500 so the sender retries.
 
+With ``partner_keys`` it also takes GitHub's secret-scanning partner alerts on
+``POST /github/secret-scanning`` and runs the same hook (:mod:`crawler.receiver.partner`).
+
 The token is never logged: log lines carry the ``webhook-id``, the rule and 8 digits of
 ``token_sha256``. Issuers who do not use the app call :func:`verify_webhook` themselves.
 """
@@ -34,9 +37,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from crawler.receiver.partner import PATH as PARTNER_PATH
+from crawler.receiver.partner import PartnerKeys, partner_endpoint, read_body
+
 logger = logging.getLogger(__name__)
 
-Hook = Callable[[dict[str, Any]], Awaitable[None] | None]
+Hook = Callable[[dict[str, Any]], Awaitable[object] | object]
 DEFAULT_STATE = "leakpatrol-receiver.db"
 MAX_BODY = 1024 * 1024
 KEEP_IDS = 30 * 86400.0
@@ -106,30 +112,21 @@ def scrub(text: str, token: object) -> str:
     return text.replace(token, "[token]") if isinstance(token, str) and token else text
 
 
-async def _call(hook: Hook, event: dict[str, Any]) -> None:
-    """Await an async hook; run a sync one in a worker thread (and await what it returns)."""
+async def _call(hook: Hook, event: dict[str, Any]) -> object:
+    """Await an async hook; run a sync one in a worker thread (and await what it returns); return its result."""
     if inspect.iscoroutinefunction(hook):
-        await hook(event)
-        return
+        return await hook(event)
     result = await run_in_threadpool(hook, event)
     if inspect.isawaitable(result):
-        await result
-
-
-async def _read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+        return await result
+    return result
 
 
 def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, tolerance: float = 300,
-               events: frozenset[str] = frozenset({"token.exposed"})) -> Starlette:
-    """The receiver app: ``POST /`` and ``POST /leakpatrol``; ``GET /healthz``.
+               events: frozenset[str] = frozenset({"token.exposed"}),
+               partner_keys: PartnerKeys | None = None) -> Starlette:
+    """The receiver app: ``POST /`` and ``POST /leakpatrol``; ``GET /healthz``; with ``partner_keys``
+    also ``POST /github/secret-scanning`` (:mod:`crawler.receiver.partner`), running the same hook.
 
     Only ``events`` types run the hook; other signed events are acknowledged and logged.
     """
@@ -161,7 +158,7 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
         return JSONResponse({"ok": True})
 
     async def receive(request: Request) -> Response:
-        body = await _read_body(request)
+        body = await read_body(request, MAX_BODY)
         if body is None:
             return JSONResponse({"ok": False, "error": "body too large"}, status_code=413)
         msg_id = request.headers.get("webhook-id", "")
@@ -190,6 +187,9 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
 
     routes = [Route("/", receive, methods=["POST"]), Route("/leakpatrol", receive, methods=["POST"]),
               Route("/healthz", healthz, methods=["GET"])]
+    if partner_keys is not None:
+        routes.append(Route(PARTNER_PATH, partner_endpoint(partner_keys, lambda event: _call(hook, event)),
+                            methods=["POST"]))
     app = Starlette(routes=routes)
     app.state.seen = seen
     return app

@@ -1,5 +1,6 @@
 """``leakpatrol receiver``: the issuer's hook (``--exec CMD`` or ``--handler module:function``), the
-checks made before listening, and serving :func:`crawler.receiver.app.create_app` until a signal."""
+partner route's keys (``--github-keys-url``, default GitHub's, or ``--github-keys-file``), the checks
+made before listening, and serving :func:`crawler.receiver.app.create_app` until a signal."""
 
 from __future__ import annotations
 
@@ -18,9 +19,13 @@ from typing import Any, cast
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 
+from crawler.config.model import check_url
 from crawler.kernel.errors import ConfigError, HookFailed
+from crawler.kernel.partner import GITHUB_KEYS_URL, LABELS, parse_public_keys
 from crawler.kernel.serve import AppServer, parse_listen
 from crawler.receiver.app import DEFAULT_STATE, Hook, create_app, event_data, scrub
+from crawler.receiver.partner import PATH as PARTNER_PATH
+from crawler.receiver.partner import PartnerKeys
 
 logger = logging.getLogger(__name__)
 
@@ -33,23 +38,24 @@ def exec_hook(cmd: Sequence[str], *, timeout: float = EXEC_TIMEOUT) -> Hook:
     """A hook that runs ``cmd`` with the event JSON on stdin and ``LEAKPATROL_TOKEN``,
     ``LEAKPATROL_TOKEN_SHA256`` and ``LEAKPATROL_RULE`` in its environment (never in argv).
 
-    A non-zero exit or a run longer than ``timeout`` seconds is a failure.
+    A non-zero exit or a run longer than ``timeout`` seconds is a failure. For a partner alert, a
+    first line of output ``true_positive`` or ``false_positive`` is the feedback GitHub gets back.
     """
     argv = list(cmd)
     if not argv:
         raise ValueError("the hook command is empty")
 
-    async def run(event: dict[str, Any]) -> None:
+    async def run(event: dict[str, Any]) -> str | None:
         data = event_data(event)
         env = {k: v for k, v in os.environ.items() if k not in TOKEN_ENV}
         for name, key in zip(TOKEN_ENV, ("token", "token_sha256", "rule"), strict=True):
             if isinstance(data.get(key), str):
                 env[name] = data[key]
         proc = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.DEVNULL,
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE, env=env)
         try:
-            _, err = await asyncio.wait_for(proc.communicate(json.dumps(event).encode("utf-8")), timeout)
+            said, err = await asyncio.wait_for(proc.communicate(json.dumps(event).encode("utf-8")), timeout)
         except TimeoutError:
             proc.kill()
             await proc.wait()
@@ -57,6 +63,8 @@ def exec_hook(cmd: Sequence[str], *, timeout: float = EXEC_TIMEOUT) -> Hook:
         if proc.returncode != 0:
             tail = scrub(err.decode("utf-8", "replace").strip()[-300:], data.get("token"))
             raise HookFailed(f"{argv[0]} exited with status {proc.returncode}: {tail or '(no stderr)'}")
+        first = said[:64].decode("ascii", "replace").strip().split("\n", 1)[0].strip()
+        return first if first in LABELS else None
 
     return run
 
@@ -74,10 +82,30 @@ def import_handler(spec: str) -> Hook:
     return cast(Hook, target)
 
 
+def partner_keys(keys_url: str | None, keys_file: str | Path | None) -> PartnerKeys:
+    """``--github-keys-url`` (default GitHub's) or ``--github-keys-file``; raises :class:`ConfigError`."""
+    where = "leakpatrol receiver"
+    if keys_url is not None and keys_file is not None:
+        raise ConfigError("give at most one of --github-keys-url and --github-keys-file", file=where)
+    if keys_file is not None:
+        path = Path(keys_file)
+        try:
+            parse_public_keys(path.read_bytes())
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"{path}: {exc}", file=where, key="--github-keys-file") from None
+        return PartnerKeys(file=path)
+    try:
+        return PartnerKeys(url=check_url(keys_url or GITHUB_KEYS_URL))
+    except ValueError as exc:
+        raise ConfigError(str(exc), file=where, key="--github-keys-url") from None
+
+
 def build_receiver(secret_env: str, exec_cmd: str | Sequence[str] | None, handler: str | None,
-                   state: str | Path | None) -> Starlette:
+                   state: str | Path | None, *, keys_url: str | None = None,
+                   keys_file: str | Path | None = None) -> Starlette:
     """Everything ``leakpatrol receiver`` checks before listening; raises :class:`ConfigError`."""
     where = "leakpatrol receiver"
+    keys = partner_keys(keys_url, keys_file)
     secret = os.environ.get(secret_env) if secret_env else None
     if not secret:
         raise ConfigError(f"environment variable {secret_env or '(none)'} is not set", file=where,
@@ -102,11 +130,12 @@ def build_receiver(secret_env: str, exec_cmd: str | Sequence[str] | None, handle
             hook = import_handler(str(handler))
         except (ImportError, AttributeError, ValueError) as exc:
             raise ConfigError(f"cannot import {handler!r}: {exc}", file=where, key="--handler") from None
-    return create_app(secret, hook, seen_db=Path(state or DEFAULT_STATE))
+    return create_app(secret, hook, seen_db=Path(state or DEFAULT_STATE), partner_keys=keys)
 
 
 def run_receiver(listen: str | None, secret_env: str, exec_cmd: str | Sequence[str] | None,
-                 handler: str | None, state: str | Path | None) -> int:
+                 handler: str | None, state: str | Path | None, *, keys_url: str | None = None,
+                 keys_file: str | Path | None = None) -> int:
     """``leakpatrol receiver``: 0 after a clean shutdown, 1 if it cannot listen, 2 on usage errors."""
     try:
         host, port = parse_listen(listen or DEFAULT_LISTEN)
@@ -114,11 +143,12 @@ def run_receiver(listen: str | None, secret_env: str, exec_cmd: str | Sequence[s
         logger.error("leakpatrol receiver: --listen: %s", exc)
         return 2
     try:
-        app = build_receiver(secret_env, exec_cmd, handler, state)
+        app = build_receiver(secret_env, exec_cmd, handler, state, keys_url=keys_url, keys_file=keys_file)
     except ConfigError as exc:
         logger.error("%s", exc)
         return 2
-    logger.info("receiver on http://%s:%d/ (replay state: %s)", host, port, Path(state or DEFAULT_STATE))
+    logger.info("receiver on http://%s:%d/ (replay state: %s); partner alerts on %s (keys: %s)", host, port,
+                Path(state or DEFAULT_STATE), PARTNER_PATH, keys_file or keys_url or GITHUB_KEYS_URL)
     async def serve() -> None:
         server = AppServer(app, host, port, handle_signals=True)
         await server.start()

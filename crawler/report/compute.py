@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.kernel.clock import iso
 from crawler.kernel.status import STATUSES
+from crawler.report.feedback import FeedbackRow, feedback_section
 
 if TYPE_CHECKING:
     from crawler.store.database import Store
@@ -213,9 +214,10 @@ def _seen_key(tok: TokenRow) -> tuple[datetime, str]:
 
 def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
                    deliveries: Sequence[DeliveryRow], verifications: Sequence[VerificationRow],
-                   period: Period, now: datetime) -> dict[str, Any]:
+                   period: Period, now: datetime, feedback: Sequence[FeedbackRow] = ()) -> dict[str, Any]:
     """The whole report as a JSON-ready dict (version 1, see ``docs/report-schema.md``)."""
     rows = _Rows.index(tokens, sightings, deliveries, verifications)
+    labels = feedback_section(tokens, feedback, period.end, lambda tok: _where(rows, tok))
     new = rows.new_in(period)
     live = _still_live(rows, now)
     dead = _dead_letters(rows, period)
@@ -232,6 +234,7 @@ def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
             "notified": timings["time_to_notify"]["count"],
             "revoked": timings["time_to_revoke"]["count"],
             "dead_letters": len(dead),
+            "false_positives": sum(1 for f in feedback if f.label == "false_positive" and f.at in period),
         },
         "still_live": live,
         "new_exposures": _new_exposures(rows, new),
@@ -240,6 +243,7 @@ def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
         "repeat_places": _repeat_places(rows, period),
         "dead_letters": dead,
         "trend": _trend(rows, period),
+        "feedback": labels,
     }
 
 
@@ -361,4 +365,4 @@ def _trend(rows: _Rows, period: Period) -> list[dict[str, Any]]:
 def load_report(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     """Read the rows from the store (never decrypting a token) and compute the report."""
     return compute_report(store.tokens(), store.sightings(), store.deliveries(), store.verifications(),
-                          period, now)
+                          period, now, store.feedback())

@@ -20,6 +20,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from crawler.config.model import Config, secret
 from crawler.kernel.errors import EncryptionKeyError
+from crawler.kernel.files import write_private_file
 
 logger = logging.getLogger(__name__)
 KEY_PREFIX = "lpkey1:"
@@ -46,21 +47,8 @@ def parse_key(text: str, where: str) -> bytes:
 
 def write_key_file(path: Path) -> bool:
     """Create the key file with mode 0600; never overwrites an existing key. ``False`` if another
-    process created it first (the file appears complete or not at all: written aside, then linked)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(generate_key() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.link(tmp, path)
-        return True
-    except FileExistsError:
-        return False
-    finally:
-        tmp.unlink(missing_ok=True)
+    process created it first."""
+    return write_private_file(path, generate_key() + "\n")
 
 
 class Cipher:

@@ -5,9 +5,10 @@ Alembic revisions (:mod:`crawler.store.migrations`) applied on open, so an upgra
 step. Several processes may share one PostgreSQL: sources are polled under a lease and outbox rows are
 claimed before they are sent, so each source has one poller and each delivery one sender at a time.
 
-:class:`Store` is this module's engine, lifecycle and key binding plus three mixins: tokens and
-sightings (:mod:`~crawler.store.tokens`), the outbox (:mod:`~crawler.store.deliveries`) and source
-state with its leases (:mod:`~crawler.store.leases`).
+:class:`Store` is this module's engine, lifecycle and key binding plus five mixins: tokens and
+sightings (:mod:`~crawler.store.tokens`), the outbox (:mod:`~crawler.store.deliveries`), source
+state with its leases (:mod:`~crawler.store.leases`), parked documents (:mod:`~crawler.store.parked`)
+and the issuer's feedback (:mod:`~crawler.store.feedback`).
 """
 
 from __future__ import annotations
@@ -27,9 +28,11 @@ from sqlmodel import Session, create_engine, select
 from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.deliveries import DeliveryQueries
+from crawler.store.feedback import FeedbackQueries
 from crawler.store.leases import LeaseQueries
 from crawler.store.migrations import BASELINE, Upgrade, upgrade
 from crawler.store.models import Meta, Token
+from crawler.store.parked import ParkedQueries
 from crawler.store.tokens import Found, TokenQueries
 
 __all__ = ["MIGRATION_LOCK", "Found", "Store", "open_store"]
@@ -61,7 +64,7 @@ def _wal(cur: Any, patience: float = 10.0) -> None:
             time.sleep(0.02)
 
 
-class Store(TokenQueries, DeliveryQueries, LeaseQueries):
+class Store(TokenQueries, DeliveryQueries, LeaseQueries, ParkedQueries, FeedbackQueries):
     """All database access goes through here."""
 
     def __init__(self, url: str, cipher: Cipher | None) -> None:

@@ -126,3 +126,31 @@ class NotifierState(SQLModel, table=True):
     notifier: str = Field(primary_key=True)
     disabled_at: datetime | None = _dt()
     reason: str = ""
+
+
+class ParkedDocument(SQLModel, table=True):
+    """A document whose fetch failed transiently, waiting to be fetched again (one row per source and
+    document key). ``ref`` is what the source needs to fetch it (JSON; never content). After the
+    source's give-up age the row stays as a record, ``given_up_at`` set and no next attempt."""
+
+    __tablename__ = "lp_parked_document"
+    source: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)
+    ref: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    reason: str = ""
+    detail: str = ""
+    attempts: int = 0
+    first_failed_at: datetime | None = _dt(nullable=False)
+    next_attempt_at: datetime | None = _dt(index=True)
+    given_up_at: datetime | None = _dt()
+
+
+class Feedback(SQLModel, table=True):
+    """The issuer's label for a token, from a ``github_partner`` answer: one row per token, the latest wins."""
+
+    __tablename__ = "lp_feedback"
+    id: int | None = Field(default=None, primary_key=True)
+    token_id: int = Field(foreign_key="lp_token.id", index=True, unique=True)
+    notifier: str
+    label: str  # true_positive | false_positive
+    at: datetime | None = _dt(nullable=False)

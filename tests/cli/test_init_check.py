@@ -27,6 +27,19 @@ def test_init_writes_config_data_and_a_private_key(tmp_path: Path, capsys: pytes
     assert str(config) in res.out
 
 
+def test_init_writes_the_deployments_signing_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The ECDSA P-256 key that signs github_partner alerts, stored like the encryption key."""
+    from crawler.kernel.partner import DeploymentKey
+
+    res = run(capsys, "init", str(tmp_path))
+    assert res.code == 0, res.err
+    path = tmp_path / "data" / "leakpatrol-signing.pem"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    keys = DeploymentKey("", path).load()
+    assert [k["key_identifier"] for k in keys.document()["public_keys"]] == [keys.current_id]
+    assert "/meta/public_keys/secret_scanning" in res.out and "PRIVATE" not in res.out
+
+
 def test_init_refuses_to_overwrite(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "init", str(tmp_path)).code == 0
     config = tmp_path / "leakpatrol.toml"

@@ -15,10 +15,13 @@ from typing import Any
 import httpx
 
 from crawler.config.model import NotifierConfig
+from crawler.kernel.partner import generate_pem
 from crawler.notifiers import NOTIFIERS
 from crawler.notifiers.base import Notifier
 
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"leakpatrol-contract-test-secret!").decode()
+SIGNING_KEY = generate_pem()  # made by the project for the tests: obviously not a secret of anyone's
+PARTNER_URL = "https://partner.acme.example/github/secret-scanning"
 CHAT_HOOK = "https://hooks.slack.com/services/T00000000/B00000000/FAKEFAKEFAKEFAKEFAKEFAKE"
 
 
@@ -42,6 +45,11 @@ class Case:
     disabled: frozenset[int] = frozenset({410})
     """Statuses that mean "the endpoint is gone" (410 always; a channel may document more)."""
     notifier_id: str | None = None
+    carries_reports: bool = True
+    """Whether the channel has a form for ``report.weekly`` (a partner alert has none)."""
+    token_required: bool = False
+    """The format always carries the raw token (GitHub's partner alerts have no hash-only form),
+    so a carrier needs no switch to leave it out."""
 
     def config(self, **overrides: Any) -> NotifierConfig:
         return NotifierConfig(id=self.notifier_id or self.kind, kind=self.kind, **{**self.extras, **overrides})
@@ -66,6 +74,15 @@ CASES: dict[str, Case] = {c.kind: c for c in (
         credential_env="SECURITY_CHAT_WEBHOOK", credential=CHAT_HOOK,
         bad_credential="http://hooks.slack.com/services/T00000000/B00000000/PLAINHTTPPLAINHTTP",
         carries_token=False, disabled=frozenset({404, 410}),
+    ),
+    Case(
+        # GitHub's partner format (docs.github.com "Secret scanning partner program"): the raw token
+        # in every alert, signed with the deployment key ([storage] signing_key_env first).
+        kind="github_partner", url=PARTNER_URL, notifier_id="acme-partner",
+        extras={"url": PARTNER_URL, "on": ["live"]},
+        credential_env="LEAKPATROL_SIGNING_KEY", credential=SIGNING_KEY,
+        bad_credential="-----BEGIN PRIVATE KEY-----\nbm90IGEga2V5\n-----END PRIVATE KEY-----",
+        carries_token=True, carries_reports=False, token_required=True,
     ),
 )}
 

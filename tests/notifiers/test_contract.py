@@ -106,6 +106,9 @@ async def test_a_weekly_report_is_delivered(case: Case, client: httpx.AsyncClien
     report = Event(type="report.weekly", timestamp=datetime(2026, 11, 30, 7, tzinfo=UTC), report={"live": 2},
                    summary="Week 2026-W49: 2 live tokens")
     result, route = await send(case, client, no_network, httpx.Response(200), report)
+    if not case.carries_reports:  # failed with a reason, nothing sent (and `check` refuses the config)
+        assert result.outcome == "failed" and "report" in result.detail and route.call_count == 0
+        return
     assert result.outcome == "delivered" and route.call_count == 1
 
 
@@ -245,6 +248,9 @@ async def test_a_carrier_can_leave_the_token_out(case: Case, client: httpx.Async
                                                  no_network: respx.MockRouter, event: Event, token: str) -> None:
     if not case.carries_token:
         assert case.token_free is None, "a notifier that never carries the token needs no switch for it"
+        return
+    if case.token_required:
+        assert case.token_free is None
         return
     assert case.token_free is not None, "a notifier that carries the token needs a switch to leave it out"
     result, route = await send(case, client, no_network, httpx.Response(200), event, **case.token_free)

@@ -87,3 +87,25 @@ async def test_unknown_retries_stop_after_give_up(tmp_path: Path, no_network: re
         [tok] = h.store.tokens()
     assert tok.status == "unknown" and tok.next_check_at is None
     assert len(issuer.asked) == 3  # T0, T0+15 s, T0+30 s (past give-up: no further check scheduled)
+
+
+async def test_by_default_a_transient_issuer_error_costs_seconds_not_minutes(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    secrets(monkeypatch)
+    issuer, hook = Issuer(no_network), endpoint(no_network)
+    token = new_token()
+    issuer.live.add(token)
+    issuer.unavailable.add(token)  # one HTTP 503 from the introspection endpoint
+    async with running(build(tmp_path)) as h:  # the default [verification]
+        await h.engine.process([doc(f"KEY={token}\n")])
+        [tok] = h.store.tokens()
+        assert (tok.status, tok.next_check_at) == ("unknown", T0 + timedelta(seconds=5))
+        assert await h.engine.recheck_due() == 0
+        h.clock.advance(5)
+        assert await h.engine.recheck_due() == 1
+        [tok] = h.store.tokens()
+        assert tok.next_check_at == h.clock.now + timedelta(seconds=10)  # 5 s, doubling
+        issuer.unavailable.clear()
+        h.clock.advance(10)
+        assert await h.engine.recheck_due() == 1
+    assert [b["data"]["status"] for b in hook.bodies] == ["live"]

@@ -167,3 +167,33 @@ def test_run_receiver_usage_errors_exit_2(caplog: pytest.LogCaptureFixture, tmp_
     assert "MISSING_RECEIVER_SECRET" in caplog.text
     assert run_receiver("nonsense", "MISSING_RECEIVER_SECRET", "true", None, None) == 2
     assert "HOST:PORT" in caplog.text
+
+
+def test_build_receiver_checks_the_partner_keys_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from crawler.kernel.partner import GITHUB_KEYS_URL
+
+    monkeypatch.setenv("ISSUER_SECRET", new_secret())
+    hook, state = f"{sys.executable} -c pass", tmp_path / "seen.db"
+    with pytest.raises(ConfigError, match=r"--github-keys-url.*must use https"):
+        build_receiver("ISSUER_SECRET", hook, None, state, keys_url="http://keys.example/meta")
+    with pytest.raises(ConfigError, match=r"--github-keys-file.*no-such\.json"):
+        build_receiver("ISSUER_SECRET", hook, None, state, keys_file=tmp_path / "no-such.json")
+    bad = tmp_path / "keys.json"
+    bad.write_text('{"keys": []}')
+    with pytest.raises(ConfigError, match='no "public_keys" array'):
+        build_receiver("ISSUER_SECRET", hook, None, state, keys_file=bad)
+    with pytest.raises(ConfigError, match="at most one"):
+        build_receiver("ISSUER_SECRET", hook, None, state, keys_url=GITHUB_KEYS_URL, keys_file=bad)
+    for keys_url in (None, "http://127.0.0.1:9464/meta/public_keys/secret_scanning"):
+        app = build_receiver("ISSUER_SECRET", hook, None, state, keys_url=keys_url)
+        assert [r.path for r in app.routes][-1] == "/github/secret-scanning"  # type: ignore[attr-defined]
+        app.state.seen.close()
+
+
+@pytest.mark.parametrize(("said", "label"), [("false_positive\n", "false_positive"), ("true_positive", "true_positive"),
+                                             ("revoked\n", None), ("", None)])
+async def test_an_exec_hook_answers_partner_feedback_on_its_first_line(tmp_path: Path, token: str, said: str,
+                                                                       label: str | None) -> None:
+    script = tmp_path / "label.py"
+    script.write_text(f"import sys\nsys.stdin.read()\nprint({said!r}, end='')\n")
+    assert await exec_hook([sys.executable, str(script)])(event(token)) == label

@@ -90,6 +90,11 @@ class Seeder:
         self.store.finish_attempt(row.id, status=outcome, error=error, http_status=http_status, now=at(when))
 
 
+    def label(self, name: str, label: str, when: str, notifier: str = "acme-partner") -> None:
+        """The issuer's answer to a ``github_partner`` alert."""
+        self.store.record_feedback(self.ids[name], notifier, label, at(when))
+
+
 def seed_golden(store: Store) -> Seeder:
     """The golden scenario: see the comments in tests/report/test_report.py for the expected numbers."""
     s = Seeder(store)
@@ -138,6 +143,13 @@ def seed_golden(store: Store) -> Seeder:
             found="11-30 03:00", published="11-30 02:59", place="acme/api")
     s.verdict("H", "live", "11-30 03:00:01")
     s.deliver("H", "acme-revoke", "delivered", "11-30 03:00:20")
+    # Issuer feedback (github_partner answers): A, C, D confirmed; F a false positive; H's label comes
+    # after the period, so it is not counted.
+    s.label("A", "true_positive", "11-09 10:00:31")
+    s.label("C", "true_positive", "11-24 09:00:11")
+    s.label("D", "true_positive", "11-25 14:00:46")
+    s.label("F", "false_positive", "11-27 20:02:01")
+    s.label("H", "true_positive", "11-30 03:00:21")
     return s
 
 

@@ -14,6 +14,8 @@ The scenario is ``tests.report.seed.seed_golden`` (period 2026-W48 = Mon 23 Nov 
   is in the still-live list (A, C, H critical by age, then F high) but in no weekly count.
 - time to notify in W48: C 10 s, D 45 s, F 120 s → p50 45 s, p90 120 s; the week's median in the trend
   is 45 s too.
+- issuer feedback up to the period's end: acme-live A, C, D true positives (H's label comes after the
+  period) → precision 1; demo-pat F a false positive (in W48) → precision 0; acme-test no label → null.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def test_golden_file(golden_report: dict[str, object]) -> None:
 def test_hand_checked_numbers(golden_report: dict[str, object]) -> None:
     """The same numbers as the docstring, asserted directly, so a regenerated golden cannot hide a change."""
     r = json.loads(json.dumps(golden_report))
+    assert r["feedback"]["by_rule"] == [
+        {"rule": "acme-live", "true_positives": 3, "false_positives": 0, "precision": 1.0},
+        {"rule": "acme-test", "true_positives": 0, "false_positives": 0, "precision": None},
+        {"rule": "demo-pat", "true_positives": 0, "false_positives": 1, "precision": 0.0}]
+    [fp] = r["feedback"]["false_positives"]
+    assert (fp["rule"], fp["source"], fp["labelled_at"], r["totals"]["false_positives"]) == (
+        "demo-pat", "github_gists", "2026-11-27T20:02:01Z", 1)
     assert r["timings"]["time_to_detect"] == {"count": 6, "p50": 600.0, "p90": 3600.0}
     assert r["timings"]["time_to_notify"] == {"count": 3, "p50": 45.0, "p90": 120.0}
     assert r["timings"]["time_to_revoke"] == {"count": 2, "p50": 7200.0, "p90": 604800.0}
@@ -64,7 +73,7 @@ def test_hand_checked_numbers(golden_report: dict[str, object]) -> None:
     assert live[0]["age_seconds"] == 20 * 86400 + 21 * 3600
     assert live[0]["notified_at"] == "2026-11-09T10:00:30Z"
     assert r["totals"] == {"tokens": 8, "new_exposures": 5, "still_live": 4, "sightings": 7, "notified": 3,
-                           "revoked": 2, "dead_letters": 2}
+                           "revoked": 2, "dead_letters": 2, "false_positives": 1}
     assert [(p["source"], p["place"], p["tokens"], p["sightings"]) for p in r["repeat_places"]] == [
         ("github_events", "acme/website", 2, 2), ("github_gists", "alice", 2, 2), ("gitlab_snippets", "bob", 1, 2)]
     assert r["new_exposures"]["by_source"][0] == {"source": "github_events", "count": 2}

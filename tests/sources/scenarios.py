@@ -181,7 +181,7 @@ class PastebinScenario(Scenario):
     api = "https://scrape.pastebin.com"
     malformed: ClassVar[list[tuple[bytes, str]]] = [
         (b'[{"key": "0CeaNm8Y", "date": "17962', "application/json"),
-        (b'[{"key": 42, "date": 1796248781}]', "application/json"),  # values must be strings
+        (b'{"key": "0CeaNm8Y", "date": "1796248781"}', "application/json"),  # an object, not the list
     ]
 
     def install(self, router: respx.MockRouter, docs: list[bytes]) -> respx.Route:

@@ -10,7 +10,6 @@ import httpx
 import pytest
 import respx
 
-from crawler.kernel.errors import MalformedPage
 from sources.github_events import GithubEvents
 from tests.sources.helpers import Clock, collect, documents, fixture_headers, fixture_json, make_source, token
 
@@ -103,9 +102,11 @@ async def test_compare_with_300_files_is_read_commit_by_commit(no_network: respx
     assert [d.path for d in docs] == ["src/settings.py"]
 
 
-async def test_push_payload_without_head_is_malformed(no_network: respx.MockRouter) -> None:
+async def test_push_payload_without_head_is_skipped_alone(no_network: respx.MockRouter) -> None:
     event = copy.deepcopy(fixture_json("github_events", "events.json")[0])
     del event["payload"]["head"]
     no_network.get(f"{API}/events").mock(return_value=_json([event]))
-    with pytest.raises(MalformedPage, match="payload"):
-        await collect(make_source(GithubEvents, {}, Clock()), {})
+    batches = await collect(make_source(GithubEvents, {}, Clock()), {})
+    skipped = [s for b in batches for s in b.skipped]
+    assert [(s.reason, "payload" in s.detail) for s in skipped] == [("invalid", True)]
+    assert batches[-1].cursor["seen"] == [event["id"]]  # the cursor moves past it

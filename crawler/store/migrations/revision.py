@@ -21,8 +21,8 @@ from crawler.store.migrations import alembic_config
 
 
 def next_revision_id(script: ScriptDirectory) -> str:
-    head = script.get_current_head()
-    return f"{int(head) + 1:04d}" if head else "0001"
+    head = script.get_current_head()  # "0002", or "0003_partner_feedback" (named ahead of time)
+    return f"{int(head.split('_', 1)[0]) + 1:04d}" if head else "0001"
 
 
 def write_revision(message: str, *, autogenerate: bool = True) -> Path:
