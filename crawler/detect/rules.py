@@ -93,19 +93,20 @@ class Lead:
 @dataclass(frozen=True)
 class Allowlist:
     """Published examples and placeholders a rule never reports: exact tokens, substrings, and runs
-    of one character (one bounded regex of single-character repeats, so it cannot backtrack)."""
+    of one character (``runs``: ``c`` repeated n times, looked for as a substring like ``contains``: a
+    regex of one alternative per character, tried at every byte of a token, was the costliest step of
+    confirming one)."""
 
     tokens: frozenset[bytes] = frozenset()
     contains: tuple[bytes, ...] = ()
-    runs: re.Pattern[bytes] | None = None
+    runs: tuple[bytes, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.tokens or self.contains or self.runs)
 
     def __contains__(self, token: bytes) -> bool:
-        if token in self.tokens or any(c in token for c in self.contains):
-            return True
-        return self.runs is not None and self.runs.search(token) is not None
+        has = token.__contains__
+        return token in self.tokens or any(map(has, self.contains)) or any(map(has, self.runs))
 
 
 @dataclass(frozen=True)
@@ -310,10 +311,10 @@ def _lead(cfg: RuleConfig) -> Lead:
 
 def _allowlist(rule_id: str, entries: Iterable[AllowConfig]) -> Allowlist:
     mine = [e for e in entries if (not e.rules or rule_id in e.rules) and rule_id not in e.not_rules]
-    runs = [re.escape(bytes([c])) + b"{%d,}" % e.repeated for e in mine if e.repeated for c in e.chars.encode()]
+    runs = tuple(bytes([c]) * e.repeated for e in mine if e.repeated for c in e.chars.encode())
     return Allowlist(tokens=frozenset(e.token.encode() for e in mine if e.token),
                      contains=tuple(e.contains.encode() for e in mine if e.contains),
-                     runs=re.compile(b"|".join(runs)) if runs else None)
+                     runs=runs)
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ Two engines give identical results (a test runs both on the same inputs):
   Documents are scanned in groups of ~1 MiB per call (vectored mode: no copy), since each call
   has a fixed cost. The compiled database is kept on disk (:func:`cache_dir`), one file per set of
   expressions and Hyperscan build, so a process starts without compiling (``scan`` starts fast).
-* **Pure Python**: the literal prefixes, grouped by their last byte, as trie regexes searched
-  over the *reversed* buffer (prefixes end in rarer delimiters, and a regex that starts with a
-  literal is scanned fast). Searched from every hit + 1, so overlapping prefixes are all seen; no
-  alternative can backtrack past one prefix.
+* **Pure Python** (:mod:`crawler.detect.prefixes`): each literal prefix is found either by
+  ``bytes.find`` on a byte of it that is rare in typical text, or by a trie regex shared with the
+  prefixes of the same last byte (over the reversed buffer) or first byte (over the buffer), each
+  starting with that byte as a literal so that ``re`` scans for it in C; a trie's leaves also check
+  the first body bytes. Planned once per rule set to make few passes (15 and 4 ``find`` anchors for
+  the built-in pack); no alternative can backtrack past one prefix and its fixed-width check.
 
 Either engine only proposes candidate starts; :meth:`Scanner._confirm` decides, the same way for
 both: left boundary, body run, right boundary, optional bounded regex, checksum, the pack's
@@ -18,8 +20,9 @@ allowlist, and for a paired rule the companion secret within a bounded window ar
 Rules are tried highest ``priority`` first, paired rules before lone ones; the first rule that
 confirms a span owns it.
 
-Size: both engines and the one confirmation step stay in one module so that their agreement is
-visible in one place (the hot loop is also cheaper without cross-module attribute look-ups).
+Size: both engines' candidate steps and the one confirmation step stay in one module so that their
+agreement is visible in one place (the hot loop is also cheaper without cross-module attribute
+look-ups); only the pure-Python prefix search, a self-contained algorithm, is a module of its own.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from crawler.detect.prefixes import FOLLOW, PrefixFinder
+from crawler.detect.prefixes import byte_class as _class
+from crawler.detect.prefixes import literal as _literal
 from crawler.detect.redaction import fingerprint, redact
 from crawler.detect.rules import WORD, Companion, Rule
 
@@ -101,71 +107,10 @@ class ScanStats:
     bytes_scanned: int = 0
 
 
-def _class(chars: bytes) -> bytes:
-    return b"[" + b"".join(b"\\x%02x" % c for c in sorted(chars)) + b"]"
-
-
-def _literal(text: bytes) -> bytes:
-    return b"".join(b"\\x%02x" % c for c in text)
-
-
 @functools.cache
 def _run_re(allowed: bytes) -> re.Pattern[bytes]:
     """The body run of a charset rule: one character class, starred, so it cannot backtrack."""
     return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"*")
-
-
-def _trie_pattern(words: Iterable[bytes]) -> bytes:
-    """A regex for the longest of ``words`` starting at a position, with the words nested as a trie.
-
-    Each alternative starts with a distinct literal, so a position costs one step per byte matched
-    and backtracking never goes past the longest word (linear time).
-    """
-    trie: dict[int, Any] = {}
-    for word in words:
-        node = trie
-        for c in word:
-            node = node.setdefault(c, {})
-        node[-1] = {}
-
-    def emit(node: dict[int, Any]) -> bytes:
-        alts = [_literal(bytes([c])) + emit(sub) for c, sub in sorted(node.items()) if c >= 0]
-        if not alts:
-            return b""
-        body = alts[0] if len(alts) == 1 else b"(?:" + b"|".join(alts) + b")"
-        return b"(?:" + body + b")?" if -1 in node else body
-
-    return emit(trie)
-
-
-class _PrefixFinder:
-    """Every occurrence of a set of literal prefixes, found in a few C-speed passes (Python engine).
-
-    Token prefixes mostly start with common letters but end with a rarer delimiter (``_``, ``-``,
-    ``.``), so they are matched backwards over the reversed buffer: one trie regex per last byte.
-    Each regex then starts with a literal, which ``re`` finds with a fast scan (a regex starting
-    with a character class, or one alternation of all prefixes, is 10-20x slower).
-    """
-
-    def __init__(self, prefixes: Iterable[bytes]) -> None:
-        self.prefixes = frozenset(prefixes)
-        by_last: dict[int, list[bytes]] = {}
-        for p in sorted(self.prefixes):
-            by_last.setdefault(p[-1], []).append(p[::-1])
-        self.backwards = [re.compile(_trie_pattern(words)) for _, words in sorted(by_last.items())]
-
-    def find(self, data: bytes) -> list[tuple[int, bytes]]:
-        out: list[tuple[int, bytes]] = []
-        rdata, n, prefixes = data[::-1], len(data), self.prefixes
-        for pattern in self.backwards:
-            search, pos = pattern.search, 0
-            while (m := search(rdata, pos)) is not None:
-                pos = m.start()
-                longest, end = m.group()[::-1], n - pos
-                # Every prefix that ends here is a suffix of the longest one.
-                out.extend((end - k, longest[-k:]) for k in range(1, len(longest) + 1) if longest[-k:] in prefixes)
-                pos += 1
-        return out
 
 
 def cache_dir() -> Path:
@@ -226,7 +171,17 @@ class Scanner:
         for i, r in enumerate(self.rules):
             self._by_prefix.setdefault(r.prefix_bytes, []).append(i)
         self._db = self._compile_hyperscan() if self.engine == "hyperscan" else None
-        self._finder = _PrefixFinder(self._by_prefix) if self._db is None and self._by_prefix else None
+        self._finder = None
+        if self._db is None and self._by_prefix:
+            self._finder = PrefixFinder(self._by_prefix, {p: self._follow(ids) for p, ids in self._by_prefix.items()})
+
+    def _follow(self, ids: list[int]) -> list[bytes]:
+        """What every rule with one prefix allows in the first bytes of its body (the union of their
+        tables, as long as the shortest of their fixed-width starts): the Python engine's cheap check."""
+        rules = [self.rules[i] for i in ids]
+        width = min([FOLLOW] + [r.min_len if r.body_regex is None else len(r.head) // 256 for r in rules])
+        return [bytes(int(any((r.allowed if r.body_regex is None else r.head[j * 256:(j + 1) * 256])[b]
+                                  for r in rules)) for b in range(256)) for j in range(width)]
 
     def _compile_hyperscan(self) -> object | None:
         if not self.rules or _hs is None:
