@@ -139,19 +139,27 @@ def build_corpus(target: int, n_org: int, seed: int, plant_every: int) -> Corpus
                 skipped.add(path)
                 continue
             clean += 1
-            items = []
+            items: list[tuple[bytes, str | None, bool]] = []  # (bytes, fingerprint of a token, paired rule)
             for _ in range(_count(len(src), plant_every, rng)):
                 rule = rng.choice(rules)
                 token = mint(rule, rng)
                 if [m.token for m in checker.scan(b" %s " % token.encode())] != [token.encode()]:
                     continue  # would also match another rule's shape: keep the truth unambiguous
-                planted.add(fingerprint(token))
-                items.append(token.encode())
+                items.append((token.encode(), fingerprint(token), rule.companion is not None))
                 decoy = _decoy(rule, mint(rule, rng), rng)
                 if decoy and not checker.scan(b" %s " % decoy[1]):
                     decoys[decoy[0]] = decoys.get(decoy[0], 0) + 1
-                    items.append(decoy[1])
-            doc = _plant(src, items, rng)
+                    items.append((decoy[1], None, False))
+            doc = _plant(src, [i[0] for i in items], rng)
+            if {m.fingerprint for m in checker.scan(doc)} != {i[1] for i in items if i[1]}:
+                # A paired rule's lone key id planted near a run shaped like its secret (a long
+                # identifier) is a pair, a finding of another fingerprint: leave this file's key ids
+                # out. Any other difference stops the build (the truth must not bend to the scanner).
+                items = [i for i in items if not i[2]]
+                doc = _plant(src, [i[0] for i in items], rng)
+                if {m.fingerprint for m in checker.scan(doc)} != {i[1] for i in items if i[1]}:
+                    raise SystemExit(f"{path}: the planted tokens are not what a scan finds; cannot build the corpus")
+            planted.update(i[1] for i in items if i[1])
             docs.append(doc)
             total += len(doc)
         if clean == 0:
@@ -167,7 +175,7 @@ def _count(size: int, plant_every: int, rng: random.Random) -> int:
 
 def load_or_build(target: int, n_org: int, seed: int, plant_every: int) -> tuple[Corpus, bool, str]:
     ids = ",".join(r.id for r in rule_set(n_org))
-    key = hashlib.sha256(f"{target}|{n_org}|{seed}|{plant_every}|{ids}|{sys.version}|v2".encode()).hexdigest()[:16]
+    key = hashlib.sha256(f"{target}|{n_org}|{seed}|{plant_every}|{ids}|{sys.version}|v3".encode()).hexdigest()[:16]
     data, meta = CACHE / f"{key}.bin", CACHE / f"{key}.json"
     if data.exists() and meta.exists():
         info = json.loads(meta.read_text())

@@ -24,6 +24,7 @@ passes. The scans only *propose* ``(offset, prefix)``; the scanner confirms each
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -57,21 +58,49 @@ def literal(text: bytes) -> bytes:
     return b"".join(b"\\x%02x" % c for c in text)
 
 
+@functools.cache
+def _ranges(table: bytes) -> bytes:
+    """The bytes a 256-entry table allows as a regex class of ranges (``[\\x30-\\x39...]``); empty
+    when it allows every byte (nothing to check)."""
+    if all(table):
+        return b""
+    out, b = b"", 0
+    while b < 256:
+        if not table[b]:
+            b += 1
+            continue
+        e = b
+        while e + 1 < 256 and table[e + 1]:
+            e += 1
+        out += b"\\x%02x" % b + (b"-\\x%02x" % e if e > b else b"")
+        b = e + 1
+    return b"[" + out + b"]" if out else b"[^\\x00-\\xff]"
+
+
 def _classes(follow: Sequence[bytes]) -> bytes:
-    """The body bytes right after a prefix, each allowed by ``follow`` (256-entry tables), as a regex;
-    empty when nothing is constrained."""
-    classes = [bytes(b for b in range(256) if table[b]) for table in follow]
-    return b"" if all(len(c) == 256 for c in classes) else b"".join(byte_class(c) for c in classes)
+    """Bytes allowed by ``follow`` (256-entry tables), one per position, as a regex (runs of one table
+    as ``class{n}``)."""
+    out, i = b"", 0
+    while i < len(follow):
+        j = i
+        while j < len(follow) and follow[j] == follow[i]:
+            j += 1
+        out += (_ranges(follow[i]) or b"[\\x00-\\xff]") + (b"{%d}" % (j - i) if j - i > 1 else b"")
+        i = j
+    return out
 
 
 def _body_check(prefix: bytes, follow: Sequence[bytes], backwards: bool) -> bytes:
     """The zero-width check at a prefix's end in the trie: a lookahead over the text, or over the
-    reversed text a fixed-width lookbehind (the body is before the reversed prefix there)."""
-    body = _classes(follow)
-    if not body:
+    reversed text a fixed-width lookbehind (the body is before the reversed prefix there); empty when
+    nothing is constrained."""
+    follow = list(follow)
+    while follow and all(follow[-1]):
+        follow.pop()  # the last positions allow anything: they check nothing
+    if not follow:
         return b""
     if not backwards:
-        return b"(?=" + body + b")"
+        return b"(?=" + _classes(follow) + b")"
     return b"(?<=" + _classes(follow[::-1]) + literal(prefix[::-1]) + b")"
 
 

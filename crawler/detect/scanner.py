@@ -108,6 +108,12 @@ class ScanStats:
 
 
 @functools.cache
+def _union(tables: tuple[bytes, ...]) -> bytes:
+    """The 256-entry table allowing what any of ``tables`` allows."""
+    return bytes(int(any(t[b] for t in tables)) for b in range(256))
+
+
+@functools.cache
 def _run_re(allowed: bytes) -> re.Pattern[bytes]:
     """The body run of a charset rule: one character class, starred, so it cannot backtrack."""
     return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"*")
@@ -180,8 +186,8 @@ class Scanner:
         tables, as long as the shortest of their fixed-width starts): the Python engine's cheap check."""
         rules = [self.rules[i] for i in ids]
         width = min([FOLLOW] + [r.min_len if r.body_regex is None else len(r.head) // 256 for r in rules])
-        return [bytes(int(any((r.allowed if r.body_regex is None else r.head[j * 256:(j + 1) * 256])[b]
-                                  for r in rules)) for b in range(256)) for j in range(width)]
+        return [_union(tuple(r.allowed if r.body_regex is None else r.head[j * 256:(j + 1) * 256] for r in rules))
+                for j in range(width)]
 
     def _compile_hyperscan(self) -> object | None:
         if not self.rules or _hs is None:
