@@ -55,6 +55,11 @@ class Step:
         return " ".join(["python", f"bench/{self.script}", *(self.quick if quick else self.args)])
 
 
+MIRROR = Path(os.environ.get("LEAKPATROL_PEER_MIRROR", "/work/.mirror"))
+PEER_MIRROR = ["--peers", str(MIRROR)] if (MIRROR / "gitleaks+gitleaks").exists() else []
+"""Local git copies of the peers (``<owner>+<name>/repo``) where this machine has them; else
+``peer_samples.py`` clones the pinned commits from GitHub."""
+
 STEPS = [
     Step("scan", "scan.py", [], ["--mb", "5", "--peer-mb", "0.3", "--repeat", "1"]),
     Step("peers", "peers.py", [], ["--mb", "5", "--repeat", "1", "--big-mb", "50"]),
@@ -64,7 +69,7 @@ STEPS = [
     Step("throughput", "throughput.py", ["--docs", "10000"], ["--docs", "500"]),
     Step("store-io", "store_io.py", [], ["--ops", "200"], json=False),
     Step("faults", "faults.py", [], ["--tokens", "10", "--spread", "20"], in_readme=True),
-    Step("peer-samples", "peer_samples.py", [], [], json=False),
+    Step("peer-samples", "peer_samples.py", PEER_MIRROR, PEER_MIRROR),
     Step("partner", "partner.py", [], ["--n", "200", "--requests", "100"]),
 ]
 

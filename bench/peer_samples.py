@@ -258,6 +258,7 @@ def pack_ids() -> dict[str, list[str]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--peers", type=Path, help="DIR/<owner>+<name>/repo git directories of the peers")
+    ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON (for bench/all.py)")
     args = ap.parse_args()
     samples = collect(args.peers)
     rules = load_rules()
@@ -323,6 +324,25 @@ def main() -> None:
     print(f"all positives found (covered or not): {counts['pos_found']}/{counts['pos']}")
     for line in misses + notes:
         print("  " + line)
+    if args.json:
+        where = (f"{len(samples)} published test samples of gitleaks, trufflehog, kingfisher and noseyparker "
+                 "(pinned commits), each written into a .env, JSON, YAML or Python file")
+        common = {"input": where, "command": "python bench/peer_samples.py"}
+        Path(args.json).write_text(json.dumps({"figures": [
+            {"figure": "Recall: well-formed positives of covered providers found",
+             "value": f"{counts['covered_found']}/{counts['covered']}",
+             "measures": "`leakpatrol scan` of the corpus; a positive is covered when a pack file maps to its "
+                         "provider and one of its prefixes occurs in it", "n": f"n = {counts['covered']}", **common},
+            {"figure": "Failing-checksum positives reported",
+             "value": f"{counts['bad_checksum_reported']}/{counts['bad_checksum']}",
+             "measures": "tokens whose checksum fails must be discarded offline", "n": f"n = {counts['bad_checksum']}",
+             **common},
+            {"figure": "Negatives reported (false positives)",
+             "value": f"{counts['neg_reported']}/{counts['neg']} "
+                      f"({100 * counts['neg_reported'] / max(1, counts['neg']):.1f} %)",
+             "measures": "the peers' negative samples reported as their own provider", "n": f"n = {counts['neg']}",
+             **common},
+        ]}, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":
