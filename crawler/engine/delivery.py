@@ -55,9 +55,11 @@ def _opt(notifier: Notifier, name: str, default: float) -> float:
 
 class Outbox:
     def __init__(self, store: Store, db: Offload, notifiers: dict[str, Notifier], metrics: Metrics, owner: str,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], scrub: Callable[[str], str] = str) -> None:
         self.store, self.db, self.notifiers, self.metrics = store, db, notifiers, metrics
         self.owner, self.clock = owner, clock
+        self.scrub = scrub
+        """Redacts tokens in an endpoint's error detail *before* it is cut and stored."""
 
     def exposure(self, tok: Token, first: Sighting | None) -> Exposure:
         assert tok.id is not None and tok.first_seen_at is not None
@@ -147,7 +149,7 @@ class Outbox:
                       source: str) -> bool:
         assert row.id is not None and row.created_at is not None
         now = self.clock()
-        detail = result.detail[:300]
+        detail = self.scrub(result.detail)[:300]
         if result.outcome == "delivered":
             await self.db(self.store.finish_attempt, row.id, status="delivered", http_status=result.status_code,
                           now=now)

@@ -22,6 +22,7 @@ from crawler.detect.diff import new_file_line
 from crawler.detect.rules import Rule, load_rules
 from crawler.detect.scanner import Match, Scanner
 from crawler.engine.delivery import Outbox, webhook_id
+from crawler.engine.logs import Scrubber
 from crawler.engine.metrics import Metrics
 from crawler.engine.verification import VerifierSet
 from crawler.http import make_client
@@ -65,7 +66,9 @@ class Engine:
         self.notifiers: dict[str, Notifier] = {}
         self._stack = AsyncExitStack()
         self.verifiers = VerifierSet(cfg, self._stack)
-        self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock)
+        self.scrub = Scrubber(self.rules)
+        """Redacts tokens in texts that are stored or cut (error details, a sighting's url/path/meta)."""
+        self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock, self.scrub)
         self._bad_seen: dict[str, int] = {}
         self._inflight: dict[int, asyncio.Task[str]] = {}
         self._source_counters: dict[str, tuple[Any, Any]] = {}
@@ -157,10 +160,12 @@ class Engine:
         """Store every match of a batch in one store call; return how many sightings were new."""
         rows = []
         for doc, m in matches:
-            meta = dict(doc.meta)
+            scrub = self.scrub  # a token in a file name, URL or author field is stored redacted only
+            meta = {k: scrub(v) for k, v in doc.meta.items()}
             rows.append({
                 "token": m.token, "fingerprint": m.fingerprint, "rule": m.rule.id, "severity": m.rule.severity,
-                "redacted": m.redacted, "source": doc.source, "url": doc.url, "path": doc.path,
+                "redacted": m.redacted, "source": doc.source, "url": scrub(doc.url),
+                "path": scrub(doc.path) if doc.path else doc.path,
                 "line": new_file_line(doc.content, m.line) if doc.is_patch else m.line,
                 "published_at": doc.published_at, "meta": meta, "now": self.clock(),
                 "place": meta.get("repo") or meta.get("author") or meta.get("user") or ""})

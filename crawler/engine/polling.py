@@ -192,5 +192,5 @@ class SourceRunner:
         m.backoff.labels(self.name).set(wait)
         log = logger.error if isinstance(exc, SourceDisabled) else logger.warning
         log("%s; next poll in %.0fs", exc, wait)
-        return {"last_poll_at": started, "last_error_at": now, "last_error": str(exc)[:500],
+        return {"last_poll_at": started, "last_error_at": now, "last_error": self.engine.scrub.cut(str(exc), 500),
                 "failing_since": since, "next_poll_at": now + timedelta(seconds=wait)}
