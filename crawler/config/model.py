@@ -107,6 +107,14 @@ class HttpConfig(Model):
     """Hard cap on any response body after decompression (documents are capped lower)."""
     transport: Literal["aiohttp", "httpcore"] = "aiohttp"
     """What carries the sources' document fetches under httpx (verifiers and notifiers use httpcore)."""
+    fetch_deadline: Duration = Field(default=60.0, gt=0)
+    """Total time one source request may take, body included (a body trickled byte by byte cannot
+    hold a fetch: ``read_timeout`` only bounds the gap between two reads)."""
+    max_server_wait: Duration = Field(default=3600.0, gt=0)
+    """Longest wait a server can impose (``Retry-After``, ``X-RateLimit-Reset``, ``X-Poll-Interval``);
+    a longer one is clamped to this and logged."""
+    max_crawl_delay: Duration = Field(default=60.0, ge=0)
+    """Longest ``robots.txt`` ``Crawl-delay`` honoured between two fetches; a longer one is clamped and logged."""
 
 
 class ScannerConfig(Model):

@@ -76,8 +76,9 @@ class Parking:
             if again is None:
                 await engine.db(engine.store.unpark, self.source, row.key)
             elif age >= self.give_up_after:
-                detail = f"still failing after {age:.0f}s and {row.attempts + 1} attempts: {again.detail}"
-                await engine.db(engine.store.give_up, self.source, row.key, engine.clock(), engine.scrub.cut(detail, 500))
+                detail = engine.scrub.cut(f"still failing after {age:.0f}s and {row.attempts + 1} attempts: "
+                                          f"{again.detail}", 500)
+                await engine.db(engine.store.give_up, self.source, row.key, engine.clock(), detail)
                 self.skip(Skip(row.key, "gave_up", detail))
             else:
                 await self.park(again, attempts=row.attempts)

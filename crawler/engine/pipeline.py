@@ -70,6 +70,9 @@ class Engine:
         """Redacts tokens in texts that are stored or cut (error details, a sighting's url/path/meta)."""
         self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock, self.scrub)
         self._bad_seen: dict[str, int] = {}
+        self.store_error: tuple[str, datetime] | None = None
+        """The last store write that failed (its error, scrubbed, and when) until one succeeds again;
+        ``/healthz`` reports the store unhealthy meanwhile."""
         self._inflight: dict[int, asyncio.Task[str]] = {}
         self._source_counters: dict[str, tuple[Any, Any]] = {}
 
@@ -114,6 +117,12 @@ class Engine:
             task.cancel()
         if late:
             await asyncio.wait(late, timeout=1.0)
+
+    def store_failed(self, exc: BaseException) -> None:
+        self.store_error = (f"{type(exc).__name__}: {self.scrub.cut(str(exc), 200)}", self.clock())
+
+    def store_ok(self) -> None:
+        self.store_error = None
 
     # -- documents ---------------------------------------------------------------------------
 

@@ -9,7 +9,6 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from contextlib import AsyncExitStack
 from pathlib import Path
 
 import httpx
@@ -18,14 +17,10 @@ import respx
 
 from crawler.detect.rules import load_rules
 from crawler.engine.logs import Scrubber, setup_logging
-from crawler.engine.polling import SourceRunner
 from crawler.kernel.errors import SourceUnavailable
-from crawler.kernel.retry import RetryPolicy
 from crawler.plugins import build_config
-from crawler.store.crypto import Cipher
-from crawler.store.database import open_store
 from crawler.store.runtime import loose_permissions
-from tests.pipeline.helpers import INTROSPECT, INTROSPECT_SECRET_ENV, FakeClock, running, secrets
+from tests.hostile.helpers import gists_runner
 from tests.pipeline.test_plaintext import assert_absent
 from tests.sources.helpers import token
 
@@ -118,35 +113,3 @@ def test_a_key_file_others_can_read_and_a_world_writable_data_folder_are_named(t
     problems = loose_permissions(cfg)
     assert any(str(key) in p and "0644" in p for p in problems)
     assert any(str(data) in p and "world-writable" in p for p in problems)
-
-
-def gists_runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    from contextlib import asynccontextmanager
-
-    @asynccontextmanager
-    async def run():  # type: ignore[no-untyped-def]
-        secrets(monkeypatch)
-        monkeypatch.setenv("GITHUB_TOKEN", "ghp-not-a-real-one")
-        cfg = build_config({
-            "storage": {"url": f"sqlite:///{tmp_path / 'lp.db'}", "key_file": str(tmp_path / "lp.key")},
-            "http": {"transport": "httpcore"},
-            "scanner": {"builtin_rules": False},
-            "rules": [{"id": "acme-live", "prefix": "acme_live_", "charset": "base62", "length": 36,
-                       "checksum": "crc32-base62"}],
-            "verifiers": [{"id": "acme-introspect", "kind": "introspection", "url": INTROSPECT,
-                           "client_id": "leakpatrol", "client_secret_env": INTROSPECT_SECRET_ENV}],
-            "notifiers": [],
-            "sources": {"github_gists": {"interval": "60s"}},
-        })
-        store = open_store(cfg.database_url(), Cipher(os.urandom(32)))
-
-        async def no_sleep(_: float) -> None:
-            return None
-
-        try:
-            async with running(cfg, FakeClock(), store) as h, AsyncExitStack() as stack:
-                yield h, SourceRunner(h.engine, cfg.source_specs[0], stack, RetryPolicy(sleep=no_sleep))
-        finally:
-            store.close()
-
-    return run()

@@ -1,0 +1,113 @@
+"""Issue 11, "escaped exceptions" and "stalls that look healthy", through the real runner, engine and
+store: every exception of a poll is a recorded failure with back-off, server-given waits are clamped
+(and logged), a trickled body cannot hold a fetch past its deadline, and the same traceback is logged
+once per streak."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from tests.hostile.helpers import gists_runner, source_runner
+
+API = "https://api.github.com"
+LIST = f"{API}/gists/public"
+HOUR = 3600.0
+
+
+def waited(next_poll_at: datetime | None, now: datetime) -> float:
+    assert next_poll_at is not None
+    return (next_poll_at.replace(tzinfo=None) - now.replace(tzinfo=None)).total_seconds()
+
+
+@pytest.mark.parametrize("headers", [
+    {"Retry-After": "1e20"},
+    {"Retry-After": "999999999"},
+    {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "9" * 30},
+], ids=["retry-after-1e20", "retry-after-decades", "ratelimit-reset-1e30"])
+async def test_a_server_given_wait_is_clamped_to_an_hour_and_logged(
+        headers: dict[str, str], tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    no_network.get(LIST).mock(return_value=httpx.Response(429 if "Retry-After" in headers else 403, headers=headers))
+    async with gists_runner(tmp_path, monkeypatch) as (h, runner):
+        out = await runner.poll()
+        state = h.store.source_state("github_gists")
+        now = h.clock()
+    assert not out.ok
+    assert waited(state.next_poll_at, now) == HOUR
+    assert "clamped to 3600s" in caplog.text
+
+
+async def test_an_endless_poll_interval_is_clamped(tmp_path: Path, no_network: respx.MockRouter,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    no_network.get(f"{API}/events").mock(return_value=httpx.Response(
+        200, json=[], headers={"X-Poll-Interval": str(10**30), "ETag": 'W/"a"'}))
+    async with source_runner(tmp_path, monkeypatch, {"github_events": {"interval": "60s"}}) as (h, runner):
+        out = await runner.poll()
+        state = h.store.source_state("github_events")
+        now = h.clock()
+    assert out.ok, out.error
+    assert waited(state.next_poll_at, now) == HOUR
+    assert "X-Poll-Interval asked for a wait of 1e+30s; clamped to 3600s" in caplog.text
+
+
+async def test_a_redirect_loop_is_a_failure_with_back_off(tmp_path: Path, no_network: respx.MockRouter,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    no_network.get(LIST).mock(return_value=httpx.Response(302, headers={"Location": LIST}))
+    async with gists_runner(tmp_path, monkeypatch) as (h, runner):
+        out = await runner.poll()
+        state = h.store.source_state("github_gists")
+        due_again = await runner.due(h.clock())
+        now = h.clock()
+    assert not out.ok and "TooManyRedirects" in out.error
+    assert state.failing_since is not None and "TooManyRedirects" in state.last_error
+    assert waited(state.next_poll_at, now) >= 60.0 and not due_again
+
+
+async def test_memory_error_is_a_failure_and_its_traceback_is_logged_once_per_streak(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    no_network.get(LIST).mock(side_effect=MemoryError)
+    async with gists_runner(tmp_path, monkeypatch) as (h, runner):
+        outs = []
+        for _ in range(3):
+            outs.append(await runner.poll())
+            h.clock.advance(HOUR)
+        state = h.store.source_state("github_gists")
+        no_network.get(LIST).mock(return_value=httpx.Response(200, json=[]))
+        recovered = await runner.poll()
+    assert [o.ok for o in outs] == [False, False, False] and recovered.ok
+    assert state.failing_since is not None and "MemoryError" in state.last_error
+    polling = [r for r in caplog.records if r.name == "crawler.engine.polling"]
+    assert sum(r.exc_info is not None for r in polling) == 1
+    assert any("3 times in a row" in r.getMessage() for r in polling)
+    assert any("polling again after 3 failed polls" in r.getMessage() for r in polling)
+
+
+class Trickle(httpx.AsyncByteStream):
+    """A body that never ends: one byte every 0.2 s."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            yield b" "
+            await asyncio.sleep(0.2)
+
+
+async def test_a_trickled_body_cannot_hold_a_fetch_past_its_deadline(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    no_network.get(LIST).mock(side_effect=lambda _: httpx.Response(200, stream=Trickle()))
+    async with gists_runner(tmp_path, monkeypatch, http={"fetch_deadline": "1s"}) as (h, runner):
+        out = await asyncio.wait_for(runner.poll(), 30)  # three attempts of one second each
+        state = h.store.source_state("github_gists")
+    assert not out.ok and "timeout" in out.error
+    assert state.failing_since is not None
