@@ -40,6 +40,7 @@ from crawler.config.model import Duration, PluginOptions, Url, secret
 from crawler.http import Body, read_capped
 from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import (
+    BudgetSpent,
     DocumentNotReady,
     DocumentSkipped,
     ForbiddenURL,
@@ -165,6 +166,15 @@ class SourceContext:
     """Longest ``Crawl-delay`` honoured (``[http] max_crawl_delay``)."""
     max_server_wait: float = 3600.0
     """Longest wait a server can impose (``[http] max_server_wait``)."""
+    max_poll_bytes: int = 256 * 1024 * 1024
+    """Bytes one poll may read (``[http] max_poll_bytes``); past it, requests raise :class:`BudgetSpent`."""
+    spent: int = 0
+    """Bytes read in this poll so far (the runner resets it when a poll starts)."""
+
+    @property
+    def budget_spent(self) -> bool:
+        """A listing stops paging here, so that the documents it has are fetched in this poll."""
+        return self.spent >= self.max_poll_bytes
 
     def after(self, seconds: float, what: str) -> datetime:
         """The moment ``seconds`` from now a server asked for (``X-Poll-Interval``), clamped to
@@ -175,6 +185,8 @@ class SourceContext:
                       headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Body:
         """GET under the retry policy, body read under a cap (raises SourceError subclasses)."""
         cap = max_bytes or self.max_page_bytes
+        if self.budget_spent:
+            raise BudgetSpent(self.name, f"this poll read its {self.max_poll_bytes} bytes; the rest comes next poll")
 
         async def call() -> httpx.Response:
             try:
@@ -189,6 +201,7 @@ class SourceContext:
             return resp
 
         resp = await self.policy.send(self.name, call)
+        self.spent += len(resp.content)
         return Body(resp, resp.content, bool(resp.extensions.get("leakpatrol_truncated")))
 
     async def document_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:

@@ -113,6 +113,9 @@ class HttpConfig(Model):
     max_server_wait: Duration = Field(default=3600.0, gt=0)
     """Longest wait a server can impose (``Retry-After``, ``X-RateLimit-Reset``, ``X-Poll-Interval``);
     a longer one is clamped to this and logged."""
+    max_poll_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    """Bytes one poll of one source may read (listings and documents); past it the poll ends, keeping
+    its progress, and the next poll goes on from there."""
     max_crawl_delay: Duration = Field(default=60.0, ge=0)
     """Longest ``robots.txt`` ``Crawl-delay`` honoured between two fetches; a longer one is clamped and logged."""
 

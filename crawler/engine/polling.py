@@ -26,7 +26,7 @@ from crawler.engine.parking import Parking
 from crawler.engine.pipeline import Engine
 from crawler.http import allowed_hosts_for, bulk_transport, make_client
 from crawler.kernel.backoff import Backoff
-from crawler.kernel.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
+from crawler.kernel.errors import BudgetSpent, ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
 from crawler.kernel.retry import RetryPolicy, clamp_wait
 from crawler.plugins import source_of
 from crawler.store.models import SourceState
@@ -91,7 +91,8 @@ class SourceRunner:
                                 max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock,
                                 fetch_deadline=self.engine.cfg.http.fetch_deadline,
                                 max_crawl_delay=self.engine.cfg.http.max_crawl_delay,
-                                max_server_wait=self.engine.cfg.http.max_server_wait)
+                                max_server_wait=self.engine.cfg.http.max_server_wait,
+                                max_poll_bytes=self.engine.cfg.http.max_poll_bytes)
             self.source = self.cls(opts, ctx)
         return self.source
 
@@ -133,6 +134,7 @@ class SourceRunner:
         outcome: dict[str, Any] = {}
         try:
             source = await self._instance()
+            source.ctx.spent = 0
             parking = Parking(self.engine, self.name, self.options.document_give_up_after)
             out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()
@@ -147,6 +149,10 @@ class SourceRunner:
                 if on_batch is not None:
                     await on_batch(batch)
             outcome = self._succeeded(source, now)
+            out.ok = True
+        except BudgetSpent as exc:  # a full poll, not a failed one: the progress is kept, the rest comes next
+            logger.info("%s", exc)
+            outcome = self._succeeded(await self._instance(), now)
             out.ok = True
         except SourceError as exc:
             out.error = str(exc)

@@ -111,3 +111,36 @@ async def test_a_trickled_body_cannot_hold_a_fetch_past_its_deadline(
         state = h.store.source_state("github_gists")
     assert not out.ok and "timeout" in out.error
     assert state.failing_since is not None
+
+
+async def test_a_listing_whose_next_page_is_itself_ends_the_poll(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Gists pages whose ``Link: next`` points back to themselves once piled up 5.7 GB in one poll."""
+    route = no_network.get(url__startswith=LIST).mock(side_effect=lambda request: httpx.Response(
+        200, json=[], headers={"Link": f'<{request.url}>; rel="next"'}))
+    async with gists_runner(tmp_path, monkeypatch) as (h, runner):
+        h.store.update_source("github_gists", cursor={"since": "2026-11-28T21:00:00Z"})
+        out = await runner.poll()
+    assert out.ok and route.call_count == 1
+    assert "repeats itself" in caplog.text
+
+
+async def test_a_poll_ends_at_its_byte_budget_and_the_next_goes_on(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    gists = [{"id": f"g{i}", "html_url": f"https://gist.github.com/u/g{i}", "updated_at": f"2026-11-28T21:00:{i:02d}Z",
+              "files": {"a.txt": {"raw_url": f"https://gist.githubusercontent.com/u/g{i}/raw/a.txt"}}}
+             for i in range(6)]
+    no_network.get(url__startswith=LIST).mock(return_value=httpx.Response(200, json=gists))
+    raw = no_network.get(url__startswith="https://gist.githubusercontent.com/").mock(
+        return_value=httpx.Response(200, content=b"x" * 600 * 1024))
+    async with gists_runner(tmp_path, monkeypatch, http={"max_poll_bytes": 1024 * 1024}) as (h, runner):
+        h.store.update_source("github_gists", cursor={"since": "2026-11-28T20:00:00Z"})
+        first = await runner.poll()
+        after_first = raw.call_count
+        h.clock.advance(HOUR)
+        second = await runner.poll()
+        state = h.store.source_state("github_gists")
+    assert first.ok and second.ok and state.failing_since is None  # a full poll is not a failed one
+    assert 1 <= first.documents < 6 and second.documents >= 1  # stopped at the budget, then went on
+    assert raw.call_count == after_first + second.documents == first.documents + second.documents  # none twice
