@@ -8,13 +8,14 @@ The outbox (:mod:`crawler.engine.delivery`) owns scheduling: it calls :meth:`Not
 from __future__ import annotations
 
 import abc
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
 
-from crawler.config.model import Duration, NotifierConfig, PluginOptions
+from crawler.config.model import Duration, NotifierConfig, PluginOptions, secret
 from crawler.http import read_capped
 from crawler.kernel.partner import DeploymentKey
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
@@ -93,6 +94,14 @@ class Notifier(abc.ABC):
     def missing_credentials(self) -> str | None:
         """Why this notifier cannot send (e.g. its secret variable is unset), or ``None``."""
         return None
+
+    def target(self) -> str:
+        """A fingerprint of the endpoint this notifier sends to (SHA-256 of its ``url``, or of the URL
+        in ``url_env``): stored when the endpoint disables it, so that a changed URL re-enables it."""
+        url = getattr(self.options, "url", None)
+        env = getattr(self.options, "url_env", None)
+        value = str(url or (secret(env) if env else "") or "")
+        return hashlib.sha256(value.encode()).hexdigest() if value else ""
 
     @abc.abstractmethod
     async def send(self, message_id: str, event: Event) -> DeliveryResult:
