@@ -77,6 +77,7 @@ class Engine:
         self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock, self.scrub)
         self.outbox.sleeping = self.sleeping
         self._bad_seen: dict[str, int] = {}
+        self.started_at = clock()
         self.store_error: tuple[str, datetime] | None = None
         """The last store write that failed (its error, scrubbed, and when) until one succeeds again;
         ``/healthz`` reports the store unhealthy meanwhile."""
