@@ -13,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from crawler.detect.rules import Rule
 
@@ -97,13 +97,19 @@ def scrub_with(rules: Sequence[Rule]) -> None:
                 flt.set_rules(rules)
 
 
-def setup_logging(fmt: str = "human", level: int = logging.INFO, rules: Sequence[Rule] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+def make_handler(fmt: str = "human", rules: Sequence[Rule] = (), stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing ``fmt`` records to ``stream`` (stderr), scrubbed early and once formatted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     scrubber = Scrubber()
     inner = JsonFormatter() if fmt == "json" else logging.Formatter(
         "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
     handler.setFormatter(ScrubbingFormatter(inner, scrubber))
     handler.addFilter(ScrubFilter(rules, scrubber))
+    return handler
+
+
+def setup_logging(fmt: str = "human", level: int = logging.INFO, rules: Sequence[Rule] = ()) -> None:
+    handler = make_handler(fmt, rules)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -240,11 +240,12 @@ class Engine:
         # (then the token is still pending, so due for verification again); never a live token stranded.
         rows = self.outbox_rows(token_id, verdict.status, rule.id, tok.fingerprint)
         nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
-        old, new = await self.db(self.store.record_verdict, token_id, verifier_id, verdict.status, verdict.reason,
+        reason = self.scrub.cut(verdict.reason, 500)  # an issuer's answer may echo the token
+        old, new = await self.db(self.store.record_verdict, token_id, verifier_id, verdict.status, reason,
                                  next_check_at=nxt, now=self.clock(), outbox=rows)
         self.metrics.verifications.labels(new).inc()
         if old != new:
-            logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
+            logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, reason)
         await self.outbox.deliver_due(token_id=token_id)
         return new
 
