@@ -116,6 +116,8 @@ class HttpConfig(Model):
     max_poll_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
     """Bytes one poll of one source may read (listings and documents); past it the poll ends, keeping
     its progress, and the next poll goes on from there."""
+    max_poll_documents: int = Field(default=20_000, ge=1)
+    """Documents one poll of one source processes; past it the poll ends keeping its progress."""
     max_crawl_delay: Duration = Field(default=60.0, ge=0)
     """Longest ``robots.txt`` ``Crawl-delay`` honoured between two fetches; a longer one is clamped and logged."""
 

@@ -138,7 +138,8 @@ class SourceRunner:
             parking = Parking(self.engine, self.name, self.options.document_give_up_after)
             out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()
-            async for batch in source.poll(dict(state.cursor)):
+            batches = source.poll(dict(state.cursor))
+            async for batch in batches:
                 await parking.settle(batch)  # parked documents are stored before the cursor passes them
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
@@ -148,6 +149,11 @@ class SourceRunner:
                     unsaved, saved_at = None, time.monotonic()
                 if on_batch is not None:
                     await on_batch(batch)
+                if out.documents >= self.engine.cfg.http.max_poll_documents:  # a full poll: the rest next time
+                    logger.info("source %s: %d documents in this poll (max_poll_documents); the rest comes next poll",
+                                self.name, out.documents)
+                    await batches.aclose()  # type: ignore[attr-defined]
+                    break
             outcome = self._succeeded(source, now)
             out.ok = True
         except BudgetSpent as exc:  # a full poll, not a failed one: the progress is kept, the rest comes next

@@ -8,6 +8,7 @@ The outbox (:mod:`crawler.engine.delivery`) owns scheduling: it calls :meth:`Not
 from __future__ import annotations
 
 import abc
+import asyncio
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -111,9 +112,14 @@ class Notifier(abc.ABC):
 async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
                timeout: float) -> tuple[httpx.Response, str]:
     """POST without following redirects; the answer's text is read up to ``ANSWER_BYTES`` only (an
-    endpoint that answers with a flood costs no memory)."""
-    answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body, headers=headers,
-                               timeout=timeout, follow_redirects=False)
+    endpoint that answers with a flood costs no memory), and within twice ``timeout`` in total (an
+    endpoint that trickles its answer holds a delivery no longer: ``httpx.ReadTimeout``, retried)."""
+    try:
+        async with asyncio.timeout(2 * timeout):
+            answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body,
+                                       headers=headers, timeout=timeout, follow_redirects=False)
+    except TimeoutError:
+        raise httpx.ReadTimeout(f"no complete answer within {2 * timeout:g}s") from None
     return answer.response, answer.content.decode(answer.response.encoding or "utf-8", "replace")
 
 

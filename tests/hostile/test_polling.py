@@ -144,3 +144,39 @@ async def test_a_poll_ends_at_its_byte_budget_and_the_next_goes_on(
     assert first.ok and second.ok and state.failing_since is None  # a full poll is not a failed one
     assert 1 <= first.documents < 6 and second.documents >= 1  # stopped at the budget, then went on
     assert raw.call_count == after_first + second.documents == first.documents + second.documents  # none twice
+
+
+async def test_a_poll_ends_at_its_document_budget_and_the_next_goes_on(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    gists = [{"id": f"g{i}", "html_url": f"https://gist.github.com/u/g{i}", "updated_at": f"2026-11-28T21:00:{i:02d}Z",
+              "files": {"a.txt": {"raw_url": f"https://gist.githubusercontent.com/u/g{i}/raw/a.txt"}}}
+             for i in range(5)]
+    no_network.get(url__startswith=LIST).mock(return_value=httpx.Response(200, json=gists))
+    no_network.get(url__startswith="https://gist.githubusercontent.com/").mock(
+        return_value=httpx.Response(200, text="nothing\n"))
+    async with gists_runner(tmp_path, monkeypatch, http={"max_poll_documents": 2}) as (h, runner):
+        h.store.update_source("github_gists", cursor={"since": "2026-11-28T20:00:00Z"})
+        polls = []
+        for _ in range(4):
+            polls.append(await runner.poll())
+            h.clock.advance(HOUR)
+    assert [p.documents for p in polls] == [2, 2, 1, 0]
+    assert all(p.ok for p in polls)
+
+
+async def test_a_notifier_endpoint_trickling_its_answer_is_a_retry_not_a_hang(
+        no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crawler.config.model import NotifierConfig
+    from crawler.http import make_client
+    from crawler.notifiers.webhook import WebhookNotifier
+    from tests.notifiers.helpers import exposure_event, new_secret
+    from tests.sources.helpers import token
+
+    monkeypatch.setenv("ACME_WEBHOOK_SECRET", new_secret())
+    url = "https://hooks.acme.example/leakpatrol"
+    no_network.post(url).mock(side_effect=lambda _: httpx.Response(200, stream=Trickle()))
+    async with make_client() as client:
+        hook = WebhookNotifier(NotifierConfig(id="acme-revoke", kind="webhook", url=url, timeout="1s",
+                                              secret_env="ACME_WEBHOOK_SECRET"), client)
+        result = await asyncio.wait_for(hook.send("msg_1", exposure_event(token())), 30)
+    assert result.outcome == "retry" and "timeout" in result.detail
