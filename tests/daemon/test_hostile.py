@@ -10,69 +10,19 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
 
 from crawler.demo.sandbox import Sandbox
-from crawler.kernel.serve import AppServer
+from crawler.demo.sandbox.hostile import HostilePasteSite
 from tests.daemon.harness import RecordingReceiver, make_setup, publish, wait_for
 
 pytestmark = pytest.mark.e2e
 BENIGN = ("github_events", "github_gists", "gitlab_snippets", "paste_sites")
 WITHIN, SHARE, RSS_LIMIT = 5.0, 0.9, 500 * 1024 * 1024
-DEPTH = 150_000
-HTML = {"Content-Type": "text/html"}
-
-
-class HostilePasteSite:
-    """One archive page, a different attack on each request; raw pastes answer a line of text."""
-
-    def __init__(self, *attacks: str) -> None:
-        self.requests: list[str] = []
-        self.raw = 0
-        self.attacks = iter([getattr(self, a) for a in attacks])
-        self.server = AppServer(Starlette(routes=[Route("/lists", self.lists), Route("/raw/{key}", self.paste)]))
-
-    async def lists(self, request: Request) -> Response:
-        attack = next(self.attacks, self.retry_after)
-        self.requests.append(attack.__name__)
-        return attack()
-
-    async def paste(self, request: Request) -> Response:
-        self.raw += 1
-        return Response("nothing here\n", media_type="text/plain")
-
-    def nested(self) -> Response:
-        return Response(b"<html><body>" + b"<div>" * DEPTH + b'<a href="/view/abc">x</a>' + b"</div>" * DEPTH,
-                        headers=HTML)
-
-    def huge(self) -> Response:
-        return Response(b"<html><body>" + b"<p>x</p>" * (40 * 1024 * 1024 // 8), headers=HTML)
-
-    def trickle(self) -> Response:
-        async def drip() -> AsyncIterator[bytes]:
-            while True:
-                yield b" "
-                await asyncio.sleep(0.5)
-        return StreamingResponse(drip(), headers=HTML)
-
-    def links(self) -> Response:
-        page = "".join(f'<a href="/view/k{i:05d}">p</a>' for i in range(10_000))
-        return Response(f"<html><body>{page}</body></html>", headers=HTML)
-
-    def loop(self) -> Response:
-        return Response(status_code=302, headers={"Location": "/lists"})
-
-    def retry_after(self) -> Response:
-        return Response(status_code=429, headers={"Retry-After": "1e20"})
 
 
 def rss(pid: int) -> int:
@@ -86,22 +36,12 @@ def rss(pid: int) -> int:
 
 async def test_a_hostile_paste_site_never_freezes_silences_or_bloats_the_daemon(
         sb: Sandbox, receiver: RecordingReceiver, tmp_path: Path) -> None:
-    heavy = HostilePasteSite("nested", "huge")
-    stalling = HostilePasteSite("links", "loop", "trickle", "retry_after")
-    async with heavy.server, stalling.server:
+    async with HostilePasteSite("nested", "huge") as heavy, \
+            HostilePasteSite("links", "loop", "trickle", "retry_after") as stalling:
         setup = make_setup(sb, receiver, tmp_path, sources=(*BENIGN, "pastebin"))
         with setup.config.open("a", encoding="utf-8") as f:
             for n, site in enumerate((heavy, stalling)):
-                f.write(f"""
-[[sources.paste_sites]]
-name = "hostile-{n}"
-archive_url = "{site.server.url}/lists"
-link_selector = "a"
-raw_url = "{site.server.url}/raw/{{key}}"
-respect_robots = false
-interval = "1s"
-parse_time_limit = "3s"
-""")
+                f.write(site.table(f"hostile-{n}", parse_time_limit="3s"))
             f.write('\n[http]\nfetch_deadline = "4s"\n')
         daemon = setup.daemon()
         published: dict[str, float] = {}
