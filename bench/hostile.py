@@ -4,7 +4,7 @@
 
 The sandbox of ``sources/fakes`` and the reference receiver run in this process; the real daemon
 runs as ``python -m crawler run`` at 1 s polling with the default limits. Two hostile paste sites
-(:mod:`crawler.demo.sandbox.hostile`) join its config: one answers 150,000 nested ``<div>`` s (over
+(:mod:`sources.fakes.hostile`) join its config: one answers 150,000 nested ``<div>`` s (over
 a minute of parsing) and then a 40 MB page, the other 10,000 links, a redirect loop, a body trickled
 one byte every half second, then ``Retry-After: 1e20``. Meanwhile ``--tokens`` live tokens per benign
 source are published at random moments over ``--spread`` seconds.
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import SOURCES, Daemon, Receiver, machine, percentile, publish, summary_row, wait_for
 from crawler.demo.sandbox import Sandbox
-from crawler.demo.sandbox.hostile import HostilePasteSite
+from sources.fakes.hostile import HostilePasteSite
 
 WITHIN = 5.0
 

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 from crawler.demo.sandbox import Sandbox
-from crawler.demo.sandbox.hostile import HostilePasteSite
+from sources.fakes.hostile import HostilePasteSite
 from tests.daemon.harness import RecordingReceiver, make_setup, publish, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -1,4 +1,5 @@
-"""A hostile paste site on loopback, for the hostile-input test and bench (issue 11).
+"""A hostile paste site on loopback, for the hostile-input test and bench (issue 11); not in
+:data:`sources.fakes.FAKES` (the demo never plants into it).
 
 Its archive page (``/lists``) answers each request with the next attack of its list, then keeps
 answering ``Retry-After: 1e20``: ``nested`` (150,000 nested ``<div>`` s, over a minute of parsing),
