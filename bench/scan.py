@@ -359,6 +359,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if ok else 1
 
 
+def runs(n: int) -> str:
+    return f"median of {n} runs" if n > 1 else "1 run"
+
+
 def measure_density(args: argparse.Namespace, kb: float, n_builtin: int, figures: list[dict[str, str]]) -> bool:
     t0 = time.perf_counter()
     corpus, cached, key = load_or_build(int(args.mb * 1e6), args.org_rules, args.seed, int(kb * 1000))
@@ -390,7 +394,7 @@ def measure_density(args: argparse.Namespace, kb: float, n_builtin: int, figures
                     "value": f"{mb / timing.cpu:,.0f} MB/s per core (cpu); {mb / timing.wall:,.0f} MB/s wall",
                     "measures": "in-process scan only (compile apart), one thread; "
                                 + ("all documents in one call" if not per_doc else "one call per document"),
-                    "input": where, "n": f"median of {args.repeat} runs",
+                    "input": where, "n": runs(args.repeat),
                     "command": f"python bench/scan.py --plant-kb {kb:g}"})
         same = len({repr(v) for (n, _, _), v in keys.items() if n == n_org}) == 1
         print(f"  engines and modes agree on every match (rule, offsets, line, column), {n_org} org rules: "
@@ -409,7 +413,7 @@ def measure_density(args: argparse.Namespace, kb: float, n_builtin: int, figures
         "figure": f"`leakpatrol scan`, whole process, {n_builtin + args.org_rules} rules, 1 token / {kb:g} KB",
         "value": f"{mb / wall:,.0f} MB/s wall ({wall:.2f} s)",
         "measures": "start-up, walk, read, scan and JSON output of one process (`-j 1` where available)",
-        "input": f"the same corpus as {len(corpus.docs)} files", "n": f"median of {args.repeat} runs",
+        "input": f"the same corpus as {len(corpus.docs)} files", "n": runs(args.repeat),
         "command": f"python bench/scan.py --plant-kb {kb:g}"})
     return ok
 

@@ -24,9 +24,15 @@ def no_network(request: pytest.FixtureRequest) -> Iterator[respx.MockRouter]:
         yield router
 
 
+@pytest.fixture(scope="session")
+def _cache_dir(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return str(tmp_path_factory.mktemp("leakpatrol-cache"))
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's config or real credentials."""
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, _cache_dir: str) -> None:
+    """Tests never see the developer's config or real credentials, nor write to their cache folder."""
     for name in list(os.environ):
         if name.startswith("LEAKPATROL") or name in ("GITHUB_TOKEN", "GITLAB_TOKEN"):
             monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LEAKPATROL_CACHE_DIR", _cache_dir)

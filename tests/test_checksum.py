@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import struct
 import zlib
 
 import pytest
@@ -10,7 +11,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from crawler.config.model import RuleConfig
-from crawler.detect.checksum import BASE62, CHECKSUM_LEN, base62, crc32_base62, crc32_base62_ok
+from crawler.detect.checksum import (
+    BASE62,
+    CHECKSUM_LEN,
+    CHECKSUMS,
+    base62,
+    crc32_base62,
+    crc32_base62_ok,
+    gitlab_crc,
+    grafana_crc,
+)
 from crawler.detect.mint import mint
 from crawler.detect.rules import CHARSETS, compile_rule
 from crawler.detect.scanner import Scanner
@@ -120,3 +130,89 @@ def test_every_substitution_of_one_token_is_rejected_exhaustively() -> None:
     assert all(r == [] for r in results)
     assert sum(scanner.stats.bad_checksum.values()) == len(docs)
     assert [m.text for m in scanner.scan(token.encode())] == [token]
+
+
+# -- the other named kinds (crawler/detect/checksum.py) -----------------------------------------
+
+
+def _base36_by_hand(n: int, width: int) -> str:
+    digits = ""
+    while n:
+        n, r = divmod(n, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[r] + digits
+    return digits.rjust(width, "0")
+
+
+def test_gitlab_crc_known_vector() -> None:
+    # 0x0D4A1185 = 222957957 = 3*36**5 + 24*36**4 + 26*36**3 + 27*36**2 + 16*36 + 21 -> "3oqrgl", padded "03oqrgl"
+    assert 3 * 36**5 + 24 * 36**4 + 26 * 36**3 + 27 * 36**2 + 16 * 36 + 21 == 222957957
+    assert gitlab_crc(b"hello world") == "03oqrgl" == _base36_by_hand(222957957, 7)
+
+
+def test_grafana_crc_known_vector() -> None:
+    # little-endian bytes of 0x0D4A1185: 85 11 4a 0d
+    assert grafana_crc(b"hello world") == "85114a0d"
+
+
+def test_gitlab_routable_versioned_vector() -> None:
+    """The shape of trufflehog's sample (pkg/detectors/gitlab/v3/gitlab_v3_test.go@3ab759f): its
+    length field holds (38 = "12" in base36) but its CRC is the literal "03afake", so it fails; the
+    same token with the CRC computed over everything before it, prefix included, holds."""
+    kind = CHECKSUMS["gitlab-routable"]
+    payload = "3fZ1p5y4XWcCvMGVlfakeW86MQp1Oml3Ymg0Cw"
+    assert len(payload) == 38 and _base36_by_hand(38, 2) == "12"
+    assert not kind.ok(b"glpat-", f"{payload}.01.1203afake".encode())
+    head = f"glpat-{payload}.01.12"
+    crc = _base36_by_hand(zlib.crc32(head.encode()), 7)
+    assert kind.ok(b"glpat-", f"{payload}.01.12{crc}".encode())
+    assert kind.complete("glpat-", f"{payload}.01.1203afake") == f"{payload}.01.12{crc}"
+    # The CRC covers the prefix: the same body under another prefix fails.
+    assert not kind.ok(b"glrt-", f"{payload}.01.12{crc}".encode())
+    # A wrong length field fails even with a matching CRC.
+    bad_head = f"glpat-{payload}.01.13"
+    bad_crc = _base36_by_hand(zlib.crc32(bad_head.encode()), 7)
+    assert not kind.ok(b"glpat-", f"{payload}.01.13{bad_crc}".encode())
+
+
+def test_gitlab_routable_unversioned_vector() -> None:
+    kind = CHECKSUMS["gitlab-routable"]
+    payload = "mslgf8DAlmoFIaDE_nxvhrXGp_9_i3dn8Z"
+    head = f"glpat-{payload}.{_base36_by_hand(len(payload), 2)}"
+    body = head[len("glpat-"):] + _base36_by_hand(zlib.crc32(head.encode()), 7)
+    assert kind.ok(b"glpat-", body.encode())
+    flipped = body[:-1] + ("0" if body[-1] != "0" else "1")
+    assert not kind.ok(b"glpat-", flipped.encode())
+
+
+def test_grafana_service_account_vector() -> None:
+    """grafana/grafana pkg/components/satokengen: crc32 of ``glsa_<secret>``, little-endian hex."""
+    kind = CHECKSUMS["grafana-crc32-hex"]
+    secret = "JAZOQk9N2Vt68fzxqzsSXoA0A34ghOlY"
+    crc = struct.pack("<I", zlib.crc32(f"glsa_{secret}".encode())).hex()
+    assert kind.ok(b"glsa_", f"{secret}_{crc}".encode())
+    big_endian = struct.pack(">I", zlib.crc32(f"glsa_{secret}".encode())).hex()
+    assert big_endian != crc and not kind.ok(b"glsa_", f"{secret}_{big_endian}".encode())
+    assert not kind.ok(b"glsa_", f"{secret}_{crc[:-1]}".encode())
+
+
+def test_github_published_samples() -> None:
+    """A token from a peer's published samples (kingfisher data/rules/github.yml@ee7c0db) holds; GitHub's
+    own documentation placeholders (ghu_16C7e…, the ghr_ example of the refresh-token page) do not, so
+    they are discarded offline."""
+    assert crc32_base62_ok(b"ZJDeVREhkptGF7Wvep0NwJWlPEQP7a0t2nxL")
+    assert not crc32_base62_ok(b"16C7e42F292c69C2E7C10c838347Ae178B4a")
+    assert not crc32_base62_ok(b"1B4a2e77838347a7E420ce178F2E7c6912E169246c3CE1ccbF66C46812d16D5B1A9Dc86A1498")
+
+
+@pytest.mark.parametrize("name", sorted(CHECKSUMS))
+def test_every_kind_completes_what_it_checks(name: str) -> None:
+    kind = CHECKSUMS[name]
+    rng = random.Random(name)
+    bodies = {
+        "crc32-base62": lambda: "".join(rng.choice(BASE62) for _ in range(36)),
+        "gitlab-routable": lambda: "".join(rng.choice(BASE62) for _ in range(40)) + ".01.000000000",
+        "grafana-crc32-hex": lambda: "".join(rng.choice(BASE62) for _ in range(32)) + "_00000000",
+    }
+    for _ in range(20):
+        body = kind.complete("pfx_", bodies[name]())
+        assert kind.ok(b"pfx_", body.encode())

@@ -46,3 +46,13 @@ def test_organisation_rules_join_the_scrubber(restore_logging: None, capsys: pyt
     assert lines[0]["msg"] == f"before: {token}"  # not a rule the scrubber knew yet
     assert token not in lines[1]["msg"] and lines[1]["msg"].startswith("after: acme_live_")
     assert {"ts", "level", "logger", "msg"} <= set(lines[1])
+
+
+def test_both_halves_of_a_pair_are_scrubbed(restore_logging: None, capsys: pytest.CaptureFixture[str]) -> None:
+    rules = load_rules(None)
+    key_id, secret = mint(find_rule(rules, "aws-access-key")).split(":")  # type: ignore[arg-type]
+    setup_logging("human", rules=rules)
+    logging.getLogger("test").warning("id=%s secret=%s", key_id, secret)
+    err = capsys.readouterr().err
+    assert key_id not in err and secret not in err
+    assert "secret=[redacted]" in err and "id=AKIA" in err

@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 from verifiers.anthropic import AnthropicVerifier
+from verifiers.aws import AwsVerifier
 from verifiers.base import Verifier
+from verifiers.brevo import BrevoVerifier
+from verifiers.cloudflare import CloudflareVerifier
+from verifiers.deepseek import DeepSeekVerifier
 from verifiers.digitalocean import DigitalOceanVerifier
 from verifiers.github import GitHubVerifier
 from verifiers.gitlab import GitLabVerifier
+from verifiers.groq import GroqVerifier
+from verifiers.heroku import HerokuVerifier
 from verifiers.http import HttpVerifier
 from verifiers.huggingface import HuggingFaceVerifier
 from verifiers.introspection import IntrospectionVerifier
+from verifiers.mailchimp import MailchimpVerifier
+from verifiers.mistral import MistralVerifier
+from verifiers.netlify import NetlifyVerifier
 from verifiers.npm import NpmVerifier
 from verifiers.openai import OpenAIVerifier
+from verifiers.postmark import PostmarkVerifier
 from verifiers.sendgrid import SendGridVerifier
 from verifiers.slack import SlackVerifier
 from verifiers.stripe import StripeVerifier
+from verifiers.terraform import TerraformVerifier
+from verifiers.twilio import TwilioVerifier
 
 _ALL: tuple[type[Verifier], ...] = (
     # generic
@@ -22,5 +34,8 @@ _ALL: tuple[type[Verifier], ...] = (
     # providers of the built-in rule pack
     GitHubVerifier, GitLabVerifier, SlackVerifier, NpmVerifier, OpenAIVerifier, AnthropicVerifier,
     HuggingFaceVerifier, StripeVerifier, SendGridVerifier, DigitalOceanVerifier,
+    # providers added with the wider pack (issue 13); aws and twilio verify pairs only
+    AwsVerifier, TwilioVerifier, CloudflareVerifier, GroqVerifier, DeepSeekVerifier, MistralVerifier,
+    HerokuVerifier, NetlifyVerifier, PostmarkVerifier, BrevoVerifier, MailchimpVerifier, TerraformVerifier,
 )
 VERIFIERS: dict[str, type[Verifier]] = {cls.kind: cls for cls in _ALL}

@@ -162,3 +162,39 @@ def unexpected(provider: str, resp: httpx.Response) -> Verdict:
     if resp.is_success:
         return Verdict.unknown(f"{provider} answered HTTP {resp.status_code} with an unexpected body")
     return Verdict.unknown(f"{provider} answered HTTP {resp.status_code}")
+
+
+class IdentityVerifier(Verifier):
+    """A provider whose read-only "who am I" endpoint answers 200 with ``live_key`` in a JSON object for a
+    live token and ``inactive_status`` for a rejected one (a subclass sets the class attributes and cites
+    the provider's documentation for both in ``docs``). The token goes in one header, never the URL."""
+
+    provider: ClassVar[str]
+    path: ClassVar[str]
+    """Appended to the ``api_url`` option."""
+    header: ClassVar[str] = "Authorization"
+    scheme: ClassVar[str] = "Bearer "
+    extra_headers: ClassVar[dict[str, str]] = {}
+    live_key: ClassVar[str]
+    inactive_status: ClassVar[frozenset[int]] = frozenset({401})
+    docs: ClassVar[str]
+    """Where the provider documents the success shape and the rejection status."""
+
+    def url(self, token: str) -> str:
+        return str(getattr(self.options, "api_url", "")).rstrip("/") + self.path
+
+    async def check(self, token: str, rule: Rule) -> Verdict:
+        headers = {**self.extra_headers, self.header: f"{self.scheme}{token}"}
+        resp = await self.request("GET", self.url(token), headers=headers)
+        if resp.status_code in self.inactive_status:
+            # The provider's documented answer for an invalid, revoked or expired token (``docs``).
+            return Verdict.inactive(f"{self.provider} rejected the token (HTTP {resp.status_code})")
+        if has_key(resp, self.live_key):
+            # The documented success body of the identity endpoint (``docs``): the token authenticated.
+            return self.judge(json_object(resp)) or Verdict.live(f"{self.provider} accepted the token "
+                                                                 f"(HTTP {resp.status_code})")
+        return unexpected(self.provider, resp)
+
+    def judge(self, body: dict[str, Any]) -> Verdict | None:
+        """A subclass whose success body can still say "not usable" (Cloudflare's ``status``) decides here."""
+        return None

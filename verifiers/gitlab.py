@@ -25,7 +25,7 @@ class GitLabVerifier(Verifier):
     kind = "gitlab"
     Options = GitLabOptions
     options: GitLabOptions
-    rules: ClassVar[frozenset[str]] = frozenset({"gitlab-pat", "gitlab-pat-routable"})
+    rules: ClassVar[frozenset[str]] = frozenset({"gitlab-pat", "gitlab-pat-routable", "gitlab-pat-routable-v1"})
 
     async def check(self, token: str, rule: Rule) -> Verdict:
         url = self.options.api_url.rstrip("/") + "/api/v4/personal_access_tokens/self"

@@ -28,7 +28,7 @@ class SlackVerifier(Verifier):
     kind = "slack"
     Options = SlackOptions
     options: SlackOptions
-    rules: ClassVar[frozenset[str]] = frozenset({"slack-bot-token", "slack-user-token"})
+    rules: ClassVar[frozenset[str]] = frozenset({"slack-bot-token", "slack-user-token", "slack-legacy-bot-token"})
 
     async def check(self, token: str, rule: Rule) -> Verdict:
         url = self.options.api_url.rstrip("/") + "/auth.test"

@@ -8,13 +8,13 @@ and turned into a message and exit code 2 by ``crawler.cli.main``.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from crawler.config.model import Config
+if TYPE_CHECKING:
+    from crawler.config.model import Config
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -55,6 +55,8 @@ def load_if_present(path: str | None) -> Config | None:
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
     """Run the daemon-side commands on uvloop where it is installed (a faster event loop; the
     daemon spends its time in network I/O), else on asyncio's own loop."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from crawler.cli.common import EXIT_FOUND, EXIT_OK, load, out, run_async
-from crawler.config.model import Config
 from crawler.kernel.clock import iso, utcnow
 from crawler.kernel.durations import format_duration, parse_duration
 from crawler.kernel.errors import ConfigError
+
+if TYPE_CHECKING:
+    from crawler.config.model import Config
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ async def _crawl(cfg: Config, only: str | None) -> int:
                 else:
                     active.append(r)
             started = engine.clock()
+            import asyncio
+
             outcomes = await asyncio.gather(*(r.poll(interval=False) for r in active))
             await engine.settle()
             await engine.recheck_due()

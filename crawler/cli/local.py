@@ -1,4 +1,4 @@
-"""The commands that work on local files and need no daemon: init, check, scan, token."""
+"""The commands that work on local files and need no daemon: init, check, scan, token, rules."""
 
 from __future__ import annotations
 
@@ -57,28 +57,46 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
+    from crawler.cli.gitscan import scan_history, scan_staged
+    from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
-    from crawler.cli.scan import load_baseline, scan_paths, verify_findings, write_baseline
-    from crawler.config.model import ScannerConfig
+    from crawler.cli.rulecache import scan_rules
+    from crawler.cli.scan import default_jobs, scan_paths, verify_findings
+    from crawler.cli.scanstats import load_baseline, write_baseline
     from crawler.detect.rules import load_rules
 
-    cfg = load_if_present(args.config)
-    rules = load_rules(cfg)
-    cap = (cfg.scanner if cfg else ScannerConfig()).max_document_bytes
+    # Without --verify only the rules matter: read them from the cache when nothing changed (fast start).
+    cfg = load_if_present(args.config) if args.verify else None
+    rules = load_rules(cfg) if args.verify else scan_rules(args.config)
     paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
         err("leakpatrol: error: '-' (stdin) cannot be combined with paths")
         return EXIT_USAGE
-    missing = [p for p in paths if p != "-" and not os.path.exists(p)]
+    if (args.staged or args.git) and (len(paths) > 1 or paths == ["-"]):
+        err("leakpatrol: error: --staged and --git take one PATH: the repository (default: .)")
+        return EXIT_USAGE
+    missing = [p for p in paths if p != "-" and not os.path.lexists(p)]
     if missing:
         err(f"leakpatrol: error: {missing[0]}: no such file or directory")
         return EXIT_USAGE
+    if args.jobs is not None and args.jobs < 1:
+        err("leakpatrol: error: -j must be at least 1")
+        return EXIT_USAGE
     baseline = load_baseline(args.baseline) if args.baseline else None
-    progress = sys.stderr.isatty() and args.format == "text" and paths != ["-"]
     if args.write_baseline:  # a rewritten baseline holds every current finding, the known ones too
         baseline = None
-    result = scan_paths(paths, rules, cap=cap, baseline=baseline, reveal=args.reveal or args.verify,
-                        progress=progress)
+    reveal = args.reveal or args.verify
+    limits = Limits(max_file_size=args.max_file_size, archive_depth=args.max_archive_depth,
+                    archive_bytes=args.max_archive_bytes)
+    if args.staged:
+        result = scan_staged(paths[0], rules, limits=limits, baseline=baseline, reveal=reveal)
+    elif args.git:
+        result = scan_history(paths[0], args.git, rules, baseline=baseline, reveal=reveal)
+    else:
+        progress = sys.stderr if sys.stderr.isatty() and args.format == "text" and paths != ["-"] else None
+        result = scan_paths(paths, rules, limits=limits, baseline=baseline, reveal=reveal,
+                            jobs=args.jobs or default_jobs(), no_ignore=args.no_ignore,
+                            follow_symlinks=args.follow_symlinks, progress=progress)
     findings = result.findings
     if args.verify and findings:
         findings = verify_findings(findings, cfg, rules)
@@ -88,17 +106,24 @@ def cmd_scan(args: argparse.Namespace) -> int:
         findings = [replace(f, revealed=None) for f in findings]
     if args.write_baseline:
         write_baseline(args.write_baseline, findings)
+        err(result.stats.summary())
         err(f"wrote {len(findings)} fingerprints to {args.write_baseline}")
         return EXIT_OK
     colour = args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    render = {"json": to_json, "sarif": to_sarif}.get(args.format)
-    text = render(findings) if render else to_text(findings, colour=colour)
+    stats = result.stats.as_json()
+    if args.format == "json":
+        text = to_json(findings, stats)
+    elif args.format == "sarif":
+        text = to_sarif(findings, stats, [(s.path, s.why) for s in result.stats.skipped])
+    else:
+        text = to_text(findings, colour=colour)
     if args.output:
         Path(args.output).write_text(text + "\n", encoding="utf-8")
     else:
         out(text)
-    for skipped in result.skipped:
+    for skipped in result.stats.skipped:
         logger.debug("skipped %s: %s", skipped.path, skipped.why)
+    err(result.stats.summary())
     return EXIT_FOUND if findings else EXIT_OK
 
 
@@ -121,13 +146,34 @@ def cmd_token(args: argparse.Namespace) -> int:
     return _token_check(args.token, rules)
 
 
+def cmd_rules(args: argparse.Namespace) -> int:
+    """``rules check``: the built-in pack (and the config's organisation rules, if a config is given
+    or found) proves its examples; ``rules list``: one line per rule."""
+    from crawler.detect.check import check_rules
+    from crawler.detect.rules import load_rules
+
+    rules = load_rules(load_if_present(args.config))
+    if args.rules_command == "list":
+        for r in rules:
+            pair = " (paired)" if r.paired else ""
+            out(f"{r.id}\t{r.severity}\t{r.verifier or '-'}\t{r.checksum}{pair}")
+        return EXIT_OK
+    problems = check_rules(rules)
+    for p in problems:
+        err(str(p))
+    examples = sum(len(r.examples) + len(r.negative_examples) for r in rules)
+    out(f"{len(rules)} rules, {examples} examples and negative examples checked: "
+        + (f"{len(problems)} problem(s)" if problems else "all hold"))
+    return EXIT_FOUND if problems else EXIT_OK
+
+
 def _token_check(token: str, rules: Sequence[Rule]) -> int:
     from crawler.detect.redaction import redact
     from crawler.detect.scanner import Scanner
 
     data = token.strip().encode("utf-8", "surrogateescape")
     for m in Scanner(rules, use_hyperscan=False).scan(data):
-        if m.start == 0 and m.end == len(data):
+        if m.start == 0 and m.token == data:
             out(f"{m.redacted}: well-formed {m.rule.id} token" + (", checksum ok" if m.rule.checksum != "none" else ""))
             return EXIT_OK
     for rule in rules:

@@ -28,7 +28,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from crawler.detect.rules import load_rules
     from crawler.engine.logs import setup_logging
 
-    setup_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO, rules=load_rules(None))
+    # ``scan`` gives the log scrubber its rules itself, from its rule cache (it starts fast).
+    startup_rules = [] if args.command == "scan" else load_rules(None)
+    setup_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO, rules=startup_rules)
     try:
         return HANDLERS[args.command](args)
     except LeakpatrolError as exc:

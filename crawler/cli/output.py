@@ -7,6 +7,7 @@ otherwise (``Finding.revealed`` is only filled on request).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -30,27 +31,57 @@ class Finding:
     revealed: str | None = None
     status: str | None = None
     status_reason: str | None = None
+    column_utf16: int = 0
+    """The column in UTF-16 code units (SARIF's default ``columnKind``); 0: same as ``column``."""
+    commit: str | None = None
+    date: str | None = None
+    """``--git``: the commit whose patch holds the token, and its author date."""
 
     @property
     def shown(self) -> str:
         return self.revealed if self.revealed is not None else self.redacted
 
 
-def to_json(findings: Sequence[Finding]) -> str:
+def to_json(findings: Sequence[Finding], stats: dict[str, Any] | None = None) -> str:
     items = []
     for f in findings:
         item: dict[str, Any] = {"rule": f.rule.id, "fingerprint": f.fingerprint, "redacted": f.redacted,
-                                "path": f.path, "line": f.line, "column": f.column, "severity": f.rule.severity}
+                                "path": printable(f.path), "line": f.line, "column": f.column,
+                                "severity": f.rule.severity}
         if f.revealed is not None:
             item["token"] = f.revealed
         if f.status is not None:
             item["status"] = f.status
             item["status_reason"] = f.status_reason
+        if f.commit is not None:
+            item["commit"], item["date"] = f.commit, f.date
         items.append(item)
-    return json.dumps({"version": 1, "findings": items}, indent=2, ensure_ascii=False)
+    return json.dumps({"version": 1, "findings": items, "stats": stats or {}}, indent=2, ensure_ascii=False)
 
 
-def to_sarif(findings: Sequence[Finding]) -> str:
+def printable(path: str) -> str:
+    """A file name as printable text: bytes that are not UTF-8 (kept by Python as surrogates) are
+    written as ``\\xNN`` escapes, so every output format can carry the name."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _notifications(skipped: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Each file not scanned, as a SARIF ``notification`` of the run's invocation."""
+    return [{"level": "warning", "descriptor": {"id": "skipped"},
+             "message": {"text": f"not scanned ({why}): {printable(path)}"},
+             "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(path)}}}]}
+            for path, why in skipped]
+
+
+def _uri(path: str) -> str:
+    """A URI reference: the name's bytes percent-encoded (an undecodable byte becomes ``%FF``)."""
+    if os.sep == "\\":  # pragma: no cover - Windows
+        path = path.replace("\\", "/")
+    return quote(path.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=")
+
+
+def to_sarif(findings: Sequence[Finding], stats: dict[str, Any] | None = None,
+             skipped: Sequence[tuple[str, str]] = ()) -> str:
     rules: dict[str, Rule] = {}
     for f in findings:
         rules.setdefault(f.rule.id, f.rule)
@@ -64,10 +95,11 @@ def to_sarif(findings: Sequence[Finding]) -> str:
             "level": _LEVEL.get(f.rule.severity, "warning"),
             "message": {"text": text},
             "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": quote(f.path.replace("\\", "/"))},  # a URI reference
-                "region": {"startLine": f.line, "startColumn": f.column},
+                "artifactLocation": {"uri": _uri(f.path)},
+                "region": {"startLine": f.line, "startColumn": f.column_utf16 or f.column},
             }}],
             "partialFingerprints": {"tokenSha256/v1": f.fingerprint},
+            **({"properties": {"commit": f.commit, "authorDate": f.date}} if f.commit else {}),
         })
     driver: dict[str, Any] = {
         "name": "leakpatrol", "version": __version__,
@@ -75,7 +107,12 @@ def to_sarif(findings: Sequence[Finding]) -> str:
                    "defaultConfiguration": {"level": _LEVEL.get(r.severity, "warning")},
                    **({"helpUri": r.reference} if r.reference else {})} for r in rules.values()],
     }
-    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [{"tool": {"driver": driver}, "results": results}]}
+    stats = stats or {}
+    invocation = {"executionSuccessful": True, "toolExecutionNotifications": _notifications(skipped),
+                  "properties": {k: v for k, v in stats.items() if k != "skipped_files"}}
+    run = {"tool": {"driver": driver}, "invocations": [invocation], "columnKind": "utf16CodeUnits",
+           "results": results}
+    doc = {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
@@ -86,8 +123,10 @@ def to_text(findings: Sequence[Finding], *, colour: bool) -> str:
     lines = []
     for f in findings:
         sev = c("1;31" if f.rule.severity in ("critical", "high") else "33", f.rule.severity.upper())
-        where = c("1", f"{f.path}:{f.line}:{f.column}")
+        where = c("1", f"{printable(f.path)}:{f.line}:{f.column}")
         extra = f"  [{f.status}: {f.status_reason}]" if f.status else ""
+        if f.commit:
+            extra += f"  commit {f.commit[:12]} {f.date}"
         lines.append(f"{where}  {sev}  {f.rule.id}  {f.shown}{extra}")
     n = len(findings)
     lines.append(c("1;31", f"{n} finding{'s' if n != 1 else ''}") if n else c("32", "no findings"))

@@ -1,6 +1,6 @@
 """The whole ``leakpatrol`` argument parser and the one table from command to handler.
 
-Handlers live in ``crawler.cli.local`` (init, check, scan, token) and ``crawler.cli.daemon`` (crawl,
+Handlers live in ``crawler.cli.local`` (init, check, scan, token, rules) and ``crawler.cli.daemon`` (crawl,
 exposures, run, report, demo, receiver); they never import this module.
 """
 
@@ -13,12 +13,12 @@ from typing import NoReturn
 from crawler import __version__
 from crawler.cli.common import EXIT_USAGE, Handler, err
 from crawler.cli.daemon import cmd_crawl, cmd_demo, cmd_exposures, cmd_receiver, cmd_report, cmd_run
-from crawler.cli.local import cmd_check, cmd_init, cmd_scan, cmd_token
+from crawler.cli.local import cmd_check, cmd_init, cmd_rules, cmd_scan, cmd_token
 from crawler.cli.notifiers import cmd_notifiers
 from crawler.kernel.status import STATUSES
 
 HANDLERS: dict[str, Handler] = {
-    "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token,
+    "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token, "rules": cmd_rules,
     "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
     "demo": cmd_demo, "receiver": cmd_receiver, "notifiers": cmd_notifiers,
 }
@@ -34,6 +34,19 @@ class _Parser(argparse.ArgumentParser):
 def _config_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("-c", "--config", metavar="FILE",
                    help="config file (default: $LEAKPATROL_CONFIG or ./leakpatrol.toml)")
+
+
+def _size(text: str) -> int:
+    """``1048576``, ``512k``, ``50M``, ``2G`` (powers of 1024)."""
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+    t = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        n = int(t[:-1]) * units[t[-1]] if t and t[-1] in units else int(t)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use bytes or e.g. 512k, 50M, 2G)") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (must be positive)")
+    return n
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +76,19 @@ def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--baseline", metavar="FILE", help="ignore findings whose fingerprint is in FILE")
     p.add_argument("--write-baseline", metavar="FILE", help="write the findings' fingerprints to FILE, exit 0")
     p.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of stdout")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--staged", action="store_true", help="scan exactly the staged content (for pre-commit)")
+    mode.add_argument("--git", nargs="?", const="HEAD", metavar="RANGE",
+                      help="scan the patches of git history (default HEAD), removed lines included")
+    p.add_argument("--no-ignore", action="store_true", help="in a git work tree, read ignored files too")
+    p.add_argument("--follow-symlinks", action="store_true", help="follow links that lead out of a scanned folder")
+    p.add_argument("-j", "--jobs", type=int, metavar="N", help="processes to scan with (default: the cores available)")
+    p.add_argument("--max-file-size", type=_size, metavar="SIZE", help="skip (and count) files larger than SIZE "
+                   "(e.g. 50M; default: no limit)")
+    p.add_argument("--max-archive-depth", type=int, default=3, metavar="N",
+                   help="archives inside archives are opened down to N levels (default 3)")
+    p.add_argument("--max-archive-bytes", type=_size, default=1 << 30, metavar="SIZE",
+                   help="decompressed bytes read from one archive (default 1G); a bigger one is skipped")
 
     p = sub.add_parser("token", help="issuer helpers: mint a well-formed token, check one offline")
     tsub = p.add_subparsers(dest="token_command", metavar="mint|check", parser_class=_Parser, required=True)
@@ -73,6 +99,12 @@ def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     tc = tsub.add_parser("check", help="say which rule TOKEN matches and whether its checksum holds")
     tc.add_argument("token")
     _config_arg(tc)
+
+    p = sub.add_parser("rules", help="the token rules: check that every rule proves its examples, or list them")
+    rsub = p.add_subparsers(dest="rules_command", metavar="check|list", parser_class=_Parser, required=True)
+    for name, what in (("check", "every example matches, no negative does, checksums hold; exit 1 on a problem"),
+                       ("list", "one line per rule: id, severity, verifier, checksum")):
+        _config_arg(rsub.add_parser(name, help=what))
 
 
 def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:

@@ -1,126 +1,278 @@
 """``leakpatrol scan``: the detection engine as a CI / pre-commit gate.
 
 Exit codes: 0 nothing found, 1 findings, 2 usage or config error. No network request is made
-unless ``--verify`` is given.
+unless ``--verify`` is given. Every file not scanned is counted by reason in :class:`Stats`.
+
+``-j N`` scans with N processes (forked, each with its own scanner; the compiled Hyperscan database
+comes from the on-disk cache). Work is handed out in parts of a few MiB, in order, so the findings
+come out in the same order as with one process.
 """
 
 from __future__ import annotations
 
-import asyncio
-import json
+import io
+import itertools
 import logging
+import os
 import sys
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
 
+from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents
 from crawler.cli.output import Finding
-from crawler.cli.walk import Skipped, iter_files, read_file
-from crawler.config.model import Config
+from crawler.cli.scanstats import Stats
+from crawler.cli.walk import Skipped, Target, iter_targets
 from crawler.detect.rules import Rule
-from crawler.detect.scanner import Match, Scanner, scan_lines_allowed
-from crawler.kernel.errors import ConfigError
+from crawler.detect.scanner import Scanner
+from crawler.detect.windows import Located, scan_documents, scan_stream
+
+if TYPE_CHECKING:
+    from crawler.config.model import Config
 
 logger = logging.getLogger(__name__)
 BATCH = 1 << 20
+PART_BYTES = 4 << 20
+PART_FILES = 256
+POOL_MIN_BYTES = 4 << 20
 
 
 @dataclass
 class ScanOutcome:
     findings: list[Finding]
-    files: int
-    skipped: list[Skipped]
+    stats: Stats
 
 
-def load_baseline(path: str) -> set[str]:
-    """A baseline is ``{"version": 1, "fingerprints": [...]}`` as ``--write-baseline`` writes it."""
-    try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError("baseline file not found", file=path) from None
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"not a leakpatrol baseline: {exc}", file=path) from None
-    fps = doc.get("fingerprints") if isinstance(doc, dict) else None
-    if not isinstance(fps, list) or not all(isinstance(f, str) for f in fps):
-        raise ConfigError('not a leakpatrol baseline (expected {"version": 1, "fingerprints": [...]})', file=path)
-    return set(fps)
+@dataclass(frozen=True)
+class Origin:
+    """Where a document came from in git history (``--git``)."""
+
+    commit: str
+    date: str
+    lines: list[int]
 
 
-def write_baseline(path: str, findings: Sequence[Finding]) -> None:
-    fps = sorted({f.fingerprint for f in findings})
-    Path(path).write_text(json.dumps({"version": 1, "fingerprints": fps}, indent=2) + "\n", encoding="utf-8")
+# -- one process's work ----------------------------------------------------------------------
 
 
-def _inputs(paths: Sequence[str], cap: int) -> Iterator[tuple[str, bytes | Skipped]]:
-    if list(paths) == ["-"]:
-        yield "-", sys.stdin.buffer.read(cap + 1)[:cap]
-        return
-    for path in iter_files(list(paths)):
-        yield path, read_file(path, cap)
+class Worker:
+    """Scans documents with one scanner: small ones together, big ones as streams."""
+
+    def __init__(self, scanner: Scanner, reveal: bool) -> None:
+        self.scanner, self.reveal = scanner, reveal
+        self.findings: list[Finding] = []
+        self.stats = Stats()
+        self._pending: list[tuple[Doc, Origin | None]] = []
+        self._size = 0
+
+    def add(self, item: Doc | Skipped, origin: Origin | None = None) -> None:
+        if isinstance(item, Skipped):
+            self.stats.skipped.append(item)
+        elif item.data is not None:
+            self._pending.append((item, origin))
+            self._size += len(item.data)
+            if self._size >= BATCH:
+                self.flush()
+        else:
+            assert item.chunks is not None
+            counted = _Counted(item.chunks())
+            self._keep(item.path, scan_stream(self.scanner, counted), None)
+            self.stats.bytes += counted.n if item.counted else 0
+            if item.problem:  # scanned up to where the stream stopped: counted as not scanned whole
+                self.stats.skipped.append(Skipped(item.path, item.problem))
+
+    def flush(self) -> None:
+        docs = [d.data or b"" for d, _ in self._pending]
+        for (doc, origin), located in zip(self._pending, scan_documents(self.scanner, docs), strict=True):
+            self._keep(doc.path, located, origin)
+            self.stats.bytes += len(doc.data or b"") if doc.counted else 0
+        self._pending.clear()
+        self._size = 0
+
+    def _keep(self, path: str, located: Iterable[Located], origin: Origin | None) -> None:
+        for loc in located:
+            if loc.allowed:
+                continue
+            m = loc.match
+            line = origin.lines[m.line - 1] if origin and m.line <= len(origin.lines) else m.line
+            self.findings.append(Finding(
+                rule=m.rule, fingerprint=m.fingerprint, redacted=m.redacted, path=path, line=line,
+                column=m.column, column_utf16=loc.column_utf16, revealed=m.text if self.reveal else None,
+                commit=origin.commit if origin else None, date=origin.date if origin else None))
 
 
-def _to_findings(path: str, data: bytes, matches: Iterable[Match], reveal: bool) -> list[Finding]:
-    return [Finding(rule=m.rule, fingerprint=m.fingerprint, redacted=m.redacted, path=path, line=m.line,
-                    column=m.column, revealed=m.text if reveal else None)
-            for m in scan_lines_allowed(data, matches)]
+class _Counted:
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self.chunks, self.n = chunks, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for c in self.chunks:
+            self.n += len(c)
+            yield c
 
 
-def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, cap: int, baseline: set[str] | None = None,
-               reveal: bool = False, progress: bool = False) -> ScanOutcome:
-    scanner = Scanner(rules, max_document_bytes=cap)
-    out = ScanOutcome([], 0, [])
-    pending: list[tuple[str, bytes]] = []
+def _file_opener(path: str) -> Any:
+    return lambda: open(path, "rb", buffering=0)
 
-    def flush() -> None:
-        for (path, data), matches in zip(pending, scanner.scan_batch([d for _, d in pending]), strict=True):
-            out.findings.extend(_to_findings(path, data, matches, reveal))
-        pending.clear()
 
-    size = 0
-    bar = _progress() if progress else None
-    for path, data in _inputs(paths, cap):
-        if isinstance(data, Skipped):
-            out.skipped.append(data)
+def _scan_part(worker: Worker, part: Sequence[Target | Skipped], limits: Limits) -> None:
+    for t in part:
+        if isinstance(t, Skipped):
+            worker.add(t)
             continue
-        out.files += 1
-        pending.append((path, data))
-        size += len(data)
-        if bar is not None:
-            bar.advance(path)
-        if size >= BATCH:
-            flush()
-            size = 0
-    flush()
-    if bar is not None:
-        bar.close()
+        if limits.max_file_size is not None and t.size > limits.max_file_size:
+            worker.add(Skipped(t.path, OVER_SIZE))
+            continue
+        add_file(worker, documents(t.path, _file_opener(t.path), limits))
+    worker.flush()
+
+
+def add_file(worker: Worker, items: Iterable[Doc | Skipped]) -> None:
+    """One file's documents; the file counts as scanned when at least one of them was read."""
+    read = False
+    for item in items:
+        read |= isinstance(item, Doc)
+        worker.add(item)
+    worker.stats.files += read
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_process(rules: list[Rule], reveal: bool, limits: Limits) -> None:
+    _STATE["scanner"] = Scanner(rules)
+    _STATE["reveal"], _STATE["limits"] = reveal, limits
+
+
+def _run_part(part: Sequence[Target | Skipped]) -> tuple[list[Finding], Stats]:
+    worker = Worker(_STATE["scanner"], _STATE["reveal"])
+    _scan_part(worker, part, _STATE["limits"])
+    return worker.findings, worker.stats
+
+
+def _parts(items: Iterable[Target | Skipped]) -> Iterator[list[Target | Skipped]]:
+    """Consecutive parts of about ``PART_BYTES`` (or ``PART_FILES`` files); a big file is a part alone."""
+    part: list[Target | Skipped] = []
+    size = 0
+    for t in items:
+        big = isinstance(t, Target) and t.size > PART_BYTES
+        if part and (big or size >= PART_BYTES or len(part) >= PART_FILES):
+            yield part
+            part, size = [], 0
+        part.append(t)
+        size += t.size if isinstance(t, Target) else 0
+    if part:
+        yield part
+
+
+def default_jobs() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+# -- entry points ----------------------------------------------------------------------------
+
+
+def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | None = None,
+               baseline: set[str] | None = None, reveal: bool = False, jobs: int = 1, no_ignore: bool = False,
+               follow_symlinks: bool = False, progress: IO[str] | None = None) -> ScanOutcome:
+    started = time.perf_counter()
+    limits = limits or Limits()
+    worker = Worker(Scanner(rules), reveal)
+    if list(paths) == ["-"]:
+        add_file(worker, _stdin_docs(sys.stdin.buffer))
+        worker.flush()
+    else:
+        listed = iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks)
+        head: list[Target | Skipped] = []
+        total = 0
+        for item in listed:  # enough input to be worth more processes? (the walk goes on while they scan)
+            head.append(item)
+            total += item.size if isinstance(item, Target) else 0
+            if total >= POOL_MIN_BYTES:
+                break
+        parts = _parts(itertools.chain(head, listed))
+        if jobs > 1 and total >= POOL_MIN_BYTES:
+            _run_pool(worker, parts, list(rules), reveal, limits, jobs)
+        else:
+            done = 0
+            for part in parts:
+                _scan_part(worker, part, limits)
+                done += len(part)
+                if progress is not None:  # a terminal: one line, rewritten, gone at the end
+                    progress.write(f"\rscanning {done:,} files\x1b[K")
+                    progress.flush()
+            if progress is not None:
+                progress.write("\r\x1b[K")
+    return finish(worker, baseline, started)
+
+
+def _run_pool(worker: Worker, parts: Iterable[list[Target | Skipped]], rules: list[Rule], reveal: bool,
+              limits: Limits, jobs: int) -> None:
+    """This process and ``jobs - 1`` more share the parts as the walk yields them: a part goes to the
+    pool while it has fewer than two parts per process waiting, else this process scans it itself.
+    Results are taken in order. Forked processes inherit this process's scanner; spawned ones (no
+    fork on the platform) build their own."""
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    forked = "fork" in multiprocessing.get_all_start_methods()
+    _STATE.update(scanner=worker.scanner, reveal=reveal, limits=limits)
+    context = multiprocessing.get_context("fork" if forked else "spawn")
+    init: Any = None if forked else _init_process
+    args: Any = (rules, reveal, limits)
+    slots: list[Future[tuple[list[Finding], Stats]] | tuple[list[Finding], Stats]] = []
+    waiting: list[Future[tuple[list[Finding], Stats]]] = []
+    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context, initializer=init, initargs=args) as pool:
+        for part in parts:
+            waiting = [f for f in waiting if not f.done()]
+            if len(waiting) >= 2 * (jobs - 1):
+                slots.append(_run_part(part))
+            else:
+                waiting.append(pool.submit(_run_part, part))
+                slots.append(waiting[-1])
+        for slot in slots:
+            found, stats = slot.result() if isinstance(slot, Future) else slot
+            worker.findings += found
+            worker.stats.add(stats)
+
+
+def finish(worker: Worker, baseline: set[str] | None, started: float) -> ScanOutcome:
+    seen: set[tuple[str, int, int, str, str | None]] = set()
+    findings = []
+    for f in worker.findings:  # a BOM file is scanned as text and as bytes: one report per place
+        key = (f.path, f.line, f.column, f.fingerprint, f.commit)
+        if key not in seen:
+            seen.add(key)
+            findings.append(f)
     if baseline:
-        out.findings = [f for f in out.findings if f.fingerprint not in baseline]
-    return out
+        findings = [f for f in findings if f.fingerprint not in baseline]
+    worker.stats.seconds = time.perf_counter() - started
+    return ScanOutcome(findings, worker.stats)
 
 
-class _progress:
-    """A rich progress line on a TTY (stderr), for large trees."""
+def _stdin_docs(stream: IO[bytes]) -> Iterator[Doc | Skipped]:
+    head = stream.read(CHUNK + 1)
+    if len(head) <= CHUNK:
+        yield from documents("-", lambda: io.BytesIO(head), Limits())
+        return
 
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn
+    def chunks() -> Iterator[bytes]:
+        yield head
+        while chunk := stream.read(CHUNK):
+            yield chunk
 
-        # On stderr: stdout carries the report (rich's default console is stdout).
-        self.p = Progress(SpinnerColumn(), TextColumn("scanning {task.completed} files {task.description}"),
-                          console=Console(stderr=True), transient=True)
-        self.task = self.p.add_task("", total=None)
-        self.p.start()
-
-    def advance(self, path: str) -> None:
-        self.p.update(self.task, advance=1, description=path[-60:])
-
-    def close(self) -> None:
-        self.p.stop()
+    yield Doc("-", -1, chunks=chunks)
 
 
 def verify_findings(findings: list[Finding], cfg: Config | None, rules: Sequence[Rule]) -> list[Finding]:
     """``--verify``: ask each finding's verifier (configured for its rule only). Needs ``--reveal``-free
     plaintext, so the tokens are re-read from the matches by the caller via ``revealed``."""
+    import asyncio
+
     from crawler.engine.verification import verify_tokens
 
     verdicts = asyncio.run(verify_tokens(cfg, rules, [(f.rule, f.revealed or "") for f in findings]))

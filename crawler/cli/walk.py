@@ -1,17 +1,34 @@
-"""Which files ``leakpatrol scan`` reads: skips ``.git/``, binary files and files over the cap, and
-honours ``.gitignore`` inside a git work tree (asking git itself, so every ignore rule applies)."""
+"""Which files ``leakpatrol scan`` reads, and why any other is not read.
+
+* A path named on the command line is read even when git ignores it (explicit means explicit).
+* A directory inside a git work tree is read as git would commit it (tracked plus
+  untracked-not-ignored, asked of git itself so every ignore rule applies); ``--no-ignore``, or a
+  directory outside any work tree, reads every file. ``.git/`` is never read.
+* Only regular files are opened: FIFOs, sockets and devices are counted as "special file" (a FIFO
+  would block ``open`` forever). A symbolic link whose target lies outside the scanned root is not
+  followed unless ``--follow-symlinks`` is given; a link loop is counted, never walked.
+
+Every file not read is yielded as a :class:`Skipped` with its reason, so the caller can count it.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import stat
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 logger = logging.getLogger(__name__)
-SNIFF = 8192
+
+SPECIAL = "special file"
+LOOP = "symlink loop"
+OUTSIDE = "symlink outside the root"
+UNREADABLE = "unreadable"
+GONE = "no longer there"
 
 
 @dataclass(frozen=True)
@@ -20,54 +37,102 @@ class Skipped:
     why: str
 
 
-def is_binary(head: bytes) -> bool:
-    """NUL bytes in the first 8 KiB mean binary (git's own heuristic)."""
-    return b"\x00" in head[:SNIFF]
+@dataclass(frozen=True)
+class Target:
+    """A regular file to read: ``path`` opens it, ``size`` is its size when listed."""
+
+    path: str
+    size: int
 
 
-def _git_files(directory: Path) -> list[Path] | None:
+def _git_files(directory: Path) -> list[str] | None:
     """Tracked + untracked-but-not-ignored files under ``directory``; ``None`` outside a work tree."""
     try:
         out = subprocess.run(["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others",
-                              "--exclude-standard", "--deduplicate"], capture_output=True, timeout=60, check=False)
+                              "--exclude-standard", "--deduplicate"], capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
         return None
-    return [directory / p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+    base = _prefix(str(directory))
+    return sorted(base + p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
 
 
-def _walk(directory: Path) -> Iterator[Path]:
-    for root, dirs, files in os.walk(directory):
-        dirs[:] = sorted(d for d in dirs if d != ".git")
-        for name in sorted(files):
-            yield Path(root) / name
+def _prefix(directory: str) -> str:
+    """What goes before a relative name, as ``Path(directory) / name`` would write it (``.`` adds nothing)."""
+    directory = os.path.normpath(directory)  # once per folder, not per file
+    return "" if directory == "." else directory + os.sep
 
 
-def iter_files(paths: list[str]) -> Iterator[str]:
-    """Expand the command-line paths into file paths (as the user would write them)."""
-    for given in paths:
-        p = Path(given)
-        if p.is_dir():
-            listed = _git_files(p)
-            for f in sorted(listed) if listed is not None else _walk(p):
-                if ".git" in f.parts or not f.is_file():
-                    continue
-                yield str(f)
-        else:
-            yield given
-
-
-def read_file(path: str, cap: int) -> bytes | Skipped:
-    """The file's bytes, or why it is skipped (binary, over the cap, unreadable)."""
+def _ignored(directory: str) -> bool:
+    """Whether git ignores this folder as a whole (``dist/``): named explicitly, it is read all the same."""
     try:
-        size = os.path.getsize(path)
-        if size > cap:
-            return Skipped(path, f"larger than {cap} bytes")
-        with open(path, "rb") as fh:
-            data = fh.read(cap + 1)
+        proc = subprocess.run(["git", "-C", directory, "check-ignore", "-q", "."], capture_output=True, timeout=60,
+                              check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return proc.returncode == 0
+
+
+def _walk(directory: Path, follow: bool) -> Iterator[str]:
+    seen: set[tuple[int, int]] = set()
+    for root, dirs, files in os.walk(directory, followlinks=follow):
+        prefix = _prefix(root)
+        if follow:  # a followed link may lead back up: walk each real directory once
+            st = os.stat(root)
+            if (st.st_dev, st.st_ino) in seen:
+                dirs[:] = []
+                continue
+            seen.add((st.st_dev, st.st_ino))
+        kept = []
+        for d in sorted(dirs):
+            if d == ".git":
+                continue
+            if not follow and os.path.islink(prefix + d):
+                yield prefix + d  # judged as an entry: inside the root it is reached anyway
+                continue
+            kept.append(d)
+        dirs[:] = kept
+        for name in sorted(files):
+            yield prefix + name
+
+
+def classify(path: str, root: str | None, follow: bool) -> Target | Skipped | None:
+    """Decide about one listed path: read it, skip it (with the reason), or ``None`` when it is a
+    link to a directory inside the root (its files are read through their real path)."""
+    try:
+        st = os.lstat(path)
     except OSError as exc:
-        return Skipped(path, exc.strerror or str(exc))
-    if is_binary(data):
-        return Skipped(path, "binary")
-    return data
+        return Skipped(path, UNREADABLE if exc.errno != errno.ENOENT else GONE)
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            real = os.path.realpath(path, strict=True)
+            st = os.stat(real)
+        except OSError as exc:
+            return Skipped(path, LOOP if exc.errno == errno.ELOOP else "broken symlink")
+        if root is not None and not follow and os.path.commonpath([root, real]) != root:
+            return Skipped(path, OUTSIDE)
+        if stat.S_ISDIR(st.st_mode):
+            return None
+    if stat.S_ISDIR(st.st_mode):
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return Skipped(path, SPECIAL)
+    return Target(path, st.st_size)
+
+
+def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False
+                 ) -> Iterator[Target | Skipped]:
+    """Expand the command-line paths into files to read (named as the user would write them)."""
+    for given in paths:
+        if os.path.isdir(given):
+            root = os.path.realpath(given)
+            listed = None if no_ignore or _ignored(given) else _git_files(Path(given))
+            entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
+            for path in entries:  # neither git nor the walk lists anything under .git/
+                item = classify(path, root, follow_symlinks)
+                if item is not None and not (isinstance(item, Skipped) and item.why == GONE):
+                    yield item  # (a file git lists but the work tree deleted is not there to scan)
+        else:  # named explicitly: read it even if git ignores it, through a link too
+            item = classify(given, None, True)
+            yield item if item is not None else Skipped(given, SPECIAL)

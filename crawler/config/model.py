@@ -129,6 +129,39 @@ class ScannerConfig(Model):
     """``true`` loads the whole built-in pack, ``false`` none, or a list of built-in rule ids."""
 
 
+class CompanionConfig(Model):
+    """The other half of a paired credential, e.g. the AWS secret access key next to its key id.
+
+    It has no prefix of its own: it is a maximal run of ``charset`` characters of ``length`` (or
+    ``min_length``..``max_length``) within ``within`` bytes before or after the match; the nearest
+    one after the match wins, else the nearest before it. A run made only of ``not_charset``
+    characters (e.g. a hex digest next to an AWS key id) is not taken."""
+
+    charset: str
+    length: int | None = Field(default=None, ge=8, le=1024)
+    min_length: int | None = Field(default=None, ge=8, le=1024)
+    max_length: int | None = Field(default=None, ge=8, le=1024)
+    within: int = Field(default=300, ge=1, le=2048)
+    not_charset: str | None = None
+    name: str = "secret"
+
+
+class AllowConfig(Model):
+    """One allowlist entry of the built-in pack: a published example or a placeholder that is never
+    reported. Exactly one of: ``token`` (an exact match), ``contains`` (a substring of the match,
+    case-sensitive), or ``repeated`` (a run of that many or more of one character of ``chars``).
+    ``rules`` limits the entry to these rule ids (default: every built-in rule), ``not_rules``
+    exempts some; ``reason`` says why, and where it is published."""
+
+    reason: str = Field(min_length=8)
+    token: str | None = None
+    contains: str | None = None
+    repeated: int | None = Field(default=None, ge=4, le=64)
+    chars: str = ""
+    rules: list[str] = []
+    not_rules: list[str] = []
+
+
 class RuleConfig(Model):
     """One token format. A match is ``prefix`` + body (``charset`` × ``length``, or ``regex``)."""
 
@@ -139,7 +172,18 @@ class RuleConfig(Model):
     length: int | None = Field(default=None, ge=1, le=4096)
     min_length: int | None = Field(default=None, ge=1, le=4096)
     max_length: int | None = Field(default=None, ge=1, le=4096)
-    checksum: Literal["none", "crc32-base62"] = "none"
+    checksum: Literal["none", "crc32-base62", "gitlab-routable", "grafana-crc32-hex"] = "none"
+    """A named checksum kind (``crawler/detect/checksum.py``); a match whose checksum fails is discarded."""
+    companion: CompanionConfig | None = None
+    """A second secret that must stand near the match (a paired credential: one finding, one verdict)."""
+    lead_charset: str | None = None
+    """Characters of ``lead_charset`` right before the prefix belong to the token (``lead_min_length``
+    ..``lead_max_length`` of them), for formats whose literal part is not at the start."""
+    lead_min_length: int | None = Field(default=None, ge=1, le=128)
+    lead_max_length: int | None = Field(default=None, ge=1, le=128)
+    priority: int = 0
+    """Rules that match the same text are tried highest first (a narrower format before a wider one
+    that shares its prefix); equal priorities keep their order."""
     verifier: str | None = None
     severity: Literal["critical", "high", "medium", "low"] = "high"
     name: str = ""

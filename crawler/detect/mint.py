@@ -1,7 +1,8 @@
 """Minting well-formed tokens for a rule (``leakpatrol token mint``, the sandbox and the tests).
 
-The body is random over the rule's charset (or generated from its body regex), the checksum is
-appended, and the result is confirmed by the scanner, so a minted token is always found.
+The body is random over the rule's charset (or generated from its body regex), the checksum kind
+completes it, a paired rule gets a random companion after ``:``, and the result is confirmed by the
+scanner, so a minted token is always found.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef,unused-ignore]
     import sre_parse  # type: ignore[no-redef,unused-ignore]
 
-from crawler.detect.checksum import CHECKSUM_LEN, crc32_base62
+from crawler.detect.checksum import CHECKSUMS
 from crawler.detect.rules import _DIGITS, CHARSETS, Rule
-from crawler.detect.scanner import Scanner
+from crawler.detect.scanner import PAIR_JOIN, Scanner
 from crawler.kernel.errors import RuleError
 
 
@@ -46,6 +47,9 @@ def _gen(items: Any, rng: random.Random) -> str:
 
 def _class_chars(items: Any) -> str:
     chars: list[str] = []
+    if items and items[0][0] is sre_constants.NEGATE:  # [^...]: the base62 characters not excluded
+        excluded = set(_class_chars(items[1:]))
+        return "".join(c for c in CHARSETS["base62"] if c not in excluded)
     for op, av in items:
         if op is sre_constants.LITERAL:
             chars.append(chr(av))
@@ -67,9 +71,16 @@ def mint(rule: Rule, rng: random.Random | None = None) -> str:
         else:
             alphabet = CHARSETS[rule.charset]
             body = "".join(rng.choice(alphabet) for _ in range(rule.min_len))
-        if rule.checksum == "crc32-base62":
-            body = body[:-CHECKSUM_LEN] + crc32_base62(body[:-CHECKSUM_LEN].encode("ascii"))
+        kind = CHECKSUMS.get(rule.checksum)
+        if kind is not None:
+            body = kind.complete(rule.prefix, body)
         token = rule.prefix + body
-        if [m.rule.id for m in Scanner([rule], use_hyperscan=False).scan(token.encode())] == [rule.id]:
+        if rule.lead is not None:
+            token = "".join(rng.choice(CHARSETS[rule.lead.charset]) for _ in range(rule.lead.max_len)) + token
+        if rule.companion is not None:  # a pair is minted as "<match>:<companion>", what the scanner reports
+            comp = rule.companion
+            token += PAIR_JOIN.decode() + "".join(rng.choice(CHARSETS[comp.charset]) for _ in range(comp.min_len))
+        found = Scanner([rule], use_hyperscan=False).scan(token.encode())
+        if [(m.rule.id, m.token) for m in found] == [(rule.id, token.encode())]:
             return token
     raise RuleError(rule.id, "could not mint a token that this rule matches")

@@ -3,11 +3,16 @@
 A match is ``prefix`` + body, where the body is ``length`` (or ``min_length``..``max_length``)
 characters of ``charset`` — or matches a restricted, bounded ``regex``. Boundaries and the checksum
 are in DESIGN.md; this module compiles rules and mints tokens, :mod:`crawler.detect.scanner` finds them.
+A rule may also have a companion (a paired credential), a lead (characters before its prefix), a
+priority, and the pack's allowlist entries that concern it.
 
 A ``regex`` runs over untrusted text, so it must be linear-time twice over: ``check`` refuses the
 constructs that backtrack (nested repetition, alternation inside a repetition, back-references,
 look-arounds, anchors), naming the construct, and the body is confirmed with RE2 (``google-re2``),
 an engine with a linear-time guarantee — never Python's backtracking ``re``.
+
+Size: the rule format is one contract (config model → compiled rule → pack loading); its parts
+(regex safety, companion, lead, allowlist) are small and only meaningful together.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import re2  # type: ignore[import-untyped,unused-ignore]
 
@@ -31,12 +36,11 @@ except ImportError:  # pragma: no cover
     import sre_constants  # type: ignore[no-redef,unused-ignore]
     import sre_parse  # type: ignore[no-redef,unused-ignore]
 
-from pydantic import ValidationError
-
-from crawler.config.loading import validation_problem
-from crawler.config.model import Config, RuleConfig
-from crawler.detect.checksum import BASE62, CHECKSUM_LEN, crc32_base62_ok
+from crawler.detect.checksum import CHECKSUMS
 from crawler.kernel.errors import ConfigError, RuleError
+
+if TYPE_CHECKING:  # pydantic is imported when a rule is validated, not to match tokens (``scan`` starts fast)
+    from crawler.config.model import AllowConfig, CompanionConfig, Config, RuleConfig
 
 #: The files shipped inside the package (rule pack, report templates, example config), read through
 #: importlib.resources so that a wheel install finds them as an editable one does.
@@ -61,9 +65,54 @@ CHARSETS: dict[str, str] = {
     "word": _DIGITS + _UPPER + _LOWER + "_",
     "base64": _DIGITS + _UPPER + _LOWER + "+/",
     "digits": _DIGITS,
+    "entra": _DIGITS + _UPPER + _LOWER + "_~.-",
 }
 WORD = frozenset((_DIGITS + _UPPER + _LOWER + "_").encode())
-MAX_REGEX_WIDTH = 1024
+MAX_REGEX_WIDTH = 8192
+"""A body regex matches at most this many characters (a 4096-bit PEM key fits), so a candidate costs
+a bounded amount of work whatever the input."""
+
+
+@dataclass(frozen=True)
+class Companion:
+    """The compiled :class:`~crawler.config.model.CompanionConfig`: the other half of a pair."""
+
+    allowed: bytes = field(repr=False)
+    min_len: int
+    max_len: int
+    within: int
+    excluded: bytes | None = field(default=None, repr=False)
+    name: str = "secret"
+    charset: str = "base64"
+
+
+@dataclass(frozen=True)
+class Lead:
+    """Characters before the literal prefix that belong to the token (``min_len``..``max_len`` of them),
+    for formats whose fixed part is not at the start (Mailchimp's ``<32 hex>-us<dc>``)."""
+
+    allowed: bytes = field(repr=False)
+    min_len: int
+    max_len: int
+    charset: str
+
+
+@dataclass(frozen=True)
+class Allowlist:
+    """Published examples and placeholders a rule never reports: exact tokens, substrings, and runs
+    of one character (one bounded regex of single-character repeats, so it cannot backtrack)."""
+
+    tokens: frozenset[bytes] = frozenset()
+    contains: tuple[bytes, ...] = ()
+    runs: re.Pattern[bytes] | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.tokens or self.contains or self.runs)
+
+    def __contains__(self, token: bytes) -> bool:
+        if token in self.tokens or any(c in token for c in self.contains):
+            return True
+        return self.runs is not None and self.runs.search(token) is not None
 
 
 class BodyMatch(Protocol):
@@ -98,15 +147,26 @@ class Rule:
     builtin: bool = False
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
+    companion: Companion | None = None
+    lead: Lead | None = None
+    priority: int = 0
+    head: bytes = field(default=b"", repr=False)
+    """The fixed-width start of a body regex as a set of allowed bytes per position, so that the
+    Hyperscan engine can look for prefix + head instead of the bare prefix (``pat`` is everywhere;
+    ``pat`` + 14 alphanumerics + ``.`` is not)."""
+    allow: Allowlist = field(default_factory=Allowlist, repr=False)
 
     @property
     def prefix_bytes(self) -> bytes:
         return self.prefix.encode("utf-8")
 
+    @property
+    def paired(self) -> bool:
+        return self.companion is not None
+
     def checksum_ok(self, body: bytes) -> bool:
-        if self.checksum == "crc32-base62":
-            return crc32_base62_ok(body)
-        return True
+        kind = CHECKSUMS.get(self.checksum)
+        return kind is None or kind.ok(self.prefix_bytes, body)
 
 
 def _table(chars: str) -> bytes:
@@ -157,10 +217,47 @@ def _regex_width(rule_id: str, pattern: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
+LINEAR_PATTERN: type[Any] = type(re2.compile(b"a"))
+"""The type of a compiled RE2 pattern (a rule cache stores and rebuilds it as such)."""
+
+
+def linear_pattern(pattern: bytes) -> BodyPattern:
+    """A body pattern, already checked and split, compiled on RE2 again (the rule cache)."""
+    compiled: BodyPattern = re2.compile(pattern)
+    return compiled
+
+
+RE2_MAX_REPEAT = 1000
+"""RE2 refuses a repetition count above 1000; a longer run of one atom is written as several."""
+_BIG_REPEAT = re.compile(r"(\[(?:\\.|[^\]\\])*\]|\\.|[^\\()\[\]{}|?*+])\{(\d+)(,(\d*))?\}")
+
+
+def _split_repeats(pattern: str) -> str:
+    """``A{100,4000}`` (one character, class or escape) as ``A{100}A{0,1000}A{0,1000}A{0,1000}A{0,900}``:
+    the same strings, the longest that fits still preferred, and RE2 accepts it."""
+
+    def split(m: re.Match[str]) -> str:
+        atom, lo = m.group(1), int(m.group(2))
+        hi = lo if m.group(3) is None else int(m.group(4))
+        if hi <= RE2_MAX_REPEAT:
+            return m.group(0)
+        parts = [f"{atom}{{{RE2_MAX_REPEAT}}}"] * (lo // RE2_MAX_REPEAT)
+        if lo % RE2_MAX_REPEAT:
+            parts.append(f"{atom}{{{lo % RE2_MAX_REPEAT}}}")
+        rest = hi - lo
+        while rest > 0:
+            step = min(rest, RE2_MAX_REPEAT)
+            parts.append(f"{atom}{{0,{step}}}")
+            rest -= step
+        return "".join(parts)
+
+    return _BIG_REPEAT.sub(split, pattern)
+
+
 def _linear_time(rule_id: str, pattern: str) -> BodyPattern:
     """The body regex on RE2 (linear time in the text, whatever the pattern)."""
     try:
-        compiled: BodyPattern = re2.compile(pattern.encode("ascii"))
+        compiled: BodyPattern = re2.compile(_split_repeats(pattern).encode("ascii"))
     except re2.error as exc:
         raise RuleError(rule_id, f"regex is not supported by the linear-time engine (RE2): {exc}") from None
     except UnicodeEncodeError:
@@ -168,16 +265,14 @@ def _linear_time(rule_id: str, pattern: str) -> BodyPattern:
     return compiled
 
 
-def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
+def compile_rule(cfg: RuleConfig, *, builtin: bool = False, allow: Iterable[AllowConfig] = ()) -> Rule:
     """Check a rule's consistency and compile it; raise :class:`RuleError` naming the problem."""
     if not cfg.prefix.isascii():
         raise RuleError(cfg.id, "prefix must be ASCII")
     if (cfg.charset is None) == (cfg.regex is None) and cfg.regex is None:
         raise RuleError(cfg.id, "give a body format: charset (with length or min_length/max_length) or regex")
     charset_name = cfg.charset or ("base64url" if cfg.regex else "")
-    if charset_name not in CHARSETS:
-        close = ", ".join(sorted(CHARSETS))
-        raise RuleError(cfg.id, f"unknown charset {charset_name!r}; use one of {close}")
+    _charset(cfg.id, charset_name)
     body_regex = None
     if cfg.regex is not None:
         if cfg.length or cfg.min_length or cfg.max_length:
@@ -194,40 +289,169 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False) -> Rule:
             raise RuleError(cfg.id, "min_length is greater than max_length")
     else:
         raise RuleError(cfg.id, "give length, or both min_length and max_length")
-    if cfg.checksum == "crc32-base62":
-        if lo <= CHECKSUM_LEN:
-            raise RuleError(cfg.id, "crc32-base62 needs a body longer than its 6 checksum characters")
-        if not set(BASE62) <= set(CHARSETS[charset_name]):
-            raise RuleError(cfg.id, "crc32-base62 needs a charset that contains base62")
+    kind = CHECKSUMS.get(cfg.checksum)
+    if kind is not None:
+        if lo < kind.min_body:
+            raise RuleError(cfg.id, f"{kind.name} needs a body of at least {kind.min_body} characters")
+        if cfg.regex is None and not set(kind.charset) <= set(CHARSETS[charset_name]):
+            raise RuleError(cfg.id, f"{kind.name} needs a charset that contains its checksum characters")
     return Rule(
         id=cfg.id, prefix=cfg.prefix, min_len=lo, max_len=hi, checksum=cfg.checksum, charset=charset_name,
         allowed=_table(CHARSETS[charset_name]), body_regex=body_regex, verifier=cfg.verifier,
         severity=cfg.severity, name=cfg.name or cfg.id, reference=cfg.reference, builtin=builtin,
         examples=tuple(cfg.examples), negative_examples=tuple(cfg.negative_examples),
+        companion=_companion(cfg.id, cfg.companion) if cfg.companion else None, priority=cfg.priority,
+        lead=_lead(cfg) if cfg.lead_charset else None, head=_fixed_head(body_regex) if body_regex else b"",
+        allow=_allowlist(cfg.id, allow),
     )
 
 
+def _byte_set(items: Any) -> frozenset[int] | None:
+    """The bytes one ``[...]`` item or literal admits, or None for what this does not model."""
+    out: set[int] = set()
+    negate = False
+    for op, av in items:
+        if op is sre_constants.NEGATE:
+            negate = True
+        elif op is sre_constants.LITERAL:
+            out.add(av)
+        elif op is sre_constants.RANGE:
+            out.update(range(av[0], av[1] + 1))
+        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_DIGIT:
+            out.update(range(0x30, 0x3A))
+        elif op is sre_constants.CATEGORY and av is sre_constants.CATEGORY_SPACE:
+            out.update(b" \t\n\r\x0b\x0c")
+        else:
+            return None
+    return frozenset(set(range(256)) - out) if negate else frozenset(out)
+
+
+def _fixed_head(pattern: BodyPattern) -> bytes:
+    """The leading fixed-width part of a body regex: one 256-entry table per position (as bytes,
+    concatenated). It stops at the first alternation, group or variable repeat (whose fixed minimum
+    is still taken)."""
+    tables: list[bytes] = []
+    for op, av in sre_parse.parse(pattern.pattern.decode("ascii")):
+        if op is sre_constants.LITERAL:
+            allowed, count, stop = _byte_set([(op, av)]), 1, False
+        elif op is sre_constants.IN:
+            allowed, count, stop = _byte_set(av), 1, False
+        elif op is sre_constants.MAX_REPEAT and len(av[2]) == 1 and av[2][0][0] in (sre_constants.LITERAL,
+                                                                                    sre_constants.IN):
+            item = av[2][0]
+            allowed = _byte_set([item] if item[0] is sre_constants.LITERAL else item[1])
+            count, stop = int(av[0]), av[0] != av[1]
+        else:
+            break
+        if allowed is None:
+            break
+        tables += [_table_of(allowed)] * count
+        if stop:
+            break
+    return b"".join(tables)
+
+
+def _table_of(allowed: frozenset[int]) -> bytes:
+    return bytes(1 if b in allowed else 0 for b in range(256))
+
+
+def _charset(rule_id: str, name: str) -> str:
+    if name not in CHARSETS:
+        raise RuleError(rule_id, f"unknown charset {name!r}; use one of {', '.join(sorted(CHARSETS))}")
+    return CHARSETS[name]
+
+
+def _companion(rule_id: str, cc: CompanionConfig) -> Companion:
+    chars = _charset(rule_id, cc.charset)
+    if cc.length is not None:
+        if cc.min_length or cc.max_length:
+            raise RuleError(rule_id, "companion: give either length or min_length/max_length, not both")
+        lo = hi = cc.length
+    elif cc.min_length and cc.max_length and cc.min_length <= cc.max_length:
+        lo, hi = cc.min_length, cc.max_length
+    else:
+        raise RuleError(rule_id, "companion: give length, or min_length <= max_length")
+    excluded = _table(_charset(rule_id, cc.not_charset)) if cc.not_charset else None
+    return Companion(allowed=_table(chars), min_len=lo, max_len=hi, within=cc.within, excluded=excluded,
+                     name=cc.name, charset=cc.charset)
+
+
+def _lead(cfg: RuleConfig) -> Lead:
+    lo, hi = cfg.lead_min_length or 0, cfg.lead_max_length or 0
+    if not 1 <= lo <= hi:
+        raise RuleError(cfg.id, "lead_charset needs 1 <= lead_min_length <= lead_max_length")
+    chars = _charset(cfg.id, cfg.lead_charset or "")
+    return Lead(allowed=_table(chars), min_len=lo, max_len=hi, charset=cfg.lead_charset or "")
+
+
+def _allowlist(rule_id: str, entries: Iterable[AllowConfig]) -> Allowlist:
+    mine = [e for e in entries if (not e.rules or rule_id in e.rules) and rule_id not in e.not_rules]
+    runs = [re.escape(bytes([c])) + b"{%d,}" % e.repeated for e in mine if e.repeated for c in e.chars.encode()]
+    return Allowlist(tokens=frozenset(e.token.encode() for e in mine if e.token),
+                     contains=tuple(e.contains.encode() for e in mine if e.contains),
+                     runs=re.compile(b"|".join(runs)) if runs else None)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """The built-in pack: its rules and its allowlist (``[[allow]]`` tables), both validated."""
+
+    rules: tuple[RuleConfig, ...]
+    allow: tuple[AllowConfig, ...]
+
+
 @functools.cache
-def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
-    """Every rule of the built-in pack, validated. A pack with no rule is an error, never a silent
-    "No findings"."""
-    out: list[RuleConfig] = []
+def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
+    """Every rule and allowlist entry of the built-in pack. A pack with no rule is an error, never a
+    silent "No findings"; an allowlist entry naming an unknown rule is an error too."""
+    from crawler.config.model import AllowConfig, RuleConfig
+
+    rules: list[RuleConfig] = []
+    allow: list[tuple[str, int, AllowConfig]] = []
     files = sorted((f for f in rules_dir.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
     for file in files:
         try:
             doc = tomllib.loads(file.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", file=str(file)) from None
-        for i, raw in enumerate(doc.get("rules", [])):
-            try:
-                out.append(RuleConfig.model_validate(raw))
-            except ValidationError as exc:
-                key, problem = validation_problem(exc, RuleConfig, ["rules", i])
-                raise ConfigError(problem, file=str(file), key=key) from None
-    if not out:
+        unknown_keys = sorted(set(doc) - {"rules", "allow"})
+        if unknown_keys:
+            raise ConfigError(f"unknown table {unknown_keys[0]!r} (a pack file holds [[rules]] and [[allow]])",
+                              file=str(file))
+        rules += [_validated(RuleConfig, raw, file, ["rules", i]) for i, raw in enumerate(doc.get("rules", []))]
+        allow += [(str(file), i, _validated(AllowConfig, raw, file, ["allow", i]))
+                  for i, raw in enumerate(doc.get("allow", []))]
+    if not rules:
         raise ConfigError("the built-in rule pack holds no rule (is the package installed whole?)",
                           file=str(rules_dir))
-    return tuple(out)
+    ids = {r.id for r in rules}
+    for where, i, entry in allow:
+        if sum(x is not None for x in (entry.token, entry.contains, entry.repeated)) != 1:
+            raise ConfigError("give exactly one of token, contains or repeated", file=where, key=f"allow[{i}]")
+        if entry.repeated is not None and not entry.chars:
+            raise ConfigError("repeated needs chars (the characters whose runs are placeholders)", file=where,
+                              key=f"allow[{i}].chars")
+        stray = sorted(set(entry.rules + entry.not_rules) - ids)
+        if stray:
+            raise ConfigError(f"unknown rule {stray[0]!r}", file=where, key=f"allow[{i}].rules")
+    return Pack(tuple(rules), tuple(e for _, _, e in allow))
+
+
+def _validated(model: type[Any], raw: Any, file: Traversable | Path, loc: list[int | str]) -> Any:
+    from pydantic import ValidationError
+
+    from crawler.config.loading import validation_problem
+
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        key, problem = validation_problem(exc, model, loc)
+        raise ConfigError(problem, file=str(file), key=key) from None
+
+
+def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
+    """Every rule of the built-in pack, validated."""
+    return builtin_pack(rules_dir).rules  # type: ignore[arg-type]  # Traversables are hashable
 
 
 def builtin_rule_ids() -> list[str]:
@@ -249,6 +473,7 @@ def load_rules(cfg: Config | None = None, *, extra: Iterable[RuleConfig] = ()) -
         return rules
     known = {r.id for r in rules}
     pack = builtin_rule_configs()
+    allow = builtin_pack().allow
     if isinstance(wanted, list):
         missing = sorted(set(wanted) - {r.id for r in pack})
         if missing:
@@ -257,7 +482,7 @@ def load_rules(cfg: Config | None = None, *, extra: Iterable[RuleConfig] = ()) -
     for rc in pack:
         if rc.id in known or (isinstance(wanted, list) and rc.id not in wanted):
             continue
-        rules.append(compile_rule(rc, builtin=True))
+        rules.append(compile_rule(rc, builtin=True, allow=allow))
     return rules
 
 

@@ -5,14 +5,18 @@ Two engines give identical results (a test runs both on the same inputs):
 * **Hyperscan** (when it imports): one database holding, per rule, ``prefix`` + the minimum body
   (fixed width, so the start of each match is ``end - width`` without start-of-match tracking).
   Documents are scanned in groups of ~1 MiB per call (vectored mode: no copy), since each call
-  has a fixed cost.
+  has a fixed cost. The compiled database is kept on disk (:func:`cache_dir`), one file per set of
+  expressions and Hyperscan build, so a process starts without compiling (``scan`` starts fast).
 * **Pure Python**: the literal prefixes, grouped by their last byte, as trie regexes searched
   over the *reversed* buffer (prefixes end in rarer delimiters, and a regex that starts with a
   literal is scanned fast). Searched from every hit + 1, so overlapping prefixes are all seen; no
   alternative can backtrack past one prefix.
 
 Either engine only proposes candidate starts; :meth:`Scanner._confirm` decides, the same way for
-both: left boundary, body run, right boundary, optional bounded regex, checksum.
+both: left boundary, body run, right boundary, optional bounded regex, checksum, the pack's
+allowlist, and for a paired rule the companion secret within a bounded window around the match.
+Rules are tried highest ``priority`` first, paired rules before lone ones; the first rule that
+confirms a span owns it.
 
 Size: both engines and the one confirmation step stay in one module so that their agreement is
 visible in one place (the hot loop is also cheaper without cross-module attribute look-ups).
@@ -22,15 +26,18 @@ from __future__ import annotations
 
 import bisect
 import functools
+import hashlib
 import logging
+import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import WORD, Rule
+from crawler.detect.rules import WORD, Companion, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +54,9 @@ _WORD_TABLE = bytes(1 if b in WORD else 0 for b in range(256))
 BATCH_BYTES = 1 << 20
 ALONE_BYTES = 8 << 10  # Python engine: joining costs more than a search of its own above a few KiB
 SEPARATOR = b"\x00"
+PAIR_JOIN = b":"
+"""A paired finding's token is ``<match>:<companion>`` (e.g. ``AKIA…:<secret access key>``): one
+fingerprint for the pair, and what the pair's verifier receives."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +69,13 @@ class Match:
     line: int
     column: int
     token: bytes = field(repr=False)
+    companion: tuple[int, int] | None = None
+    """Where the companion secret of a paired rule is (its plaintext is in ``token`` after ``:``)."""
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        """Every byte range of the document holding part of the secret (for scrubbing)."""
+        return [(self.start, self.end)] + ([self.companion] if self.companion else [])
 
     @property
     def fingerprint(self) -> str:
@@ -66,7 +83,9 @@ class Match:
 
     @property
     def redacted(self) -> str:
-        return redact(self.token, self.rule.prefix, self.fingerprint)
+        # A rule with a lead has its literal part inside the token: nothing is shown as a prefix then.
+        prefix = self.rule.prefix if self.token.startswith(self.rule.prefix_bytes) else ""
+        return redact(self.token, prefix, self.fingerprint)
 
     @property
     def text(self) -> str:
@@ -78,6 +97,7 @@ class ScanStats:
     """Counters the daemon exports as metrics (bad checksums are counted, never logged)."""
 
     bad_checksum: Counter[str] = field(default_factory=Counter)
+    allowlisted: Counter[str] = field(default_factory=Counter)
     bytes_scanned: int = 0
 
 
@@ -148,12 +168,49 @@ class _PrefixFinder:
         return out
 
 
+def cache_dir() -> Path:
+    """Where compiled Hyperscan databases are kept: ``$LEAKPATROL_CACHE_DIR``, else the XDG cache."""
+    explicit = os.environ.get("LEAKPATROL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "leakpatrol"
+
+
+def _cache_file(exprs: list[bytes]) -> Path:
+    """One file per rule set: the key hashes the expressions (hence the rules) and the Hyperscan
+    build, since a serialized database only loads into the version that wrote it."""
+    h = hashlib.sha256(f"{_hs.__version__}|{_hs.HS_MODE_VECTORED}|".encode())
+    for e in exprs:
+        h.update(len(e).to_bytes(4, "big") + e)
+    return cache_dir() / f"hyperscan-{h.hexdigest()[:32]}.db"
+
+
+def _load_cached(exprs: list[bytes]) -> Any:
+    try:
+        raw = _cache_file(exprs).read_bytes()
+        return _hs.loadb(raw, _hs.HS_MODE_VECTORED)
+    except Exception:  # missing, unreadable or not a database of this build: compile instead
+        return None
+
+
+def _store_cached(exprs: list[bytes], db: Any) -> None:
+    path = _cache_file(exprs)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(_hs.dumpb(db))
+        os.replace(tmp, path)  # atomic: a parallel scan never reads half a file
+    except OSError as exc:
+        logger.debug("cannot cache the compiled rules in %s: %s", path.parent, exc)
+
+
 class Scanner:
     """Finds every rule's tokens in bytes. Safe on binary and mis-encoded input."""
 
     def __init__(self, rules: Sequence[Rule], *, use_hyperscan: bool | None = None,
                  max_document_bytes: int | None = None) -> None:
-        self.rules = list(rules)
+        # Highest priority first, then paired rules before lone ones; otherwise the given order.
+        self.rules = sorted(rules, key=lambda r: (-r.priority, r.companion is None))
         self.max_document_bytes = max_document_bytes
         self.stats = ScanStats()
         self.engine = "hyperscan" if (HAVE_HYPERSCAN if use_hyperscan is None else use_hyperscan) else "python"
@@ -161,7 +218,9 @@ class Scanner:
             raise RuntimeError("hyperscan is not installed")
         self._prefixes = [r.prefix_bytes for r in self.rules]
         self._plen = [len(p) for p in self._prefixes]
-        self._width = [len(r.prefix_bytes) + (r.min_len if r.body_regex is None else 0) for r in self.rules]
+        self._lead = [r.lead.min_len if r.lead else 0 for r in self.rules]
+        self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else len(r.head) // 256)
+                       for lead, r in zip(self._lead, self.rules, strict=True)]
         self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
         self._by_prefix: dict[bytes, list[int]] = {}
         for i, r in enumerate(self.rules):
@@ -175,13 +234,20 @@ class Scanner:
         exprs = []
         for r in self.rules:
             pat = _literal(r.prefix_bytes)
+            if r.lead is not None:
+                pat = _class(bytes(b for b in range(256) if r.lead.allowed[b])) + b"{%d}" % r.lead.min_len + pat
             if r.body_regex is None:
                 pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
+            else:  # the regex's fixed-width start: runs of one class, as class{n}
+                pat += _head_pattern(r.head)
             exprs.append(pat)
         # Vectored: a list of documents is scanned as one stream without copying them. A match
         # across two documents is possible there, and is dropped when it is confirmed.
-        db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
-        db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+        db = _load_cached(exprs)
+        if db is None:
+            db = _hs.Database(mode=_hs.HS_MODE_VECTORED)
+            db.compile(expressions=exprs, ids=list(range(len(exprs))), flags=[0] * len(exprs))
+            _store_cached(exprs, db)
         self._scratch = _hs.Scratch(db)
         return cast(object, db)
 
@@ -189,10 +255,10 @@ class Scanner:
 
     def _candidates_hs(self, blocks: list[bytes]) -> list[tuple[int, int]]:
         found: list[tuple[int, int]] = []
-        width = self._width
+        width, lead = self._width, self._lead
 
         def on_match(rid: int, _from: int, to: int, _flags: int, _ctx: object) -> None:
-            found.append((to - width[rid], rid))
+            found.append((to - width[rid] + lead[rid], rid))  # where the prefix starts
 
         self._db.scan(blocks, match_event_handler=on_match, scratch=self._scratch)  # type: ignore[attr-defined]
         return found
@@ -207,10 +273,43 @@ class Scanner:
 
     # -- confirmation (shared by both engines) -----------------------------------------------
 
-    def _confirm(self, doc: bytes, start: int, rid: int) -> int:
-        """Return the end offset of the token of rule ``rid`` at ``start`` in ``doc``, or -1."""
+    def _confirm(self, doc: bytes, at: int, rid: int) -> tuple[int, int, tuple[int, int] | None]:
+        """``(start, end, companion span)`` of the token of rule ``rid`` whose prefix is at ``at`` in
+        ``doc``; end -1: none. ``start`` is before ``at`` only for a rule with a ``lead``."""
+        start = self._start(doc, at, rid)
+        end = -1 if start < 0 else self._confirm_body(doc, at, rid)
+        if end < 0:
+            return -1, -1, None
         rule = self.rules[rid]
-        if (start and _WORD_TABLE[doc[start - 1]]) or not doc.startswith(self._prefixes[rid], start):
+        pair = None
+        if rule.companion is not None:
+            pair = _find_companion(doc, start, end, rule.companion)
+            if pair is None:
+                return -1, -1, None
+        if rule.allow:
+            token = doc[start:end]
+            if token in rule.allow or (pair is not None and doc[pair[0]:pair[1]] in rule.allow):
+                self.stats.allowlisted[rule.id] += 1
+                return -1, -1, None
+        return start, end, pair
+
+    def _start(self, doc: bytes, at: int, rid: int) -> int:
+        """Where the token starts: the prefix, or for a rule with a ``lead`` the start of the run of
+        lead characters before it (``min_len``..``max_len`` of them, and a run no longer than that)."""
+        lead = self.rules[rid].lead
+        if lead is None:
+            return at if _left_ok(doc, at) else -1
+        start, floor = at, max(0, at - lead.max_len)
+        while start > floor and lead.allowed[doc[start - 1]] and not _escape_before(doc, start):
+            start -= 1
+        if at - start < lead.min_len or not _left_ok(doc, start) or (
+                start and lead.allowed[doc[start - 1]] and not _escape_before(doc, start)):
+            return -1
+        return start
+
+    def _confirm_body(self, doc: bytes, start: int, rid: int) -> int:
+        rule = self.rules[rid]
+        if not doc.startswith(self._prefixes[rid], start):
             return -1
         body_at = start + self._plen[rid]
         stop = min(len(doc), body_at + rule.max_len)
@@ -272,28 +371,95 @@ class Scanner:
         cands = self._candidates_hs(blocks) if self._db is not None else self._candidates_py(blocks)
         if not cands:
             return
-        seen: set[tuple[int, int]] = set()
-        per_doc: dict[int, list[tuple[int, int, int]]] = {}
-        for start, rid in sorted(set(cands)):
-            k = bisect.bisect_right(starts, start) - 1
-            local = start - starts[k]
-            end = self._confirm(blocks[k], local, rid)
-            if end < 0 or (start, end) in seen:  # the same span for two rules: first rule wins
+        seen: set[tuple[int, int, int]] = set()
+        per_doc: dict[int, list[tuple[int, int, int, tuple[int, int] | None]]] = {}
+        for at, rid in sorted(set(cands)):
+            k = bisect.bisect_right(starts, at) - 1
+            local, end, pair = self._confirm(blocks[k], at - starts[k], rid)
+            if end < 0 or (k, local, end) in seen:  # the same span for two rules: first rule wins
                 continue
-            seen.add((start, end))
-            per_doc.setdefault(k, []).append((local, end, rid))
+            seen.add((k, local, end))
+            per_doc.setdefault(k, []).append((local, end, rid, pair))
         for k, hits in per_doc.items():
-            out[group[k]] = self._with_lines(blocks[k], hits)
+            out[group[k]] = self._with_lines(blocks[k], sorted(hits, key=lambda h: h[0]))
 
-    def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int]]) -> list[Match]:
+    def _with_lines(self, doc: bytes, hits: list[tuple[int, int, int, tuple[int, int] | None]]) -> list[Match]:
         """``hits`` sorted by start; line and column are 1-based, the column counted in bytes."""
         matches, line, pos = [], 1, 0
-        for start, end, rid in hits:
+        for start, end, rid, pair in hits:
             line += doc.count(b"\n", pos, start)
             pos = start
             col = start - doc.rfind(b"\n", 0, start)
-            matches.append(Match(self.rules[rid], start, end, line, col, doc[start:end]))
+            token = doc[start:end] if pair is None else doc[start:end] + PAIR_JOIN + doc[pair[0]:pair[1]]
+            matches.append(Match(self.rules[rid], start, end, line, col, token, pair))
         return matches
+
+
+def _head_pattern(head: bytes) -> bytes:
+    tables = [head[i:i + 256] for i in range(0, len(head), 256)]
+    out, i = b"", 0
+    while i < len(tables):
+        j = i
+        while j < len(tables) and tables[j] == tables[i]:
+            j += 1
+        out += _class(bytes(b for b in range(256) if tables[i][b])) + (b"{%d}" % (j - i) if j - i > 1 else b"")
+        i = j
+    return out
+
+
+def _escape_before(doc: bytes, at: int) -> bool:
+    """``\\n``, ``\\r`` or ``\\t`` right before ``at``: a line break escaped inside a JSON or code string."""
+    return at >= 2 and doc[at - 2] == 0x5C and doc[at - 1] in b"nrt"
+
+
+def _left_ok(doc: bytes, at: int) -> bool:
+    """The left boundary: the text starts here, or the byte before is not a word character (or it is
+    the letter of an escaped line break, ``"…\\nghp_…"``)."""
+    return not at or not _WORD_TABLE[doc[at - 1]] or _escape_before(doc, at)
+
+
+@functools.cache
+def _runs_re(allowed: bytes) -> re.Pattern[bytes]:
+    """Maximal runs of a companion's charset: one character class, so it cannot backtrack."""
+    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"+")
+
+
+def _find_companion(doc: bytes, start: int, end: int, comp: Companion) -> tuple[int, int] | None:
+    """The companion run nearest after ``end`` within ``comp.within`` bytes, else the nearest before
+    ``start``. Runs are maximal in the whole document (a run cut by the window edge is measured to
+    its real end), so a longer string that merely contains the right length is never taken."""
+    runs = _runs_re(comp.allowed)
+    allowed, excluded = comp.allowed, comp.excluded
+
+    def fits(a: int, b: int) -> bool:
+        if not comp.min_len <= b - a <= comp.max_len:
+            return False
+        return excluded is None or any(not excluded[c] for c in doc[a:b])
+
+    def grow(a: int, b: int) -> tuple[int, int]:
+        limit = comp.max_len + 1  # bounded: past max_len the run is too long anyway
+        while a > 0 and allowed[doc[a - 1]] and b - a <= limit and not _escape_before(doc, a):
+            a -= 1
+        while b < len(doc) and allowed[doc[b]] and b - a <= limit:
+            b += 1
+        return a, b
+
+    for m in runs.finditer(doc, end, min(len(doc), end + comp.within)):
+        a, b = m.span()
+        if a + 1 < b and doc[a] in b"nrt" and _escape_before(doc, a + 1):  # "…\nSECRET": the n is not its
+            a += 1
+        a, b = grow(a, b)
+        if a >= end and fits(a, b):
+            return a, b
+    best = None
+    for m in runs.finditer(doc, max(0, start - comp.within), start):
+        a, b = m.span()
+        if a + 1 < b and doc[a] in b"nrt" and _escape_before(doc, a + 1):
+            a += 1
+        a, b = grow(a, b)
+        if b <= start and fits(a, b):
+            best = (a, b)
+    return best
 
 
 def scan_lines_allowed(data: bytes, matches: Iterable[Match], marker: bytes = b"leakpatrol:allow") -> list[Match]:

@@ -37,8 +37,10 @@ class Scrubber:
         matches = self.scanner.scan(raw)
         if not matches:
             return text
-        for m in sorted(matches, key=lambda m: m.start, reverse=True):
-            raw = raw[: m.start] + m.redacted.encode("utf-8") + raw[m.end:]
+        # A paired rule's match has several spans (the token and its companion): each one goes.
+        spans = sorted(((a, b, m) for m in matches for a, b in m.spans), key=lambda s: s[0], reverse=True)
+        for a, b, m in spans:
+            raw = raw[:a] + (m.redacted.encode("utf-8") if a == m.start else b"[redacted]") + raw[b:]
         return raw.decode("utf-8", "replace")
 
     def cut(self, text: str, limit: int) -> str:

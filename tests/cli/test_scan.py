@@ -45,7 +45,7 @@ def scan(capsys: pytest.CaptureFixture[str], *argv: str) -> Result:
 
 def findings(res: Result) -> list[dict[str, object]]:
     doc = res.json()
-    assert set(doc) == {"version", "findings"}
+    assert set(doc) == {"version", "findings", "stats"}
     assert doc["version"] == 1
     items: list[dict[str, object]] = doc["findings"]
     return items
@@ -381,7 +381,9 @@ def test_inline_allow_comment(work: Path, capsys: pytest.CaptureFixture[str]) ->
 
 # -- what is read and what is skipped --------------------------------------------------------
 
-def test_skips_git_directory_binary_and_oversized_files(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_skips_git_directory_and_binary_files_and_counts_them(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``max_document_bytes`` caps crawled documents, not local files: a big file is scanned whole;
+    ``--max-file-size`` skips bigger files, and says so."""
     write_config(work, ACME_RULE + "[scanner]\nmax_document_bytes = 2048\n")
     tree = work / "tree"
     (tree / ".git" / "objects").mkdir(parents=True)
@@ -390,13 +392,23 @@ def test_skips_git_directory_binary_and_oversized_files(work: Path, capsys: pyte
     (tree / ".git" / "objects" / "pack.txt").write_text(acme_token(), encoding="utf-8")
     (tree / "sub" / ".git" / "config").write_text(acme_token(), encoding="utf-8")
     (tree / "image.bin").write_bytes(b"\x89PNG\x00\x00" + acme_token().encode() + b"\x00")
-    (tree / "huge.log").write_text("x" * 3000 + "\n" + acme_token() + "\n", encoding="utf-8")
-    token = acme_token()
-    (tree / "sub" / "small.log").write_text("x" * 1500 + "\n" + token + "\n", encoding="utf-8")
+    big, small = acme_token(), acme_token()
+    (tree / "huge.log").write_text("x" * 3000 + "\n" + big + "\n", encoding="utf-8")
+    (tree / "sub" / "small.log").write_text("x" * 1500 + "\n" + small + "\n", encoding="utf-8")
     res = scan(capsys, "tree", "--format", "json")
     assert res.code == 1, res.err
     assert [(f["path"], f["fingerprint"]) for f in findings(res)] == [
-        ("tree/sub/small.log", hashlib.sha256(token.encode()).hexdigest())]
+        ("tree/huge.log", hashlib.sha256(big.encode()).hexdigest()),
+        ("tree/sub/small.log", hashlib.sha256(small.encode()).hexdigest())]
+    stats = res.json()["stats"]
+    assert (stats["files"], stats["skipped_by_reason"]) == (2, {"binary": 1})
+    assert stats["skipped_files"] == [{"path": "tree/image.bin", "reason": "binary"}]
+    assert "skipped 1: 1 binary" in res.err
+
+    res = scan(capsys, "tree", "--format", "json", "--max-file-size", "2k")
+    assert [f["path"] for f in findings(res)] == ["tree/sub/small.log"]
+    assert res.json()["stats"]["skipped_by_reason"] == {"binary": 1, "larger than --max-file-size": 1}
+    assert "1 larger than --max-file-size" in res.err
 
 
 def test_an_explicit_binary_file_is_skipped(work: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from crawler.config.model import RuleConfig, VerifierConfig
+from crawler.config.model import CompanionConfig, RuleConfig, VerifierConfig
 from crawler.detect.rules import Rule, compile_rule
 
 CLIENT_SECRET_ENV = "ACME_INTROSPECT_SECRET"
@@ -221,3 +221,166 @@ CASES: dict[str, Case] = {c.kind: c for c in (
              Reply(200, {"id": "example_error", "message": "some error message"}), HTML),
     ),
 )}
+
+
+def _pair_rule(rule_id: str, prefix: str, kind: str, charset: str, length: int, secret: str,
+               secret_len: int) -> RuleConfig:
+    return RuleConfig(id=rule_id, prefix=prefix, charset=charset, length=length, verifier=kind,
+                      companion=CompanionConfig(charset=secret, length=secret_len))
+
+
+def _aws_signed_by_key_id_only(request: httpx.Request, token: str) -> bool:
+    key_id, secret = token.split(":")
+    auth = request.headers.get("authorization", "")
+    return auth.startswith(f"AWS4-HMAC-SHA256 Credential={key_id}/") and secret not in str(request.headers) \
+        and secret.encode() not in request.content
+
+
+def _basic(user: str | None = None) -> Callable[[httpx.Request, str], bool]:
+    def check(request: httpx.Request, token: str) -> bool:
+        name, _, secret = token.partition(":") if user is None else (user, ":", token)
+        return bool(request.headers.get("authorization") == httpx.BasicAuth(name, secret)._auth_header)
+    return check
+
+
+def _header(name: str) -> Callable[[httpx.Request, str], bool]:
+    return lambda request, token: request.headers.get(name) == token
+
+
+STS = "https://sts.amazonaws.com/doc/2011-06-15/"
+CASES.update({c.kind: c for c in (
+    Case(
+        # https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html (Examples),
+        # https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html
+        kind="aws", method="POST", url="https://sts.amazonaws.com/",
+        rule=_pair_rule("aws-access-key", "AKIA", "aws", "upper_alnum", 16, "base64", 40),
+        sends_token=_aws_signed_by_key_id_only,
+        live=Reply(200, text=f'<GetCallerIdentityResponse xmlns="{STS}"><GetCallerIdentityResult>'
+                             "<Arn>arn:aws:iam::123456789012:user/Alice</Arn><UserId>AIDACKCEVSQ6C2EXAMPLE</UserId>"
+                             "<Account>123456789012</Account></GetCallerIdentityResult><ResponseMetadata>"
+                             "<RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId></ResponseMetadata>"
+                             "</GetCallerIdentityResponse>", headers={"content-type": "text/xml"}),
+        inactive=Reply(403, text=f'<ErrorResponse xmlns="{STS}"><Error><Type>Sender</Type>'
+                                 "<Code>InvalidClientTokenId</Code><Message>The security token included in the "
+                                 "request is invalid.</Message></Error><RequestId>0</RequestId></ErrorResponse>"),
+        odd=(Reply(400, text=f'<ErrorResponse xmlns="{STS}"><Error><Code>InvalidAction</Code></Error></ErrorResponse>'),
+             Reply(403, text=f'<ErrorResponse xmlns="{STS}"><Error><Code>AccessDenied</Code></Error></ErrorResponse>'),
+             HTML),
+    ),
+    Case(
+        # https://www.twilio.com/docs/iam/api/account#read-multiple-account-resources, https://www.twilio.com/docs/api/errors/20003
+        kind="twilio", method="GET", url="https://api.twilio.com/2010-04-01/Accounts.json",
+        rule=_pair_rule("twilio-account-sid-auth-token", "AC", "twilio", "hex", 32, "hex", 32),
+        sends_token=_basic(),
+        live=Reply(200, {"accounts": [{"sid": "ACaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "friendly_name": "My account",
+                                       "status": "active", "type": "Full"}], "end": 0, "page": 0, "page_size": 50,
+                         "start": 0, "uri": "/2010-04-01/Accounts.json?PageSize=50&Page=0"}),
+        inactive=Reply(401, {"code": 20003, "message": "Authenticate",
+                             "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}),
+        odd=(Reply(404, {"code": 20404, "message": "The requested resource was not found", "status": 404}),
+             Reply(200, {"message": "?"}), HTML),
+    ),
+    Case(
+        # https://mailchimp.com/developer/marketing/api/ping/, https://mailchimp.com/developer/marketing/docs/errors/
+        kind="mailchimp", method="GET", url="https://us6.api.mailchimp.com/3.0/ping",
+        rule=RuleConfig(id="mailchimp-api-key", prefix="-us", regex="6", charset="digits", lead_charset="hex",
+                        lead_min_length=32, lead_max_length=32, verifier="mailchimp"),
+        sends_token=_basic("leakpatrol"),
+        live=Reply(200, {"health_status": "Everything's Chimpy!"}),
+        inactive=Reply(401, {"type": "https://mailchimp.com/developer/marketing/docs/errors/",
+                             "title": "API Key Invalid", "status": 401,
+                             "detail": "Your API key may be invalid.", "instance": "0"}),
+        odd=(Reply(403, {"title": "Forbidden", "status": 403}), Reply(200, {"title": "?"}), HTML),
+    ),
+    Case(
+        # https://developers.cloudflare.com/api/resources/user/subresources/tokens/methods/verify/
+        kind="cloudflare", method="GET", url="https://api.cloudflare.com/client/v4/user/tokens/verify",
+        rule=provider_rule("cloudflare-api-token-env", "CLOUDFLARE_API_TOKEN=", "cloudflare"),
+        live=Reply(200, {"result": {"id": "f267e341f3dd4697bd3b9f71dd96247f", "status": "active"}, "success": True,
+                         "errors": [], "messages": [{"code": 10000, "message": "This API Token is valid and active",
+                                                     "type": None}]}),
+        inactive=Reply(401, {"success": False, "errors": [{"code": 1000, "message": "Invalid API Token"}],
+                             "messages": [], "result": None}),
+        odd=(Reply(200, {"result": {"id": "f267e341f3dd4697bd3b9f71dd96247f"}, "success": True}),
+             Reply(403, {"success": False,
+                         "errors": [{"code": 9109, "message": "Unauthorized to access requested resource"}]}),
+             HTML),
+    ),
+    Case(
+        # https://console.groq.com/docs/api-reference#models-list, https://console.groq.com/docs/errors
+        kind="groq", method="GET", url="https://api.groq.com/openai/v1/models",
+        rule=provider_rule("groq-api-key", "gsk_", "groq"),
+        live=Reply(200, {"object": "list", "data": [{"id": "llama-3.3-70b-versatile", "object": "model",
+                                                      "created": 1733447754, "owned_by": "Meta", "active": True}]}),
+        inactive=Reply(401, {"error": {"message": "Invalid API Key", "type": "invalid_request_error",
+                                       "code": "invalid_api_key"}}),
+        odd=(Reply(403, {"error": {"message": "Forbidden"}}), Reply(200, {"object": "list"}), HTML),
+    ),
+    Case(
+        # https://api-docs.deepseek.com/api/list-models, https://api-docs.deepseek.com/quick_start/error_codes
+        kind="deepseek", method="GET", url="https://api.deepseek.com/models",
+        rule=provider_rule("deepseek-api-key", "sk-", "deepseek"),
+        live=Reply(200, {"object": "list",
+                         "data": [{"id": "deepseek-chat", "object": "model", "owned_by": "deepseek"}]}),
+        inactive=Reply(401, {"error": {"message": "Authentication Fails, Your api key is invalid",
+                                       "type": "authentication_error", "param": None,
+                                       "code": "invalid_request_error"}}),
+        odd=(Reply(402, {"error": {"message": "Insufficient Balance"}}), Reply(200, {"object": "list"}), HTML),
+    ),
+    Case(
+        # https://docs.mistral.ai/api/#tag/models/operation/list_models_v1_models_get
+        kind="mistral", method="GET", url="https://api.mistral.ai/v1/models",
+        rule=provider_rule("mistral-api-key-env", "MISTRAL_API_KEY=", "mistral"),
+        live=Reply(200, {"object": "list", "data": [{"id": "mistral-small-latest", "object": "model",
+                                                      "created": 1711929600, "owned_by": "mistralai"}]}),
+        inactive=Reply(401, {"message": "Unauthorized", "request_id": "0"}),
+        odd=(Reply(403, {"message": "Forbidden"}), Reply(200, {"object": "list"}), HTML),
+    ),
+    Case(
+        # https://devcenter.heroku.com/articles/platform-api-reference#account-info
+        kind="heroku", method="GET", url="https://api.heroku.com/account",
+        rule=provider_rule("heroku-api-key", "HRKU-AA", "heroku"),
+        live=Reply(200, {"id": "01234567-89ab-cdef-0123-456789abcdef", "email": "username@example.com",
+                         "name": "Tina Edmonds", "verified": False, "two_factor_authentication": False}),
+        inactive=Reply(401, {"id": "unauthorized", "message": "Invalid credentials provided."}),
+        odd=(Reply(403, {"id": "forbidden", "message": "You do not have access"}), Reply(200, {"message": "?"}), HTML),
+    ),
+    Case(
+        # https://open-api.netlify.com/#tag/user/operation/getCurrentUser
+        kind="netlify", method="GET", url="https://api.netlify.com/api/v1/user",
+        rule=provider_rule("netlify-pat", "nfp_", "netlify"),
+        live=Reply(200, {"id": "5c4d9b1e2f3a4b5c6d7e8f90", "uid": "5c4d9b1e", "full_name": "Leak Patrol",
+                         "email": "leakpatrol@example.com", "site_count": 0}),
+        inactive=Reply(401, {"code": 401, "message": "Access Denied: Invalid token supplied"}),
+        odd=(Reply(404, {"code": 404, "message": "Not Found"}), Reply(200, {"message": "?"}), HTML),
+    ),
+    Case(
+        # https://postmarkapp.com/developer/api/server-api#get-server, .../overview#response-codes
+        kind="postmark", method="GET", url="https://api.postmarkapp.com/server",
+        rule=provider_rule("postmark-server-token-env", "POSTMARK_SERVER_TOKEN=", "postmark"),
+        sends_token=_header("x-postmark-server-token"),
+        live=Reply(200, {"ID": 1, "Name": "Staging Testing", "ApiTokens": ["…"], "Color": "red",
+                         "SmtpApiActivated": True, "DeliveryType": "Live"}),
+        inactive=Reply(401, {"ErrorCode": 10, "Message": "Request does not contain a valid Server token."}),
+        odd=(Reply(422, {"ErrorCode": 300, "Message": "Invalid request"}), Reply(200, {"Message": "?"}), HTML),
+    ),
+    Case(
+        # https://developers.brevo.com/reference/getaccount
+        kind="brevo", method="GET", url="https://api.brevo.com/v3/account",
+        rule=provider_rule("brevo-api-key", "xkeysib-", "brevo"),
+        sends_token=_header("api-key"),
+        live=Reply(200, {"email": "leakpatrol@example.com", "firstName": "Leak", "lastName": "Patrol",
+                         "companyName": "Example", "plan": [{"type": "free", "credits": 300}]}),
+        inactive=Reply(401, {"code": "unauthorized", "message": "Key not found"}),
+        odd=(Reply(403, {"code": "permission_denied", "message": "IP not allowed"}), Reply(200, {"code": "?"}), HTML),
+    ),
+    Case(
+        # https://developer.hashicorp.com/terraform/cloud-docs/api-docs/account#get-your-account-details
+        kind="terraform", method="GET", url="https://app.terraform.io/api/v2/account/details",
+        rule=provider_rule("terraform-cloud-token", "tfc.atlasv1.", "terraform"),
+        live=Reply(200, {"data": {"id": "user-V3R563qtJNcExAkN", "type": "users",
+                                  "attributes": {"username": "admin", "is-service-account": False}}}),
+        inactive=Reply(401, {"errors": [{"status": "401", "title": "unauthorized"}]}),
+        odd=(Reply(404, {"errors": [{"status": "404", "title": "not found"}]}), Reply(200, {"errors": []}), HTML),
+    ),
+)})

@@ -1,0 +1,230 @@
+"""Turning one file (or stdin) into the documents ``leakpatrol scan`` scans.
+
+* Text is scanned as bytes, whole whatever its size: a document larger than one window is handed
+  over as a stream of chunks (see :mod:`crawler.detect.windows`), so memory stays bounded.
+* A file starting with a UTF-16 or UTF-32 byte-order mark is decoded and scanned as UTF-8 text,
+  and also as raw bytes (a BOM-like start of a binary file must not hide the ASCII tokens in it).
+* Binary files (more than 1 byte in 64 of the first 8 KiB is NUL) are skipped and counted.
+* Archives (zip, jar, whl, tar, tar.gz/bz2/xz, gz/bz2/xz) are scanned inside, members named
+  ``archive!member``, down to ``archive_depth`` levels and within ``archive_bytes`` of decompressed
+  data per archive on the command line. An archive whose members declare more than that (a zip
+  bomb) is skipped without being expanded; one that turns out bigger while read is cut there.
+"""
+
+from __future__ import annotations
+
+import bz2
+import codecs
+import functools
+import gzip
+import io
+import lzma
+import tarfile
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from crawler.cli.walk import Skipped
+from crawler.detect.windows import WINDOW
+
+SNIFF = 8192
+CHUNK = WINDOW
+BINARY = "binary"
+TOO_DEEP = "archive nested too deep"
+OVER_CAP = "archive over the decompressed-size cap"
+DAMAGED = "damaged archive"
+ENCRYPTED = "encrypted archive member"
+OVER_SIZE = "larger than --max-file-size"
+#: byte-order marks, UTF-32 first (its little-endian mark starts with UTF-16's)
+BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_COMPRESSED: dict[bytes, Callable[[IO[bytes]], Any]] = {  # each closed by its reader's ``with``
+    b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f),
+    b"BZh": lambda f: bz2.BZ2File(f),
+    b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),  # noqa: SIM115
+}
+Opener = Callable[[], Any]
+"""Opens a binary file object (a file, an archive member, a decompressing reader)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_size: int | None = None
+    archive_depth: int = 3
+    archive_bytes: int = 1 << 30
+    """Decompressed bytes read from one archive named on the command line, nested ones included."""
+
+
+@dataclass
+class Doc:
+    """A document to scan: ``data`` whole, or ``chunks()`` for one larger than a window."""
+
+    path: str
+    size: int
+    data: bytes | None = None
+    chunks: Callable[[], Iterator[bytes]] | None = None
+    counted: bool = True
+    """False for the decoded copy of a BOM file (its bytes are counted once)."""
+    problem: str | None = None
+    """Set when a stream stopped early (over the archive cap, unreadable): scanned up to there."""
+
+
+class _OverCap(Exception):
+    pass
+
+
+@dataclass
+class _Budget:
+    left: int
+    spent: list[int] = field(default_factory=lambda: [0])
+
+    def charge(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise _OverCap
+
+
+def _read(fh: IO[bytes], budget: _Budget | None, n: int) -> bytes:
+    data = fh.read(n)
+    if budget is not None:
+        budget.charge(len(data))
+    return data
+
+
+def is_binary(head: bytes) -> bool:
+    if b"\0" not in head[:SNIFF]:  # the common case, at memchr speed
+        return False
+    head = head[:SNIFF]
+    return head.count(0) * 64 > len(head)
+
+
+def _bom(head: bytes) -> str | None:
+    return next((enc for bom, enc in BOMS if head.startswith(bom)), None)
+
+
+def _archive_kind(head: bytes) -> str | None:
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        return "zip"
+    if len(head) > 262 and head[257:262] == b"ustar":
+        return "tar"
+    return next(("compressed" for magic in _COMPRESSED if head.startswith(magic)), None)
+
+
+def documents(path: str, opener: Opener, limits: Limits, depth: int = 0,
+              budget: _Budget | None = None) -> Iterator[Doc | Skipped]:
+    """The documents of one file (or archive member) named ``path`` in reports."""
+    try:
+        with opener() as fh:
+            head = _read(fh, budget, CHUNK + 1)
+            whole = len(head) <= CHUNK
+            size = len(head) if whole else -1
+        kind = _archive_kind(head)
+        if kind is not None:
+            if depth >= limits.archive_depth:
+                yield Skipped(path, TOO_DEEP)
+                return
+            top = budget is None
+            budget = budget or _Budget(limits.archive_bytes)
+            try:
+                yield from _archive(path, kind, head if whole else None, opener, limits, depth + 1, budget)
+            except _OverCap:
+                if not top:
+                    raise
+                yield Skipped(path, OVER_CAP)
+            except (zipfile.BadZipFile, tarfile.TarError, OSError, EOFError, lzma.LZMAError, ValueError):
+                yield Skipped(path, DAMAGED)
+            return
+        if is_binary(head) and _bom(head) is None:
+            yield Skipped(path, BINARY)
+            return
+        yield from _text(path, head, whole, size, opener, budget)
+    except _OverCap:
+        raise
+    except OSError:
+        yield Skipped(path, "unreadable")
+
+
+def _text(path: str, head: bytes, whole: bool, size: int, opener: Opener,
+          budget: _Budget | None) -> Iterator[Doc]:
+    enc = _bom(head)
+    if whole:
+        yield Doc(path, size, data=head)
+        if enc:
+            yield Doc(path, size, data=head.decode(enc, "replace").encode("utf-8", "surrogatepass"), counted=False)
+        return
+    raw = Doc(path, -1)
+    raw.chunks = functools.partial(_stream, raw, opener, budget, None, len(head))
+    yield raw
+    if enc:
+        decoded = Doc(path, -1, counted=False)
+        decoded.chunks = functools.partial(_stream, decoded, opener, budget, enc, len(head))
+        yield decoded
+
+
+def _stream(doc: Doc, opener: Opener, budget: _Budget | None, enc: str | None, paid: int) -> Iterator[bytes]:
+    """A big document's chunks (decoded from ``enc`` if given), read again from the start: the first
+    ``paid`` bytes were charged to the budget when the head was sniffed. Read lazily, while it is
+    scanned, so a problem met on the way is noted on ``doc`` instead of raised into the scan."""
+    dec = codecs.getincrementaldecoder(enc)("replace") if enc else None
+    try:
+        with opener() as fh:
+            while chunk := fh.read(CHUNK):
+                if budget is not None:
+                    budget.charge(max(0, len(chunk) - paid))
+                    paid = max(0, paid - len(chunk))
+                yield dec.decode(chunk).encode("utf-8", "surrogatepass") if dec else chunk
+        if dec:
+            yield dec.decode(b"", final=True).encode("utf-8", "surrogatepass")
+    except _OverCap:
+        doc.problem = OVER_CAP
+    except (OSError, EOFError, zipfile.BadZipFile, tarfile.TarError, lzma.LZMAError, ValueError):
+        doc.problem = "unreadable"
+
+
+def _archive(path: str, kind: str, data: bytes | None, opener: Opener, limits: Limits, depth: int,
+             budget: _Budget) -> Iterator[Doc | Skipped]:
+    def source() -> IO[bytes]:
+        return io.BytesIO(data) if data is not None else opener()
+
+    if kind == "zip":
+        with source() as fh, zipfile.ZipFile(fh) as zf:
+            infos = [i for i in zf.infolist() if not i.is_dir()]
+            if sum(i.file_size for i in infos) > budget.left:
+                raise _OverCap  # what the archive declares is already too much: never expand it
+            for info in infos:
+                if info.flag_bits & 0x1:
+                    yield Skipped(f"{path}!{info.filename}", ENCRYPTED)
+                    continue
+                yield from _member(f"{path}!{info.filename}", functools.partial(zf.open, info), limits, depth, budget)
+        return
+    if kind == "compressed":
+        if data is None:
+            with opener() as fh:
+                data_start = fh.read(8)
+        else:
+            data_start = data[:8]
+        wrap = next(w for m, w in _COMPRESSED.items() if data_start.startswith(m))
+        with source() as fh, wrap(fh) as inner:
+            head = inner.read(SNIFF * 64)  # a tar inside? (its header is 512 bytes in)
+        if _archive_kind(head) == "tar":
+            kind = "tar"
+        else:
+            name = path.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "data"
+            yield from _member(f"{path}!{name}", lambda: wrap(source()), limits, depth, budget)
+            return
+    with source() as fh, tarfile.open(fileobj=fh, mode="r:*") as tf:
+        for m in tf:
+            if m.isfile():
+                yield from _member(f"{path}!{m.name}", functools.partial(tf.extractfile, m), limits, depth, budget)
+
+
+def _member(path: str, opener: Callable[[], Any], limits: Limits, depth: int,
+            budget: _Budget) -> Iterator[Doc | Skipped]:
+    def checked() -> Any:
+        fh = opener()
+        if fh is None:
+            raise OSError(f"{path}: cannot be read")
+        return fh
+
+    yield from documents(path, checked, limits, depth, budget)

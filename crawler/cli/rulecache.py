@@ -1,0 +1,134 @@
+"""The rules ``scan`` uses, without validating the config and the rule pack on every run.
+
+Validating them imports pydantic and builds its models: about a tenth of a second, which a
+pre-commit hook would pay on every commit. The compiled rules are kept as JSON in the cache folder
+(beside the compiled Hyperscan database), keyed by everything they are made from: the leakpatrol
+version and the source of the rule and config models, the rule pack's files, the config file's bytes
+and path, and the ``LEAKPATROL_*`` environment. Any change is a miss, and a miss validates
+everything as before (so a bad config is still an error). A rule field of a kind this module does
+not know how to store means no cache, never a wrong rule.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+from dataclasses import fields, is_dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from crawler import __version__
+from crawler.detect.rules import (
+    LINEAR_PATTERN,
+    RULES_DIR,
+    Allowlist,
+    Companion,
+    Lead,
+    Rule,
+    linear_pattern,
+    load_rules,
+)
+from crawler.detect.scanner import cache_dir
+
+logger = logging.getLogger(__name__)
+_PARTS: dict[str, Any] = {cls.__name__: cls for cls in (Companion, Lead, Allowlist)}
+
+
+def _encode(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, bytes):
+        return {"b": value.hex()}
+    if isinstance(value, tuple):
+        return {"t": [_encode(v) for v in value]}
+    if isinstance(value, frozenset):
+        return {"fs": [_encode(v) for v in sorted(value)]}
+    if type(value).__name__ in _PARTS and is_dataclass(value):  # a rule's companion, lead or allowlist
+        return {"dc": type(value).__name__, "f": {f.name: _encode(getattr(value, f.name)) for f in fields(value)}}
+    if isinstance(value, list):
+        return [_encode(v) for v in value]
+    if isinstance(value, LINEAR_PATTERN):  # a regex rule's body: RE2, and RE2 again when read back
+        return {"re2": bytes(value.pattern).hex()}
+    if isinstance(value, re.Pattern):
+        pattern = value.pattern
+        return {"re": pattern.hex() if isinstance(pattern, bytes) else pattern, "bytes": isinstance(pattern, bytes),
+                "flags": value.flags}
+    raise TypeError(type(value).__name__)
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "b" in value:
+        return bytes.fromhex(value["b"])
+    if "t" in value:
+        return tuple(_decode(v) for v in value["t"])
+    if "fs" in value:
+        return frozenset(_decode(v) for v in value["fs"])
+    if "dc" in value:
+        return _PARTS[value["dc"]](**{k: _decode(v) for k, v in value["f"].items()})
+    if "re2" in value:
+        return linear_pattern(bytes.fromhex(value["re2"]))
+    pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
+    flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
+    return re.compile(pattern, flags)
+
+
+def _key(config: Path | None) -> str:
+    h = hashlib.sha256(f"{__version__}|{sorted(f.name for f in fields(Rule))}".encode())
+    pkg = resources.files("crawler")
+    for part in (pkg / "detect" / "rules.py", pkg / "config" / "model.py"):
+        h.update(part.read_bytes() if part.is_file() else b"-")
+    for f in sorted((f for f in RULES_DIR.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name):
+        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    if config is not None:
+        h.update(str(config.resolve()).encode() + b"\0" + config.read_bytes())
+    env = sorted((k, v) for k, v in os.environ.items() if k.startswith("LEAKPATROL") and k != "LEAKPATROL_CACHE_DIR")
+    h.update(json.dumps(env).encode())
+    return h.hexdigest()[:32]
+
+
+def scan_rules(explicit: str | None) -> list[Rule]:
+    """The rules of the config (``-c``, ``$LEAKPATROL_CONFIG`` or ``./leakpatrol.toml`` when present)."""
+    # crawler.config.loading.config_path's rule, without importing the config model (pydantic)
+    named = explicit or os.environ.get("LEAKPATROL_CONFIG")
+    default = Path("leakpatrol.toml")
+    path = Path(named) if named else (default if default.exists() else None)
+    file: Path | None = None
+    try:
+        file = cache_dir() / f"rules-{_key(path)}.json"
+        rules = [Rule(**{k: _decode(v) for k, v in item.items()}) for item in json.loads(file.read_text("utf-8"))]
+        from crawler.engine.logs import scrub_with
+
+        scrub_with(rules)
+        return rules
+    except (OSError, ValueError, TypeError, KeyError):
+        pass  # no cache (or one this version cannot read): validate
+    rules = _validated(named if path is not None else None, path is not None)
+    if file is None:
+        return rules
+    try:
+        data = json.dumps([{f.name: _encode(getattr(r, f.name)) for f in fields(Rule)} for r in rules])
+        file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = file.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(data, encoding="utf-8")
+        os.replace(tmp, file)
+    except (OSError, TypeError) as exc:
+        logger.debug("rules not cached: %s", exc)
+    return rules
+
+
+def _validated(named: str | None, present: bool) -> list[Rule]:
+    from crawler.config.loading import read_config
+    from crawler.engine.logs import scrub_with
+
+    cfg = read_config(named) if present else None
+    rules = load_rules(cfg)
+    scrub_with(rules)
+    return rules

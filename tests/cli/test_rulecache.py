@@ -1,0 +1,64 @@
+"""``scan`` reads its rules from a cache keyed by everything they come from: a change is seen at once,
+a bad config is still an error, and a warm start imports neither pydantic nor the daemon's stacks."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crawler.cli.rulecache import scan_rules
+from tests.cli.helpers import ACME_RULE, acme_token, run, write_config
+
+OTHER_RULE = ACME_RULE.replace("acme-live", "beta-live").replace("acme_live_", "beta_live_")
+
+
+@pytest.fixture
+def work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_a_changed_config_is_seen_at_once(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write_config(work)
+    token = acme_token()
+    (work / "a.txt").write_text(token + "\n", encoding="utf-8")
+    assert run(capsys, "scan", "a.txt").code == 1
+    assert run(capsys, "scan", "a.txt").code == 1, "the second run reads the cache"
+    write_config(work, OTHER_RULE)  # acme-live gone
+    assert run(capsys, "scan", "a.txt").code == 0
+    write_config(work, ACME_RULE + "colour = true\n")  # invalid: never served from a cache
+    res = run(capsys, "scan", "a.txt")
+    assert res.code == 2 and "rules[0].colour: unknown key" in res.err
+
+
+def test_environment_and_config_path_are_part_of_the_key(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    a = write_config(work, ACME_RULE, name="a.toml")
+    b = write_config(work, OTHER_RULE, name="b.toml")
+    assert scan_rules(str(a))[0].id == "acme-live"
+    assert scan_rules(str(b))[0].id == "beta-live"
+    monkeypatch.setenv("LEAKPATROL_CONFIG", str(b))
+    assert scan_rules(None)[0].id == "beta-live"
+    assert [r.id for r in scan_rules(str(a))] == [r.id for r in scan_rules(str(a))]
+
+
+def test_cached_rules_equal_validated_ones(work: Path) -> None:
+    from crawler.config.loading import read_config
+    from crawler.detect.rules import load_rules
+
+    cfg = write_config(work)
+    first, second = scan_rules(str(cfg)), scan_rules(str(cfg))  # built, then read back
+    assert second == first == load_rules(read_config(str(cfg)))
+
+
+def test_a_warm_scan_imports_no_pydantic(tmp_path: Path) -> None:
+    write_config(tmp_path)
+    (tmp_path / "f.txt").write_text(acme_token() + "\n", encoding="utf-8")
+    code = ("import sys\nfrom crawler import cli\nrc = cli.main(['scan', 'f.txt'])\n"
+            "print(rc, sorted({m.split('.')[0] for m in sys.modules} & {'pydantic', 'asyncio', 'sqlalchemy'}))\n")
+    runs = [subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                           check=False) for _ in range(2)]
+    assert runs[0].stdout.strip().splitlines()[-1] == "1 ['pydantic']", runs[0].stdout + runs[0].stderr
+    assert runs[1].stdout.strip().splitlines()[-1] == "1 []", runs[1].stdout + runs[1].stderr
