@@ -26,23 +26,23 @@ import tempfile
 import time
 from pathlib import Path
 
-import psutil
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import SOURCES, Daemon, Receiver, machine, percentile, publish, summary_row, wait_for
+from bench.common import (
+    SOURCES,
+    Daemon,
+    Receiver,
+    machine,
+    percentile,
+    publish,
+    rss,
+    summary_row,
+    wait_for,
+)
 from crawler.demo.sandbox import Sandbox
 from sources.fakes.hostile import HostilePasteSite
 
 WITHIN = 5.0
-
-
-def rss(pid: int) -> int:
-    try:
-        proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
-    except psutil.Error:
-        return 0
 
 
 async def run(tokens: int, spread: float, seed: int) -> dict[str, float]:

@@ -5,9 +5,8 @@ back in the queue, due now; a running daemon picks the notifier up within second
 from __future__ import annotations
 
 import argparse
-import json
 
-from crawler.cli.common import EXIT_OK, EXIT_USAGE, err, load, out
+from crawler.cli.common import EXIT_OK, EXIT_USAGE, err, listed, load, out
 from crawler.kernel.clock import iso
 
 
@@ -28,11 +27,7 @@ def cmd_notifiers(args: argparse.Namespace) -> int:
              "disabled_at": iso(states[nid].disabled_at) if nid in states else None,
              "reason": states[nid].reason if nid in states else None,
              "pending_deliveries": pending.get(nid, 0)} for nid, kind in configured.items()]
-    if args.format == "json":
-        out(json.dumps({"version": 1, "notifiers": rows}, indent=2, ensure_ascii=False))
-        return EXIT_OK
-    if not rows:
-        out("no notifiers configured")
+    if listed(rows, "notifiers", args.format, "no notifiers configured"):
         return EXIT_OK
     out(f"{'ID':<24} {'KIND':<14} {'STATE':<9} {'PENDING':>7}  REASON")
     for r in rows:

@@ -13,9 +13,9 @@ import time
 from pathlib import Path
 
 import httpx
-import psutil
 import pytest
 
+from bench.common import rss
 from crawler.demo.sandbox import Sandbox
 from sources.fakes.hostile import HostilePasteSite
 from tests.daemon.harness import RecordingReceiver, make_setup, publish, wait_for
@@ -23,15 +23,6 @@ from tests.daemon.harness import RecordingReceiver, make_setup, publish, wait_fo
 pytestmark = pytest.mark.e2e
 BENIGN = ("github_events", "github_gists", "gitlab_snippets", "paste_sites")
 WITHIN, SHARE, RSS_LIMIT = 5.0, 0.9, 500 * 1024 * 1024
-
-
-def rss(pid: int) -> int:
-    """The daemon's resident memory plus its worker processes'."""
-    try:
-        proc = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
-    except psutil.Error:
-        return 0
 
 
 async def test_a_hostile_paste_site_never_freezes_silences_or_bloats_the_daemon(

@@ -6,7 +6,7 @@ the config re-enables it at start, saying so in the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from crawler.kernel.clock import utcnow
 from crawler.plugins import load_config
 from crawler.store.crypto import load_cipher
 from crawler.store.database import open_store
-from tests.cli.helpers import run
+from tests.cli.helpers import ACME_RULE, run
 from tests.pipeline.helpers import HOOK, HOOK_B, INTROSPECT, FakeClock, Harness, Issuer, endpoint, running, secrets
 from tests.pipeline.test_outbox import leak
 
@@ -34,14 +34,7 @@ key_file = "{tmp_path / 'lp.key'}"
 
 [scanner]
 builtin_rules = false
-
-[[rules]]
-id = "acme-live"
-prefix = "acme_live_"
-charset = "base62"
-length = 36
-checksum = "crc32-base62"
-verifier = "acme-introspect"
+{ACME_RULE}verifier = "acme-introspect"
 
 [[verifiers]]
 id = "acme-introspect"
@@ -68,15 +61,6 @@ async def engine(cfg: Config) -> AsyncIterator[Harness]:
             yield h
     finally:
         store.close()
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    """The CLI installs its own log handler on stderr; the next test gets the old ones back."""
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
 
 
 async def test_a_disabled_notifier_is_listed_and_enable_brings_it_back_with_its_deliveries(

@@ -22,6 +22,13 @@ LIST = f"{API}/gists/public"
 HOUR = 3600.0
 
 
+def gist_listing(n: int) -> list[dict[str, object]]:
+    """``n`` gists of one file each, one second apart, in the documented shape."""
+    return [{"id": f"g{i}", "html_url": f"https://gist.github.com/u/g{i}", "updated_at": f"2026-11-28T21:00:{i:02d}Z",
+             "files": {"a.txt": {"raw_url": f"https://gist.githubusercontent.com/u/g{i}/raw/a.txt"}}}
+            for i in range(n)]
+
+
 def waited(next_poll_at: datetime | None, now: datetime) -> float:
     assert next_poll_at is not None
     return (next_poll_at.replace(tzinfo=None) - now.replace(tzinfo=None)).total_seconds()
@@ -128,10 +135,7 @@ async def test_a_listing_whose_next_page_is_itself_ends_the_poll(
 
 async def test_a_poll_ends_at_its_byte_budget_and_the_next_goes_on(
         tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
-    gists = [{"id": f"g{i}", "html_url": f"https://gist.github.com/u/g{i}", "updated_at": f"2026-11-28T21:00:{i:02d}Z",
-              "files": {"a.txt": {"raw_url": f"https://gist.githubusercontent.com/u/g{i}/raw/a.txt"}}}
-             for i in range(6)]
-    no_network.get(url__startswith=LIST).mock(return_value=httpx.Response(200, json=gists))
+    no_network.get(url__startswith=LIST).mock(return_value=httpx.Response(200, json=gist_listing(6)))
     raw = no_network.get(url__startswith="https://gist.githubusercontent.com/").mock(
         return_value=httpx.Response(200, content=b"x" * 600 * 1024))
     async with gists_runner(tmp_path, monkeypatch, http={"max_poll_bytes": 1024 * 1024}) as (h, runner):
@@ -148,10 +152,7 @@ async def test_a_poll_ends_at_its_byte_budget_and_the_next_goes_on(
 
 async def test_a_poll_ends_at_its_document_budget_and_the_next_goes_on(
         tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
-    gists = [{"id": f"g{i}", "html_url": f"https://gist.github.com/u/g{i}", "updated_at": f"2026-11-28T21:00:{i:02d}Z",
-              "files": {"a.txt": {"raw_url": f"https://gist.githubusercontent.com/u/g{i}/raw/a.txt"}}}
-             for i in range(5)]
-    no_network.get(url__startswith=LIST).mock(return_value=httpx.Response(200, json=gists))
+    no_network.get(url__startswith=LIST).mock(return_value=httpx.Response(200, json=gist_listing(5)))
     no_network.get(url__startswith="https://gist.githubusercontent.com/").mock(
         return_value=httpx.Response(200, text="nothing\n"))
     async with gists_runner(tmp_path, monkeypatch, http={"max_poll_documents": 2}) as (h, runner):
