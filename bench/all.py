@@ -71,6 +71,7 @@ STEPS = [
     Step("faults", "faults.py", [], ["--tokens", "10", "--spread", "20"], in_readme=True),
     Step("peer-samples", "peer_samples.py", PEER_MIRROR, PEER_MIRROR),
     Step("partner", "partner.py", [], ["--n", "200", "--requests", "100"]),
+    Step("hostile", "hostile.py", [], ["--tokens", "2", "--spread", "10"]),
 ]
 
 

@@ -157,6 +157,17 @@ class Daemon:
             return self.proc.wait(5)
 
 
+def rss(pid: int) -> int:
+    """Resident memory of process ``pid`` and its children (the daemon's worker processes), bytes."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])
+    except psutil.Error:
+        return 0
+
+
 def publish(sb: Sandbox, source: str, text: str, n: int = 0) -> Published:
     return sb.publish_to(source, text, n, org="bench-org")
 

@@ -2,7 +2,10 @@
 
 Sources, verifiers and notifiers receive a client built here and never call ``httpx.get`` themselves.
 A source's client refuses (before sending) any request to a host outside its allow-list, redirects
-included, so leakpatrol never follows a URL found inside a document.
+included, so leakpatrol never follows a URL found inside a document. Credentials stay home: on a
+redirect to another origin (scheme, host, port) every credential header (:data:`CREDENTIAL_HEADERS`:
+``Authorization``, GitLab's ``PRIVATE-TOKEN``, API-key headers, cookies) is dropped, not only the
+``Authorization`` httpx drops itself.
 """
 
 from __future__ import annotations
@@ -20,6 +23,31 @@ from crawler.kernel.errors import ForbiddenURL
 
 logger = logging.getLogger(__name__)
 USER_AGENT = f"leakpatrol/{__version__}"
+CREDENTIAL_HEADERS = frozenset({
+    "authorization", "proxy-authorization", "cookie", "private-token", "job-token", "deploy-token",
+    "x-api-key", "api-key", "x-auth-token", "x-access-token",
+})
+"""Headers that carry a credential; none of them is sent on to another origin by a redirect."""
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    default = {"https": 443, "http": 80}.get(url.scheme)
+    return url.scheme, (url.host or "").lower(), url.port or default
+
+
+class Client(httpx.AsyncClient):
+    """httpx's client, dropping every credential header on a redirect to another origin."""
+
+    def _redirect_headers(self, request: httpx.Request, url: httpx.URL, method: str) -> httpx.Headers:
+        headers = super()._redirect_headers(request, url, method)
+        if _origin(url) != _origin(request.url):
+            dropped = [name for name in CREDENTIAL_HEADERS if name in headers]
+            for name in dropped:
+                del headers[name]
+            if dropped:
+                logger.info("redirect to %s: %s not sent on to another origin", url.copy_with(query=None),
+                            ", ".join(sorted(dropped)))
+        return headers
 
 
 def host_of(url: str) -> str:
@@ -73,7 +101,7 @@ def make_client(
     if allowed_hosts is not None:
         hooks["request"].append(_guard(owner, allowed_hosts))
     read = timeout if timeout is not None else cfg.read_timeout
-    return httpx.AsyncClient(
+    return Client(
         headers={"User-Agent": USER_AGENT, **(headers or {})},
         timeout=httpx.Timeout(read, connect=min(cfg.connect_timeout, read)),
         limits=httpx.Limits(max_connections=cfg.max_connections_per_host,

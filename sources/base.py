@@ -30,7 +30,7 @@ import math
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar, TypeVar, cast
 
 import httpx
@@ -40,13 +40,14 @@ from crawler.config.model import Duration, PluginOptions, Url, secret
 from crawler.http import Body, read_capped
 from crawler.kernel.clock import utcnow
 from crawler.kernel.errors import (
+    BudgetSpent,
     DocumentNotReady,
     DocumentSkipped,
     ForbiddenURL,
     MalformedPage,
     SourceUnavailable,
 )
-from crawler.kernel.retry import RetryPolicy
+from crawler.kernel.retry import RetryPolicy, clamp_wait
 
 logger = logging.getLogger(__name__)
 
@@ -159,20 +160,48 @@ class SourceContext:
     now: Callable[[], datetime] = utcnow
     prefetch: int = 8
     """Documents fetched ahead of the pipeline (ordered; see :func:`prefetched`)."""
+    fetch_deadline: float = 60.0
+    """Total seconds one request may take, body included (``[http] fetch_deadline``)."""
+    max_crawl_delay: float = 60.0
+    """Longest ``Crawl-delay`` honoured (``[http] max_crawl_delay``)."""
+    max_server_wait: float = 3600.0
+    """Longest wait a server can impose (``[http] max_server_wait``)."""
+    max_poll_bytes: int = 256 * 1024 * 1024
+    """Bytes one poll may read (``[http] max_poll_bytes``); past it, requests raise :class:`BudgetSpent`."""
+    spent: int = 0
+    """Bytes read in this poll so far (the runner resets it when a poll starts)."""
+
+    @property
+    def budget_spent(self) -> bool:
+        """A listing stops paging here, so that the documents it has are fetched in this poll."""
+        return self.spent >= self.max_poll_bytes
+
+    def after(self, seconds: float, what: str) -> datetime:
+        """The moment ``seconds`` from now a server asked for (``X-Poll-Interval``), clamped to
+        ``max_server_wait`` and logged when clamped."""
+        return self.now() + timedelta(seconds=clamp_wait(seconds, self.max_server_wait, self.name, what))
 
     async def request(self, url: str, *, params: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Body:
         """GET under the retry policy, body read under a cap (raises SourceError subclasses)."""
         cap = max_bytes or self.max_page_bytes
+        if self.budget_spent:
+            raise BudgetSpent(self.name, f"this poll read its {self.max_poll_bytes} bytes; the rest comes next poll")
 
         async def call() -> httpx.Response:
-            body = await read_capped(self.client, "GET", url, max_bytes=cap, params=params, headers=headers)
+            try:
+                async with asyncio.timeout(self.fetch_deadline):  # a trickled body cannot hold the fetch
+                    body = await read_capped(self.client, "GET", url, max_bytes=cap, params=params,
+                                             headers=headers)
+            except TimeoutError:
+                raise httpx.ReadTimeout(f"no complete answer within {self.fetch_deadline:g}s") from None
             resp = body.response
             resp._content = body.content  # the capped content, so classification can read it
             resp.extensions = {**resp.extensions, "leakpatrol_truncated": body.truncated}
             return resp
 
         resp = await self.policy.send(self.name, call)
+        self.spent += len(resp.content)
         return Body(resp, resp.content, bool(resp.extensions.get("leakpatrol_truncated")))
 
     async def document_json(self, url: str, *, headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import AsyncIterator, Mapping
-from datetime import timedelta
 from typing import Any
 
 from crawler.config.model import Url, secret
@@ -179,7 +178,7 @@ class GithubEvents(Source):
 
     def _poll_interval(self, value: str | None) -> None:
         if value and value.isdigit():
-            self.not_before = self.ctx.now() + timedelta(seconds=int(value))
+            self.not_before = self.ctx.after(float(value), "X-Poll-Interval")
 
     async def _push(self, event: Event) -> Outcome:
         push = validate(self.ctx.name, Push, event.payload or {}, f"PushEvent {event.id} payload")

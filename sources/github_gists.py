@@ -98,10 +98,15 @@ class GithubGists(Source):
         pages = max(1, self.options.backfill_pages) if first else MAX_PAGES
         gists: list[Gist] = []
         skipped: list[Skip] = []
+        visited: set[str] = set()
         for _ in range(pages):
-            if url is None:
+            if url is None or url in visited or self.ctx.budget_spent:
+                if url is not None:  # a listing that repeats itself, or one past the poll's byte budget
+                    logger.warning("%s: listing stopped at %s (%s)", self.ctx.name, url.split("?")[0],
+                                   "it repeats itself" if url in visited else "the poll's byte budget is spent")
                 break
             resp, data = await self.ctx.get_json(url, params=params, headers=self._headers())
+            visited |= {url, str(resp.request.url)}
             if data is None:  # 304
                 break
             items, bad = validate_items(self.ctx.name, Gist, data, "gists page", item_key("id"))

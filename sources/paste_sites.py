@@ -3,8 +3,13 @@
 The archive page is parsed with selectolax and ``link_selector``; each link's last path segment is
 the paste key, and the content comes from ``raw_url`` with ``{key}`` filled in. Only the archive
 page and the raw URLs are fetched (a link is never followed), ``robots.txt`` is honoured
-(RFC 9309: 4xx = no rules, 5xx = stay away; ``Crawl-delay`` paces the raw fetches), and a bounded
-seen-list in the cursor fetches each paste once.
+(RFC 9309: 4xx = no rules, 5xx = stay away; ``Crawl-delay`` paces the raw fetches, at most
+``[http] max_crawl_delay``), and a bounded seen-list in the cursor fetches each paste once.
+
+A hostile archive page cannot freeze the daemon: it is refused above ``max_archive_bytes`` before
+parsing, parsed in a worker process under ``parse_time_limit`` (:mod:`crawler.kernel.isolate`), and
+only its first ``max_links`` links are taken (never more than the seen-list holds, so no link is
+fetched twice for having fallen out of it).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from selectolax.lexbor import LexborHTMLParser, SelectolaxError
 from crawler.config.model import Duration, Url
 from crawler.http import host_of
 from crawler.kernel.errors import MalformedPage
+from crawler.kernel.isolate import WorkFailed, WorkTimedOut, shared_pool
+from crawler.kernel.retry import clamp_wait
 from sources.base import (
     Batch,
     Source,
@@ -50,6 +57,12 @@ class PasteSiteOptions(SourceOptions):
     """Raw content URL with ``{key}``, e.g. ``https://pastebin.pl/view/raw/{key}``."""
     respect_robots: bool = True
     interval: Duration = 120.0
+    max_archive_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    """An archive page larger than this is refused before it is parsed (the poll fails, with back-off)."""
+    max_links: int = Field(default=1000, ge=1, le=SEEN)
+    """Links taken from one archive page (newest first); at most the seen-list's 5000."""
+    parse_time_limit: Duration = Field(default=10.0, gt=0)
+    """Hard limit on parsing one archive page (in a worker process, replaced when it is hit)."""
 
     @model_validator(mode="before")
     @classmethod
@@ -105,6 +118,7 @@ class Robots:
 
     def __init__(self, ctx: SourceContext) -> None:
         self.ctx, self.parsers = ctx, dict[str, urllib.robotparser.RobotFileParser]()
+        self.delays: dict[str, float] = {}
 
     async def parser(self, url: str) -> urllib.robotparser.RobotFileParser:
         parts = urlsplit(url)
@@ -126,8 +140,14 @@ class Robots:
         return (await self.parser(url)).can_fetch(ROBOTS_AGENT, url)
 
     async def delay(self, url: str) -> float:
-        value = (await self.parser(url)).crawl_delay(ROBOTS_AGENT)
-        return float(value) if value else 0.0
+        """The ``Crawl-delay`` for ``url``'s host, clamped to ``max_crawl_delay`` (logged once per poll)."""
+        host = urlsplit(url).netloc
+        if host not in self.delays:
+            value = (await self.parser(url)).crawl_delay(ROBOTS_AGENT)
+            asked = float(value) if value else 0.0
+            self.delays[host] = clamp_wait(asked, self.ctx.max_crawl_delay, self.ctx.name,
+                                           f"robots.txt of {host} (Crawl-delay)")
+        return self.delays[host]
 
 
 class PasteSites(Source):
@@ -151,7 +171,7 @@ class PasteSites(Source):
         if robots and not await robots.allowed(opts.archive_url):
             logger.warning("%s: robots.txt disallows %s; nothing fetched", self.ctx.name, opts.archive_url)
             return
-        links = archive_links(await self._archive(), opts.link_selector, opts.archive_url)
+        links = await self._links(await self._archive())
         fetched = 0
         for key, link in reversed(links):  # oldest first
             raw = opts.raw_url.format(key=key)
@@ -167,14 +187,28 @@ class PasteSites(Source):
             seen = remember(seen, [key], SEEN)
             yield outcome.batch({"seen": seen})
 
+    async def _links(self, html: bytes) -> list[tuple[str, str]]:
+        """The archive page's newest ``max_links`` links, parsed in a worker under the time limit."""
+        opts = self.options
+        try:
+            links = await shared_pool().run(archive_links, html, opts.link_selector, opts.archive_url,
+                                            limit=opts.parse_time_limit, what=f"parsing {opts.archive_url}")
+        except (WorkTimedOut, WorkFailed) as exc:
+            raise MalformedPage(self.ctx.name, str(exc)) from None
+        if len(links) > opts.max_links:
+            logger.warning("%s: %s lists %d pastes; only the first %d are taken", self.ctx.name,
+                           opts.archive_url, len(links), opts.max_links)
+        return links[: opts.max_links]
+
     async def _archive(self) -> bytes:
         url = self.options.archive_url
-        body = await self.ctx.request(url)
+        body = await self.ctx.request(url, max_bytes=self.options.max_archive_bytes)
         status, ctype = body.response.status_code, body.response.headers.get("Content-Type", "text/html")
         if not 200 <= status < 300:
             raise MalformedPage(self.ctx.name, f"HTTP {status} from {url}")
         if "html" not in ctype.lower():
             raise MalformedPage(self.ctx.name, f"{url} is {ctype}, not an HTML page")
         if body.truncated:
-            raise MalformedPage(self.ctx.name, f"{url} is larger than {self.ctx.max_page_bytes} bytes")
+            raise MalformedPage(self.ctx.name, f"{url} is larger than max_archive_bytes "
+                                               f"({self.options.max_archive_bytes} bytes); not parsed")
         return body.content

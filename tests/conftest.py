@@ -6,6 +6,7 @@ servers on loopback, so their router passes loopback hosts through and nothing e
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
 
@@ -36,3 +37,12 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, _cache_dir: str) -> None:
         if name.startswith("LEAKPATROL") or name in ("GITHUB_TOKEN", "GITLAB_TOKEN"):
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("LEAKPATROL_CACHE_DIR", _cache_dir)
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """A test that installs log handlers (the CLI, ``setup_logging``) gives the old ones back."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level

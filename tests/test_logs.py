@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -13,14 +12,6 @@ from crawler.config.model import RuleConfig
 from crawler.detect.mint import mint
 from crawler.detect.rules import compile_rule, find_rule, load_rules
 from crawler.engine.logs import scrub_with, setup_logging
-
-
-@pytest.fixture
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:], root.level = handlers, level
 
 
 def test_builtin_tokens_are_scrubbed_from_any_log_line(restore_logging: None,

@@ -8,6 +8,7 @@ and turned into a message and exit code 2 by ``crawler.cli.main``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Callable, Coroutine
@@ -27,6 +28,18 @@ def out(text: str = "") -> None:
 
 def err(text: str) -> None:
     sys.stderr.write(text + "\n")
+
+
+def listed(rows: list[dict[str, Any]], key: str, fmt: str, empty: str) -> bool:
+    """Print ``rows`` as the versioned JSON document (``fmt == "json"``) or ``empty`` when there are
+    none; True when that was all there is to print (the caller prints a table otherwise)."""
+    if fmt == "json":
+        out(json.dumps({"version": 1, key: rows}, indent=2, ensure_ascii=False))
+        return True
+    if not rows:
+        out(empty)
+        return True
+    return False
 
 
 def load(path: str | None) -> Config:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from crawler.cli.common import EXIT_FOUND, EXIT_OK, load, out, run_async
+from crawler.cli.common import EXIT_FOUND, EXIT_OK, listed, load, out, run_async
 from crawler.kernel.clock import iso, utcnow
 from crawler.kernel.durations import format_duration, parse_duration
 from crawler.kernel.errors import ConfigError
@@ -120,11 +119,7 @@ def cmd_exposures(args: argparse.Namespace) -> int:
         rows = exposure_rows(store, args.status, since)
     finally:
         store.close()
-    if args.format == "json":
-        out(json.dumps({"version": 1, "exposures": rows}, indent=2, ensure_ascii=False))
-        return EXIT_OK
-    if not rows:
-        out("no exposures")
+    if listed(rows, "exposures", args.format, "no exposures"):
         return EXIT_OK
     now = utcnow()
     out(f"{'STATUS':<9} {'RULE':<24} {'TOKEN':<44} {'AGE':>6} {'SEEN':>4}  {'NOTIFIED':<10} {'ISSUER':<9} WHERE")

@@ -14,12 +14,13 @@ from crawler import __version__
 from crawler.cli.common import EXIT_USAGE, Handler, err
 from crawler.cli.daemon import cmd_crawl, cmd_demo, cmd_exposures, cmd_receiver, cmd_report, cmd_run
 from crawler.cli.local import cmd_check, cmd_init, cmd_rules, cmd_scan, cmd_token
+from crawler.cli.notifiers import cmd_notifiers
 from crawler.kernel.status import STATUSES
 
 HANDLERS: dict[str, Handler] = {
     "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token, "rules": cmd_rules,
     "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
-    "demo": cmd_demo, "receiver": cmd_receiver,
+    "demo": cmd_demo, "receiver": cmd_receiver, "notifiers": cmd_notifiers,
 }
 
 
@@ -116,6 +117,14 @@ def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--status", choices=[s.value for s in STATUSES], action="append")
     p.add_argument("--since", metavar="DURATION", help="first seen within this window, e.g. 7d")
     p.add_argument("--format", choices=["table", "json"], default="table")
+
+    p = sub.add_parser("notifiers", help="each notifier's state; `notifiers enable ID` re-enables a disabled one")
+    _config_arg(p)
+    p.add_argument("--format", choices=["table", "json"], default="table")
+    nsub = p.add_subparsers(dest="notifiers_command", metavar="enable", parser_class=_Parser)
+    ne = nsub.add_parser("enable", help="re-enable notifier ID (its endpoint disabled it); its deliveries resume")
+    ne.add_argument("id")
+    ne.add_argument("-c", "--config", dest="enable_config", metavar="FILE", help="config file (as above)")
 
     p = sub.add_parser("run", help="the daemon: every enabled source on its interval, verify, notify, report")
     _config_arg(p)

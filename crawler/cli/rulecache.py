@@ -22,7 +22,16 @@ from pathlib import Path
 from typing import Any
 
 from crawler import __version__
-from crawler.detect.rules import RULES_DIR, Allowlist, Companion, Lead, Rule, load_rules
+from crawler.detect.rules import (
+    LINEAR_PATTERN,
+    RULES_DIR,
+    Allowlist,
+    Companion,
+    Lead,
+    Rule,
+    linear_pattern,
+    load_rules,
+)
 from crawler.detect.scanner import cache_dir
 
 logger = logging.getLogger(__name__)
@@ -42,6 +51,8 @@ def _encode(value: Any) -> Any:
         return {"dc": type(value).__name__, "f": {f.name: _encode(getattr(value, f.name)) for f in fields(value)}}
     if isinstance(value, list):
         return [_encode(v) for v in value]
+    if isinstance(value, LINEAR_PATTERN):  # a regex rule's body: RE2, and RE2 again when read back
+        return {"re2": bytes(value.pattern).hex()}
     if isinstance(value, re.Pattern):
         pattern = value.pattern
         return {"re": pattern.hex() if isinstance(pattern, bytes) else pattern, "bytes": isinstance(pattern, bytes),
@@ -62,6 +73,8 @@ def _decode(value: Any) -> Any:
         return frozenset(_decode(v) for v in value["fs"])
     if "dc" in value:
         return _PARTS[value["dc"]](**{k: _decode(v) for k, v in value["f"].items()})
+    if "re2" in value:
+        return linear_pattern(bytes.fromhex(value["re2"]))
     pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
     flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
     return re.compile(pattern, flags)

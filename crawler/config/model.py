@@ -107,6 +107,19 @@ class HttpConfig(Model):
     """Hard cap on any response body after decompression (documents are capped lower)."""
     transport: Literal["aiohttp", "httpcore"] = "aiohttp"
     """What carries the sources' document fetches under httpx (verifiers and notifiers use httpcore)."""
+    fetch_deadline: Duration = Field(default=60.0, gt=0)
+    """Total time one source request may take, body included (a body trickled byte by byte cannot
+    hold a fetch: ``read_timeout`` only bounds the gap between two reads)."""
+    max_server_wait: Duration = Field(default=3600.0, gt=0)
+    """Longest wait a server can impose (``Retry-After``, ``X-RateLimit-Reset``, ``X-Poll-Interval``);
+    a longer one is clamped to this and logged."""
+    max_poll_bytes: int = Field(default=256 * 1024 * 1024, ge=1024 * 1024)
+    """Bytes one poll of one source may read (listings and documents); past it the poll ends, keeping
+    its progress, and the next poll goes on from there."""
+    max_poll_documents: int = Field(default=20_000, ge=1)
+    """Documents one poll of one source processes; past it the poll ends keeping its progress."""
+    max_crawl_delay: Duration = Field(default=60.0, ge=0)
+    """Longest ``robots.txt`` ``Crawl-delay`` honoured between two fetches; a longer one is clamped and logged."""
 
 
 class ScannerConfig(Model):

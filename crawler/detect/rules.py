@@ -6,6 +6,11 @@ are in DESIGN.md; this module compiles rules and mints tokens, :mod:`crawler.det
 A rule may also have a companion (a paired credential), a lead (characters before its prefix), a
 priority, and the pack's allowlist entries that concern it.
 
+A ``regex`` runs over untrusted text, so it must be linear-time twice over: ``check`` refuses the
+constructs that backtrack (nested repetition, alternation inside a repetition, back-references,
+look-arounds, anchors), naming the construct, and the body is confirmed with RE2 (``google-re2``),
+an engine with a linear-time guarantee — never Python's backtracking ``re``.
+
 Size: the rule format is one contract (config model → compiled rule → pack loading); its parts
 (regex safety, companion, lead, allowlist) are small and only meaningful together.
 """
@@ -20,7 +25,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+import re2  # type: ignore[import-untyped,unused-ignore]
 
 try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
     import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
@@ -109,6 +116,19 @@ class Allowlist:
         return token in self.tokens or any(map(has, self.contains)) or any(map(has, self.runs))
 
 
+class BodyMatch(Protocol):
+    def end(self) -> int: ...
+
+
+class BodyPattern(Protocol):
+    """A compiled body regex (RE2): ``match`` anchored at ``pos``, not past ``endpos``."""
+
+    @property
+    def pattern(self) -> bytes: ...
+
+    def match(self, text: bytes, pos: int, endpos: int) -> BodyMatch | None: ...
+
+
 @dataclass(frozen=True)
 class Rule:
     """A compiled rule. ``allowed`` is the body charset as a 256-entry membership table."""
@@ -120,7 +140,7 @@ class Rule:
     checksum: str
     charset: str
     allowed: bytes = field(repr=False)
-    body_regex: re.Pattern[bytes] | None = field(default=None, repr=False)
+    body_regex: BodyPattern | None = field(default=None, repr=False)
     verifier: str | None = None
     severity: str = "high"
     name: str = ""
@@ -163,31 +183,87 @@ def _regex_width(rule_id: str, pattern: str) -> tuple[int, int]:
         parsed = sre_parse.parse(pattern)
     except re.error as exc:
         raise RuleError(rule_id, f"regex does not compile: {exc}") from None
-    banned = {sre_constants.GROUPREF, sre_constants.ASSERT, sre_constants.ASSERT_NOT, sre_constants.AT}
-    banned |= {getattr(sre_constants, n) for n in ("GROUPREF_EXISTS", "ATOMIC_GROUP", "POSSESSIVE_REPEAT")
-               if hasattr(sre_constants, n)}
+    banned = {sre_constants.GROUPREF: "a back-reference", sre_constants.ASSERT: "a look-ahead or look-behind",
+              sre_constants.ASSERT_NOT: "a negative look-ahead or look-behind", sre_constants.AT: "an anchor"}
+    banned |= {getattr(sre_constants, n): what for n, what in (
+        ("GROUPREF_EXISTS", "a conditional back-reference"), ("ATOMIC_GROUP", "an atomic group"),
+        ("POSSESSIVE_REPEAT", "a possessive quantifier")) if hasattr(sre_constants, n)}
+    linear = "; a rule's regex must match in linear time"
 
-    def walk(items: Any, depth: int) -> None:
+    def walk(items: Any, repeated: bool) -> None:
         for op, av in items:
             if op in banned:
-                raise RuleError(rule_id, "regex may not use anchors, look-arounds or back-references")
+                raise RuleError(rule_id, f"regex may not use {banned[op]} (anchors, look-arounds and "
+                                         f"back-references are refused){linear}")
             if op in (sre_constants.MAX_REPEAT, sre_constants.MIN_REPEAT):
-                if depth:
-                    raise RuleError(rule_id, "regex may not nest quantifiers (it must match in linear time)")
-                walk(av[2], depth + 1)
+                if repeated:
+                    raise RuleError(rule_id, f"regex may not nest quantifiers (a quantifier inside a repeated "
+                                             f"group){linear}")
+                walk(av[2], True)
             elif op is sre_constants.SUBPATTERN:
-                walk(av[-1], depth)
+                walk(av[-1], repeated)
             elif op is sre_constants.BRANCH:
+                if repeated:
+                    raise RuleError(rule_id, f"regex may not repeat an alternation such as (a|b){{n}} (use a "
+                                             f"character class [ab] instead){linear}")
                 for branch in av[1]:
-                    walk(branch, depth)
+                    walk(branch, repeated)
 
-    walk(parsed, 0)
+    walk(parsed, False)
     lo, hi = parsed.getwidth()
     if hi > MAX_REGEX_WIDTH:
         raise RuleError(rule_id, f"regex must have a bounded length (at most {MAX_REGEX_WIDTH} characters)")
     if lo < 1:
         raise RuleError(rule_id, "regex must match at least one character")
     return int(lo), int(hi)
+
+
+LINEAR_PATTERN: type[Any] = type(re2.compile(b"a"))
+"""The type of a compiled RE2 pattern (a rule cache stores and rebuilds it as such)."""
+
+
+def linear_pattern(pattern: bytes) -> BodyPattern:
+    """A body pattern, already checked and split, compiled on RE2 again (the rule cache)."""
+    compiled: BodyPattern = re2.compile(pattern)
+    return compiled
+
+
+RE2_MAX_REPEAT = 1000
+"""RE2 refuses a repetition count above 1000; a longer run of one atom is written as several."""
+_BIG_REPEAT = re.compile(r"(\[(?:\\.|[^\]\\])*\]|\\.|[^\\()\[\]{}|?*+])\{(\d+)(,(\d*))?\}")
+
+
+def _split_repeats(pattern: str) -> str:
+    """``A{100,4000}`` (one character, class or escape) as ``A{100}A{0,1000}A{0,1000}A{0,1000}A{0,900}``:
+    the same strings, the longest that fits still preferred, and RE2 accepts it."""
+
+    def split(m: re.Match[str]) -> str:
+        atom, lo = m.group(1), int(m.group(2))
+        hi = lo if m.group(3) is None else int(m.group(4))
+        if hi <= RE2_MAX_REPEAT:
+            return m.group(0)
+        parts = [f"{atom}{{{RE2_MAX_REPEAT}}}"] * (lo // RE2_MAX_REPEAT)
+        if lo % RE2_MAX_REPEAT:
+            parts.append(f"{atom}{{{lo % RE2_MAX_REPEAT}}}")
+        rest = hi - lo
+        while rest > 0:
+            step = min(rest, RE2_MAX_REPEAT)
+            parts.append(f"{atom}{{0,{step}}}")
+            rest -= step
+        return "".join(parts)
+
+    return _BIG_REPEAT.sub(split, pattern)
+
+
+def _linear_time(rule_id: str, pattern: str) -> BodyPattern:
+    """The body regex on RE2 (linear time in the text, whatever the pattern)."""
+    try:
+        compiled: BodyPattern = re2.compile(_split_repeats(pattern).encode("ascii"))
+    except re2.error as exc:
+        raise RuleError(rule_id, f"regex is not supported by the linear-time engine (RE2): {exc}") from None
+    except UnicodeEncodeError:
+        raise RuleError(rule_id, "regex must be ASCII") from None
+    return compiled
 
 
 def compile_rule(cfg: RuleConfig, *, builtin: bool = False, allow: Iterable[AllowConfig] = ()) -> Rule:
@@ -203,7 +279,7 @@ def compile_rule(cfg: RuleConfig, *, builtin: bool = False, allow: Iterable[Allo
         if cfg.length or cfg.min_length or cfg.max_length:
             raise RuleError(cfg.id, "regex rules take their length from the regex; drop length/min_length/max_length")
         lo, hi = _regex_width(cfg.id, cfg.regex)
-        body_regex = re.compile(cfg.regex.encode("ascii"))
+        body_regex = _linear_time(cfg.id, cfg.regex)
     elif cfg.length is not None:
         if cfg.min_length or cfg.max_length:
             raise RuleError(cfg.id, "give either length or min_length/max_length, not both")
@@ -251,7 +327,7 @@ def _byte_set(items: Any) -> frozenset[int] | None:
     return frozenset(set(range(256)) - out) if negate else frozenset(out)
 
 
-def _fixed_head(pattern: re.Pattern[bytes]) -> bytes:
+def _fixed_head(pattern: BodyPattern) -> bytes:
     """The leading fixed-width part of a body regex: one 256-entry table per position (as bytes,
     concatenated). It stops at the first alternation, group or variable repeat (whose fixed minimum
     is still taken)."""

@@ -55,9 +55,13 @@ def _opt(notifier: Notifier, name: str, default: float) -> float:
 
 class Outbox:
     def __init__(self, store: Store, db: Offload, notifiers: dict[str, Notifier], metrics: Metrics, owner: str,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], scrub: Callable[[str], str] = str) -> None:
         self.store, self.db, self.notifiers, self.metrics = store, db, notifiers, metrics
         self.owner, self.clock = owner, clock
+        self.scrub = scrub
+        self.sleeping: dict[str, Notifier] = {}
+        """Notifiers disabled by their endpoint (410), kept so that re-enabling them needs no restart."""
+        """Redacts tokens in an endpoint's error detail *before* it is cut and stored."""
 
     def exposure(self, tok: Token, first: Sighting | None) -> Exposure:
         assert tok.id is not None and tok.first_seen_at is not None
@@ -147,7 +151,7 @@ class Outbox:
                       source: str) -> bool:
         assert row.id is not None and row.created_at is not None
         now = self.clock()
-        detail = result.detail[:300]
+        detail = self.scrub(result.detail)[:300]
         if result.outcome == "delivered":
             await self.db(self.store.finish_attempt, row.id, status="delivered", http_status=result.status_code,
                           now=now)
@@ -172,12 +176,15 @@ class Outbox:
             logger.warning("delivery %s to %s failed (%s); retry in %.1fs", row.webhook_id, notifier.id, detail, delay)
             return False
         if result.outcome == "disabled":
-            await self.db(self.store.disable_notifier, notifier.id, detail or f"HTTP {result.status_code}", now)
+            await self.db(self.store.disable_notifier, notifier.id, detail or f"HTTP {result.status_code}", now,
+                          notifier.target())
             await self.db(self.store.finish_attempt, row.id, status="disabled", error=detail,
                           http_status=result.status_code, now=now)
-            logger.error("NOTIFIER %s DISABLED: the endpoint answered %s (gone); fix it and restart", notifier.id,
-                         result.status_code)
+            logger.error("NOTIFIER %s DISABLED: the endpoint answered %s (gone); fix the endpoint, then "
+                         "`leakpatrol notifiers enable %s` (or change its URL in the config and restart)",
+                         notifier.id, result.status_code, notifier.id)
             self.notifiers.pop(notifier.id, None)
+            self.sleeping[notifier.id] = notifier
             return False
         await self.db(self.store.finish_attempt, row.id, status="failed", error=detail,
                       http_status=result.status_code, now=now)

@@ -1,7 +1,9 @@
 """Log handlers (only the CLI configures logging): human by default, JSON with ``--log-format json``.
 
-A last line of defence scrubs anything that looks like a token of a loaded rule out of every record;
-the code itself only ever logs redacted forms.
+A last line of defence scrubs anything that looks like a token of a loaded rule out of every record,
+*fully formatted* (message, arguments, traceback and stack), in every formatter; the code itself only
+ever logs redacted forms. :class:`Scrubber` is also what the engine runs over error details
+(``last_error``, a delivery's error) *before* they are cut to length, so no cut keeps part of a token.
 """
 
 from __future__ import annotations
@@ -11,25 +13,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import IO, Any
 
 from crawler.detect.rules import Rule
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        doc = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
-               "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
-        if record.exc_info and record.exc_info[0] is not None:
-            doc["exc_type"] = record.exc_info[0].__name__
-        return json.dumps(doc)
+class Scrubber:
+    """Replaces every token of the given rules in a text with its redacted form."""
 
-
-class ScrubFilter(logging.Filter):
-    """Replaces any rule match in a formatted message with its redacted form."""
-
-    def __init__(self, rules: Sequence[Rule]) -> None:
-        super().__init__()
+    def __init__(self, rules: Sequence[Rule] = ()) -> None:
         self.scanner: Any = None
         self.set_rules(rules)
 
@@ -38,17 +30,64 @@ class ScrubFilter(logging.Filter):
 
         self.scanner = Scanner(rules, use_hyperscan=False) if rules else None
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if self.scanner is None:
-            return True
-        msg = record.getMessage()
-        raw = msg.encode("utf-8", "surrogateescape")
+    def __call__(self, text: str) -> str:
+        if self.scanner is None or not text:
+            return text
+        raw = text.encode("utf-8", "surrogateescape")
         matches = self.scanner.scan(raw)
-        if matches:
-            spans = sorted(((a, b, m) for m in matches for a, b in m.spans), key=lambda s: s[0], reverse=True)
-            for a, b, m in spans:
-                raw = raw[:a] + (m.redacted.encode("utf-8") if a == m.start else b"[redacted]") + raw[b:]
-            record.msg, record.args = raw.decode("utf-8", "replace"), None
+        if not matches:
+            return text
+        # A paired rule's match has several spans (the token and its companion): each one goes.
+        spans = sorted(((a, b, m) for m in matches for a, b in m.spans), key=lambda s: s[0], reverse=True)
+        for a, b, m in spans:
+            raw = raw[:a] + (m.redacted.encode("utf-8") if a == m.start else b"[redacted]") + raw[b:]
+        return raw.decode("utf-8", "replace")
+
+    def cut(self, text: str, limit: int) -> str:
+        """Scrubbed first, then cut to ``limit`` characters (a cut token would escape the scrub)."""
+        return self(text)[:limit]
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"ts": datetime.fromtimestamp(record.created, UTC).isoformat().replace("+00:00", "Z"),
+               "level": record.levelname.lower(), "logger": record.name, "msg": record.getMessage()}
+        if record.exc_info and record.exc_info[0] is not None:
+            doc["exc_type"] = record.exc_info[0].__name__
+            doc["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            doc["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
+class ScrubbingFormatter(logging.Formatter):
+    """Formats with ``inner``, then scrubs the whole result: message, traceback and stack alike."""
+
+    def __init__(self, inner: logging.Formatter, scrubber: Scrubber) -> None:
+        super().__init__()
+        self.inner, self.scrubber = inner, scrubber
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.scrubber(self.inner.format(record))
+
+
+class ScrubFilter(logging.Filter):
+    """Scrubs the message of a record early, for handlers that format it elsewhere; the handlers
+    :func:`setup_logging` installs also scrub the fully formatted record (:class:`ScrubbingFormatter`)."""
+
+    def __init__(self, rules: Sequence[Rule], scrubber: Scrubber | None = None) -> None:
+        super().__init__()
+        self.scrubber = scrubber or Scrubber()
+        self.set_rules(rules)
+
+    def set_rules(self, rules: Sequence[Rule]) -> None:
+        self.scrubber.set_rules(rules)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        clean = self.scrubber(msg)
+        if clean != msg:
+            record.msg, record.args = clean, None
         return True
 
 
@@ -60,13 +99,19 @@ def scrub_with(rules: Sequence[Rule]) -> None:
                 flt.set_rules(rules)
 
 
+def make_handler(fmt: str = "human", rules: Sequence[Rule] = (), stream: IO[str] | None = None) -> logging.Handler:
+    """A handler writing ``fmt`` records to ``stream`` (stderr), scrubbed early and once formatted."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    scrubber = Scrubber()
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter(
+        "%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+    handler.setFormatter(ScrubbingFormatter(inner, scrubber))
+    handler.addFilter(ScrubFilter(rules, scrubber))
+    return handler
+
+
 def setup_logging(fmt: str = "human", level: int = logging.INFO, rules: Sequence[Rule] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S"))
-    handler.addFilter(ScrubFilter(rules))
+    handler = make_handler(fmt, rules)
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -50,7 +50,7 @@ class Parking:
         wait = min(park.retry_after, MAX_SERVER_WAIT) if park.retry_after is not None else None
         retry_at = now + timedelta(seconds=RETRY.delay(attempts + 1, retry_after=wait))
         await self.engine.db(self.engine.store.park, self.source, park.key, park.ref, reason=park.reason,
-                             detail=park.detail, now=now, retry_at=retry_at)
+                             detail=self.engine.scrub.cut(park.detail, 500), now=now, retry_at=retry_at)
         self.engine.metrics.documents_parked.labels(self.source, park.reason).inc()
         logger.info("%s: document %s parked (%s), next attempt in %.0fs: %s", self.source, park.key, park.reason,
                     (retry_at - now).total_seconds(), park.detail)
@@ -76,7 +76,8 @@ class Parking:
             if again is None:
                 await engine.db(engine.store.unpark, self.source, row.key)
             elif age >= self.give_up_after:
-                detail = f"still failing after {age:.0f}s and {row.attempts + 1} attempts: {again.detail}"
+                detail = engine.scrub.cut(f"still failing after {age:.0f}s and {row.attempts + 1} attempts: "
+                                          f"{again.detail}", 500)
                 await engine.db(engine.store.give_up, self.source, row.key, engine.clock(), detail)
                 self.skip(Skip(row.key, "gave_up", detail))
             else:

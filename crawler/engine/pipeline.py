@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from crawler.detect.diff import new_file_line
 from crawler.detect.rules import Rule, load_rules
 from crawler.detect.scanner import Match, Scanner
 from crawler.engine.delivery import Outbox, webhook_id
+from crawler.engine.logs import Scrubber
 from crawler.engine.metrics import Metrics
 from crawler.engine.verification import VerifierSet
 from crawler.http import make_client
@@ -39,6 +41,8 @@ from sources.base import Document
 logger = logging.getLogger(__name__)
 
 SETTLE_TIMEOUT = 8.0
+WAKE_EVERY = 2.0
+"""Seconds between two looks for notifiers re-enabled by the CLI while the daemon runs."""
 SQLITE_STORE_THREADS = 1
 """SQLite serialises writers: a second thread would only wait on its lock, in the busy handler's
 sleeps (up to 100 ms each), which showed as latency outliers in ``bench/latency.py``."""
@@ -63,28 +67,45 @@ class Engine:
         self.rules_by_id = {r.id: r for r in self.rules}
         self.scanner = Scanner(self.rules, max_document_bytes=cfg.scanner.max_document_bytes)
         self.notifiers: dict[str, Notifier] = {}
+        self.sleeping: dict[str, Notifier] = {}
+        """Notifiers their endpoint disabled: they join :attr:`notifiers` again once re-enabled."""
+        self._woken_at = 0.0
         self._stack = AsyncExitStack()
         self.verifiers = VerifierSet(cfg, self._stack)
-        self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock)
+        self.scrub = Scrubber(self.rules)
+        """Redacts tokens in texts that are stored or cut (error details, a sighting's url/path/meta)."""
+        self.outbox = Outbox(store, self.db, self.notifiers, self.metrics, self.owner, clock, self.scrub)
+        self.outbox.sleeping = self.sleeping
         self._bad_seen: dict[str, int] = {}
+        self.started_at = clock()
+        self.store_error: tuple[str, datetime] | None = None
+        """The last store write that failed (its error, scrubbed, and when) until one succeeds again;
+        ``/healthz`` reports the store unhealthy meanwhile."""
         self._inflight: dict[int, asyncio.Task[str]] = {}
         self._source_counters: dict[str, tuple[Any, Any]] = {}
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()
-        disabled = await self.db(self.store.disabled_notifiers)
+        disabled = await self.db(self.store.notifier_states)
         if needs_signing_key(self.cfg):
             await asyncio.to_thread(open_signing_key, self.cfg)
         for nc in self.cfg.notifiers:
-            if nc.id in disabled:
-                logger.error("notifier %s stays disabled (its endpoint answered 410 Gone earlier)", nc.id)
-                continue
             client = await self._stack.enter_async_context(
                 make_client(self.cfg.http, owner=f"notifier {nc.id}", follow_redirects=False))
             notifier = make_notifier(self.cfg, nc, client)
             problem = notifier.missing_credentials()
             if problem:
                 logger.error("notifier %s disabled: %s", nc.id, problem)
+                continue
+            state = disabled.get(nc.id)
+            if state is not None and state.target and state.target != notifier.target():
+                resumed = await self.db(self.store.enable_notifier, nc.id, self.clock())
+                logger.warning("notifier %s re-enabled: its URL changed since its endpoint disabled it (%s); "
+                               "%d deliveries resume", nc.id, state.reason, resumed or 0)
+            elif state is not None:
+                logger.error("notifier %s stays disabled (%s); `leakpatrol notifiers enable %s` re-enables it",
+                             nc.id, state.reason, nc.id)
+                self.sleeping[nc.id] = notifier
                 continue
             self.notifiers[nc.id] = notifier
         await self.outbox.release_dead_claims()
@@ -111,6 +132,12 @@ class Engine:
             task.cancel()
         if late:
             await asyncio.wait(late, timeout=1.0)
+
+    def store_failed(self, exc: BaseException) -> None:
+        self.store_error = (f"{type(exc).__name__}: {self.scrub.cut(str(exc), 200)}", self.clock())
+
+    def store_ok(self) -> None:
+        self.store_error = None
 
     # -- documents ---------------------------------------------------------------------------
 
@@ -157,10 +184,12 @@ class Engine:
         """Store every match of a batch in one store call; return how many sightings were new."""
         rows = []
         for doc, m in matches:
-            meta = dict(doc.meta)
+            scrub = self.scrub  # a token in a file name, URL or author field is stored redacted only
+            meta = {k: scrub(v) for k, v in doc.meta.items()}
             rows.append({
                 "token": m.token, "fingerprint": m.fingerprint, "rule": m.rule.id, "severity": m.rule.severity,
-                "redacted": m.redacted, "source": doc.source, "url": doc.url, "path": doc.path,
+                "redacted": m.redacted, "source": doc.source, "url": scrub(doc.url),
+                "path": scrub(doc.path) if doc.path else doc.path,
                 "line": new_file_line(doc.content, m.line) if doc.is_patch else m.line,
                 "published_at": doc.published_at, "meta": meta, "now": self.clock(),
                 "place": meta.get("repo") or meta.get("author") or meta.get("user") or ""})
@@ -211,11 +240,12 @@ class Engine:
         # (then the token is still pending, so due for verification again); never a live token stranded.
         rows = self.outbox_rows(token_id, verdict.status, rule.id, tok.fingerprint)
         nxt = self._next_check(verdict.status, tok.check_attempts, tok.first_seen_at, verifier_id != "none")
-        old, new = await self.db(self.store.record_verdict, token_id, verifier_id, verdict.status, verdict.reason,
+        reason = self.scrub.cut(verdict.reason, 500)  # an issuer's answer may echo the token
+        old, new = await self.db(self.store.record_verdict, token_id, verifier_id, verdict.status, reason,
                                  next_check_at=nxt, now=self.clock(), outbox=rows)
         self.metrics.verifications.labels(new).inc()
         if old != new:
-            logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, verdict.reason)
+            logger.info("token %s (%s): %s → %s (%s)", tok.redacted, tok.rule, old, new, reason)
         await self.outbox.deliver_due(token_id=token_id)
         return new
 
@@ -237,8 +267,22 @@ class Engine:
                 for nc in self.cfg.notifiers
                 if status in nc.on and (nc.rules is None or rule_id in nc.rules)]
 
+    async def wake_notifiers(self) -> list[str]:
+        """Notifiers disabled in this process that ``leakpatrol notifiers enable`` re-enabled since
+        (checked at most every ``WAKE_EVERY`` seconds); they deliver again from now on."""
+        if not self.sleeping or time.monotonic() - self._woken_at < WAKE_EVERY:
+            return []
+        self._woken_at = time.monotonic()
+        still = await self.db(self.store.notifier_states)
+        woken = [nid for nid in self.sleeping if nid not in still]
+        for nid in woken:
+            self.notifiers[nid] = self.sleeping.pop(nid)
+            logger.warning("notifier %s re-enabled (leakpatrol notifiers enable); its deliveries resume", nid)
+        return woken
+
     async def deliver_due(self) -> int:
         """The delivery job: attempt what is due, then refresh ``leakpatrol_outbox_pending``."""
+        await self.wake_notifiers()
         delivered = await self.outbox.deliver_due()
         self.metrics.outbox_pending.set(await self.db(self.store.count_pending_deliveries))
         return delivered

@@ -1,14 +1,19 @@
 """Polling one source through the pipeline, under a lease, with stored back-off.
 
 The cursor is stored only after every document of a batch has been processed. Errors affect the
-source alone: rate limits wait what the server asked (``Retry-After``, ``X-RateLimit-Reset``), other
-failures back off exponentially; the wait is stored so a restart never polls earlier than allowed.
+source alone: rate limits wait what the server asked (``Retry-After``, ``X-RateLimit-Reset``, clamped
+to ``[http] max_server_wait``), other failures back off exponentially; the wait is stored so a restart
+never polls earlier than allowed. *Any* exception of a poll (a source bug, ``MemoryError``, a store
+error) is a recorded failure with back-off; its traceback is logged once per streak of the same
+error, then only counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -21,8 +26,8 @@ from crawler.engine.parking import Parking
 from crawler.engine.pipeline import Engine
 from crawler.http import allowed_hosts_for, bulk_transport, make_client
 from crawler.kernel.backoff import Backoff
-from crawler.kernel.errors import ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
-from crawler.kernel.retry import RetryPolicy
+from crawler.kernel.errors import BudgetSpent, ForbiddenURL, MalformedPage, RateLimited, SourceDisabled, SourceError
+from crawler.kernel.retry import RetryPolicy, clamp_wait
 from crawler.plugins import source_of
 from crawler.store.models import SourceState
 from sources.base import Batch, Source, SourceContext
@@ -61,6 +66,8 @@ class SourceRunner:
         self.problem = self.cls.missing_credentials(self.options)
         self._not_before: datetime | None = None
         """Before this moment this process's own last poll says the source is not due."""
+        self._streak: tuple[str, int] | None = None
+        """The last unexpected error's signature (type and frames) and how often it came in a row."""
 
     @property
     def name(self) -> str:
@@ -81,7 +88,11 @@ class SourceRunner:
                                 prefixes=sorted({r.prefix for r in self.engine.rules if not r.builtin}
                                                 or {r.prefix for r in self.engine.rules}),
                                 max_document_bytes=self.engine.cfg.scanner.max_document_bytes,
-                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock)
+                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock,
+                                fetch_deadline=self.engine.cfg.http.fetch_deadline,
+                                max_crawl_delay=self.engine.cfg.http.max_crawl_delay,
+                                max_server_wait=self.engine.cfg.http.max_server_wait,
+                                max_poll_bytes=self.engine.cfg.http.max_poll_bytes)
             self.source = self.cls(opts, ctx)
         return self.source
 
@@ -123,10 +134,12 @@ class SourceRunner:
         outcome: dict[str, Any] = {}
         try:
             source = await self._instance()
+            source.ctx.spent = 0
             parking = Parking(self.engine, self.name, self.options.document_give_up_after)
             out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()
-            async for batch in source.poll(dict(state.cursor)):
+            batches = source.poll(dict(state.cursor))
+            async for batch in batches:
                 await parking.settle(batch)  # parked documents are stored before the cursor passes them
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
@@ -136,24 +149,63 @@ class SourceRunner:
                     unsaved, saved_at = None, time.monotonic()
                 if on_batch is not None:
                     await on_batch(batch)
+                if out.documents >= self.engine.cfg.http.max_poll_documents:  # a full poll: the rest next time
+                    logger.info("source %s: %d documents in this poll (max_poll_documents); the rest comes next poll",
+                                self.name, out.documents)
+                    await batches.aclose()  # type: ignore[attr-defined]
+                    break
             outcome = self._succeeded(source, now)
+            out.ok = True
+        except BudgetSpent as exc:  # a full poll, not a failed one: the progress is kept, the rest comes next
+            logger.info("%s", exc)
+            outcome = self._succeeded(await self._instance(), now)
             out.ok = True
         except SourceError as exc:
             out.error = str(exc)
             outcome = self._failed(exc, now, state)
-        except (ValueError, KeyError, TypeError, AttributeError, UnicodeError) as exc:  # a source bug or odd page
-            err = SourceError(self.name, f"unexpected {type(exc).__name__} while polling")
+        except Exception as exc:  # a source bug, an odd page, MemoryError, a store error: still a failure
+            self._unexpected(exc)
+            err = SourceError(self.name, f"unexpected {type(exc).__name__} while polling: {exc}")
             out.error = str(err)
             outcome = self._failed(err, now, state)
         finally:
             if unsaved is not None:  # every batch up to this cursor was processed: keep the progress
                 outcome["cursor"] = unsaved
-            await db(store.finish_poll, self.name, self.engine.owner, **outcome)
+            stored = await self._finish(outcome)
         if outcome:
             nxt = outcome.get("next_poll_at")
             self._not_before = max(now + timedelta(seconds=self.interval) - timedelta(milliseconds=50),
                                    nxt or now)
+        if not stored:  # nothing could be written: wait the error back-off before the next try
+            out.ok = False
+            self._not_before = now + timedelta(seconds=max(self.interval, MIN_ERROR_BACKOFF))
         return out
+
+    async def _finish(self, outcome: dict[str, Any]) -> bool:
+        """Store the poll's outcome and release the lease; a store that cannot be written is logged
+        (the poll's progress is simply not saved: its documents come again) and reported by health."""
+        try:
+            await self.engine.db(self.engine.store.finish_poll, self.name, self.engine.owner, **outcome)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._unexpected(exc, "storing the poll's outcome")
+            self.engine.store_failed(exc)
+            return False
+        self.engine.store_ok()
+        return True
+
+    def _unexpected(self, exc: BaseException, doing: str = "polling") -> None:
+        """The traceback once per streak of the same error; after that, one line with the count."""
+        frames = traceback.extract_tb(exc.__traceback__)
+        signature = type(exc).__name__ + "|" + "|".join(f"{f.filename}:{f.lineno}" for f in frames)
+        if self._streak is not None and self._streak[0] == signature:
+            self._streak = (signature, self._streak[1] + 1)
+            logger.warning("source %s: the same %s while %s (%d times in a row; traceback logged once)",
+                           self.name, type(exc).__name__, doing, self._streak[1])
+            return
+        self._streak = (signature, 1)
+        logger.error("source %s: unexpected %s while %s", self.name, type(exc).__name__, doing, exc_info=exc)
 
     async def _take_over(self, lease: float, now: datetime) -> SourceState | None:
         """Take the lease of a killed process of this host instead of waiting for it to expire."""
@@ -168,6 +220,13 @@ class SourceRunner:
     def _succeeded(self, source: Source, started: datetime) -> dict[str, Any]:
         now = self.engine.clock()
         nxt = source.not_before if source.not_before is not None and source.not_before > now else None
+        if nxt is not None:  # the server's "poll again after" (X-Poll-Interval), bounded
+            wait = clamp_wait((nxt - now).total_seconds(), self.engine.cfg.http.max_server_wait,
+                              self.name, "the server's poll interval")
+            nxt = now + timedelta(seconds=wait)
+        if self._streak is not None:
+            logger.info("source %s: polling again after %d failed polls in a row", self.name, self._streak[1])
+            self._streak = None
         m = self.engine.metrics
         m.polls.labels(self.name, "ok").inc()
         m.backoff.labels(self.name).set(0)
@@ -179,7 +238,8 @@ class SourceRunner:
         m, now = self.engine.metrics, self.engine.clock()
         since = state.failing_since or now
         if isinstance(exc, RateLimited):
-            wait, kind = exc.retry_after, "rate_limit"
+            wait = clamp_wait(exc.retry_after, self.engine.cfg.http.max_server_wait, self.name, "a rate limit")
+            kind = "rate_limit"
             m.rate_limit_waits.labels(self.name).inc()
         elif isinstance(exc, SourceDisabled):
             wait, kind = min(DISABLED_CAP, DISABLED_FIRST + (now - since).total_seconds()), "disabled"
@@ -192,5 +252,5 @@ class SourceRunner:
         m.backoff.labels(self.name).set(wait)
         log = logger.error if isinstance(exc, SourceDisabled) else logger.warning
         log("%s; next poll in %.0fs", exc, wait)
-        return {"last_poll_at": started, "last_error_at": now, "last_error": str(exc)[:500],
+        return {"last_poll_at": started, "last_error_at": now, "last_error": self.engine.scrub.cut(str(exc), 500),
                 "failing_since": since, "next_poll_at": now + timedelta(seconds=wait)}

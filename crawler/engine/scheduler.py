@@ -21,6 +21,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from crawler.config.model import Config
 from crawler.engine.health import create_app
@@ -60,6 +61,7 @@ class Daemon:
         self.disabled = {r.name: r.problem for r in self.runners if r.problem}
         self.active = [r for r in self.runners if not r.problem]
         self.tasks: set[asyncio.Task[Any]] = set()
+        self._streaks: dict[str, tuple[str, int]] = {}
         self.scheduler = AsyncIOScheduler()
 
     def _tracked(self, fn: Callable[[], Awaitable[Any]], what: str) -> Callable[[], Awaitable[None]]:
@@ -73,9 +75,27 @@ class Daemon:
                 logger.error("%s: %s", what, exc)
             except asyncio.CancelledError:  # only at shutdown, past STOP_GRACE: not an error
                 logger.info("%s: interrupted by shutdown; resumes from its stored state on the next start", what)
+            except Exception as exc:  # a store that cannot be written, a bug: the job runs again next tick
+                if isinstance(exc, SQLAlchemyError | OSError):
+                    self.engine.store_failed(exc)
+                self._log_once(what, exc)
+            else:
+                self._streaks.pop(what, None)
             finally:
                 self.tasks.discard(task)
         return job
+
+    def _log_once(self, what: str, exc: Exception) -> None:
+        """The traceback once per streak of the same error of one job, then a count."""
+        signature = f"{type(exc).__name__}: {exc}"
+        count = self._streaks.get(what, ("", 0))
+        if count[0] == signature:
+            self._streaks[what] = (signature, count[1] + 1)
+            if count[1] + 1 in (2, 10, 100) or (count[1] + 1) % 1000 == 0:
+                logger.error("%s: the same %s again (%d times in a row)", what, type(exc).__name__, count[1] + 1)
+            return
+        self._streaks[what] = (signature, 1)
+        logger.error("%s: unexpected %s", what, type(exc).__name__, exc_info=exc)
 
     def _source_job(self, runner: SourceRunner) -> Callable[[], Awaitable[Any]]:
         async def tick() -> None:
@@ -151,8 +171,8 @@ class Daemon:
         if not self.cfg.server.listen:
             return None
         host, port = parse_listen(self.cfg.server.listen)
-        app = create_app(self.engine, [r.name for r in self.active], {k: v or "" for k, v in self.disabled.items()},
-                         deployment_key(self.cfg))
+        app = create_app(self.engine, {r.name: r.interval for r in self.active},
+                         {k: v or "" for k, v in self.disabled.items()}, deployment_key(self.cfg))
         server = AppServer(app, host, port)  # no signal handlers: the daemon owns SIGTERM/SIGINT
         await server.start()
         return server

@@ -115,6 +115,10 @@ class DocumentNotReady(SourceError):
         super().__init__(source, problem)
 
 
+class BudgetSpent(SourceError):
+    """The poll read its ``[http] max_poll_bytes``: it ends here, keeping its progress (not a failure)."""
+
+
 class RateLimited(SourceError):
     """The service asked us to wait ``retry_after`` seconds."""
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -71,6 +72,17 @@ def rate_limit_wait(resp: httpx.Response, now: float | None = None) -> float | N
         if resp.status_code == 429:
             return None  # transient with backoff
     return None
+
+
+def clamp_wait(seconds: float, maximum: float, owner: str, what: str) -> float:
+    """A server-given wait bounded to ``maximum`` (logged when clamped): one answer such as
+    ``Retry-After: 999999999`` never mutes a source for decades, and ``1e20`` never overflows."""
+    if math.isnan(seconds):
+        return 0.0
+    if seconds > maximum:
+        logger.warning("%s: %s asked for a wait of %.3gs; clamped to %.0fs", owner, what, seconds, maximum)
+        return maximum
+    return max(0.0, seconds)
 
 
 class _Transient(Exception):

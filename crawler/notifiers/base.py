@@ -8,13 +8,15 @@ The outbox (:mod:`crawler.engine.delivery`) owns scheduling: it calls :meth:`Not
 from __future__ import annotations
 
 import abc
+import asyncio
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 import httpx
 
-from crawler.config.model import Duration, NotifierConfig, PluginOptions
+from crawler.config.model import Duration, NotifierConfig, PluginOptions, secret
 from crawler.http import read_capped
 from crawler.kernel.partner import DeploymentKey
 from crawler.kernel.retry import RETRY_STATUS, parse_retry_after
@@ -94,6 +96,14 @@ class Notifier(abc.ABC):
         """Why this notifier cannot send (e.g. its secret variable is unset), or ``None``."""
         return None
 
+    def target(self) -> str:
+        """A fingerprint of the endpoint this notifier sends to (SHA-256 of its ``url``, or of the URL
+        in ``url_env``): stored when the endpoint disables it, so that a changed URL re-enables it."""
+        url = getattr(self.options, "url", None)
+        env = getattr(self.options, "url_env", None)
+        value = str(url or (secret(env) if env else "") or "")
+        return hashlib.sha256(value.encode()).hexdigest() if value else ""
+
     @abc.abstractmethod
     async def send(self, message_id: str, event: Event) -> DeliveryResult:
         """Deliver once. Transport errors become ``retry`` results, never exceptions."""
@@ -102,9 +112,14 @@ class Notifier(abc.ABC):
 async def post(client: httpx.AsyncClient, url: str, body: bytes, headers: dict[str, str],
                timeout: float) -> tuple[httpx.Response, str]:
     """POST without following redirects; the answer's text is read up to ``ANSWER_BYTES`` only (an
-    endpoint that answers with a flood costs no memory)."""
-    answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body, headers=headers,
-                               timeout=timeout, follow_redirects=False)
+    endpoint that answers with a flood costs no memory), and within twice ``timeout`` in total (an
+    endpoint that trickles its answer holds a delivery no longer: ``httpx.ReadTimeout``, retried)."""
+    try:
+        async with asyncio.timeout(2 * timeout):
+            answer = await read_capped(client, "POST", url, max_bytes=ANSWER_BYTES, content=body,
+                                       headers=headers, timeout=timeout, follow_redirects=False)
+    except TimeoutError:
+        raise httpx.ReadTimeout(f"no complete answer within {2 * timeout:g}s") from None
     return answer.response, answer.content.decode(answer.response.encoding or "utf-8", "replace")
 
 

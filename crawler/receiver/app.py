@@ -4,7 +4,9 @@ A small Starlette app an issuer runs as it is or mounts in their own service:
 
 1. verify the Standard Webhooks signature and a timestamp within ±5 minutes (401 otherwise);
 2. acknowledge a repeated ``webhook-id`` whose hook already succeeded (200, the hook is not run
-   again); ids are remembered in a small SQLite file (WAL), so this holds across restarts;
+   again); ids are remembered in a small SQLite file (WAL), so this holds across restarts. The id is
+   *claimed* in one transaction before the hook runs, so two receivers sharing one ``--state`` file
+   run it once: the other answers 503 with ``Retry-After`` while the claim holds (``CLAIM_TTL``);
 3. run the issuer's hook: ``--exec CMD`` (event JSON on stdin, the token in ``LEAKPATROL_TOKEN``,
    never in argv) or ``--handler module:function`` (sync or async, called with the event dict);
 4. answer 200 only after the hook succeeded; a failing hook gives 500 so the sender retries.
@@ -47,6 +49,9 @@ DEFAULT_STATE = "leakpatrol-receiver.db"
 MAX_BODY = 1024 * 1024
 KEEP_IDS = 30 * 86400.0
 """Handled ids are kept this long: far past any sender's ``give_up_after``."""
+CLAIM_TTL = 600.0
+"""A claim of a receiver that died mid-hook lapses after this long, and a retry runs the hook."""
+BUSY_RETRY_AFTER = 30
 
 
 def verify_webhook(secret: str, body: bytes | str, headers: Mapping[str, str], *,
@@ -88,15 +93,45 @@ class SeenIds:
                 self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, done_at REAL NOT NULL)")
+            self._db.execute("CREATE TABLE IF NOT EXISTS claims (id TEXT PRIMARY KEY, until REAL NOT NULL)")
             self._db.execute("DELETE FROM seen WHERE done_at < ?", (time.time() - keep,))
 
     def done(self, msg_id: str) -> bool:
         with self._lock:
             return self._db.execute("SELECT 1 FROM seen WHERE id = ?", (msg_id,)).fetchone() is not None
 
-    def mark(self, msg_id: str) -> None:
+    def claim(self, msg_id: str, ttl: float = CLAIM_TTL) -> str:
+        """``done`` (handled before), ``busy`` (another receiver's claim holds) or ``claimed`` (the
+        caller runs the hook), decided in one write transaction (``BEGIN IMMEDIATE``)."""
+        now = time.time()
         with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                if self._db.execute("SELECT 1 FROM seen WHERE id = ?", (msg_id,)).fetchone() is not None:
+                    result = "done"
+                elif (row := self._db.execute("SELECT until FROM claims WHERE id = ?", (msg_id,)).fetchone()) \
+                        and row[0] > now:
+                    result = "busy"
+                else:
+                    self._db.execute("INSERT OR REPLACE INTO claims (id, until) VALUES (?, ?)", (msg_id, now + ttl))
+                    result = "claimed"
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+        return result
+
+    def release(self, msg_id: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM claims WHERE id = ?", (msg_id,))
+
+    def mark(self, msg_id: str) -> None:
+        """Handled: remembered, and its claim dropped, in one transaction."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
             self._db.execute("INSERT OR IGNORE INTO seen (id, done_at) VALUES (?, ?)", (msg_id, time.time()))
+            self._db.execute("DELETE FROM claims WHERE id = ?", (msg_id,))
+            self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:
@@ -136,9 +171,14 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
 
     async def handle(msg_id: str, event: dict[str, Any]) -> Response:
         data = event_data(event)
-        if seen.done(msg_id):
+        state = await run_in_threadpool(seen.claim, msg_id)
+        if state == "done":
             logger.info("webhook %s: already handled; acknowledged without running the hook", msg_id)
             return JSONResponse({"ok": True, "duplicate": True})
+        if state == "busy":
+            logger.info("webhook %s: being handled by another receiver on this state file; retry later", msg_id)
+            return JSONResponse({"ok": False, "error": "being handled"}, status_code=503,
+                                headers={"Retry-After": str(BUSY_RETRY_AFTER)})
         if event.get("type") not in events:
             logger.info("webhook %s: %s acknowledged (no hook for this type)", msg_id, event.get("type"))
             seen.mark(msg_id)
@@ -152,6 +192,7 @@ def create_app(secret: str, hook: Hook, *, seen_db: Path | None = None, toleranc
             logger.error("webhook %s: revocation hook failed (%s): %s; answering 500 so the sender retries",
                          msg_id, type(exc).__name__, scrub(str(exc), token))
             logger.debug("hook traceback:\n%s", scrub("".join(traceback.format_exception(exc)), token))
+            seen.release(msg_id)
             return JSONResponse({"ok": False, "error": "hook failed"}, status_code=500)
         seen.mark(msg_id)
         logger.info("webhook %s: hook succeeded", msg_id)

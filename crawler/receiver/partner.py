@@ -34,6 +34,7 @@ from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives.asymmetric import ec
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 PATH = "/github/secret-scanning"
 MAX_BODY = 1024 * 1024
+BODY_TIMEOUT = 30.0
+"""Seconds a request body has to arrive whole (408 past it)."""
 MAX_ALERTS = 1000
 """Alerts in one request; GitHub batches, but a thousand tokens in one POST is not an alert."""
 MAX_KEYS_DOCUMENT = 256 * 1024
@@ -162,15 +165,22 @@ def _label(result: object) -> str | None:
     return result if isinstance(result, str) and result in LABELS else None
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
-    """The request body, or ``None`` as soon as it passes ``limit`` bytes (the rest is never read)."""
+async def read_body(request: Request, limit: int = MAX_BODY, timeout: float | None = None) -> bytes | None:
+    """The request body, or ``None`` as soon as it passes ``limit`` bytes (the rest is never read).
+    A body that has not fully arrived within ``timeout`` seconds is answered 408 (a trickled body
+    holds a connection no longer than that)."""
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+    timeout = BODY_TIMEOUT if timeout is None else timeout
+    try:
+        async with asyncio.timeout(timeout):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    return None
+                chunks.append(chunk)
+    except TimeoutError:
+        raise HTTPException(408, f"request body not received within {timeout:g}s") from None
     return b"".join(chunks)
 
 

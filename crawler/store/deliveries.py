@@ -131,17 +131,42 @@ class DeliveryQueries:
             s.add(row)
             s.commit()
 
-    def disable_notifier(self, notifier: str, reason: str, now: datetime | None = None) -> None:
+    def disable_notifier(self, notifier: str, reason: str, now: datetime | None = None, target: str = "") -> None:
         with self.session() as s:
             row = s.get(NotifierState, notifier) or NotifierState(notifier=notifier)
-            row.disabled_at, row.reason = now or utcnow(), reason
+            row.disabled_at, row.reason, row.target = now or utcnow(), reason, target
             s.add(row)
             s.commit()
 
     def disabled_notifiers(self) -> set[str]:
+        return set(self.notifier_states())
+
+    def notifier_states(self) -> dict[str, NotifierState]:
+        """The disabled notifiers, by id."""
         with self.session() as s:
             rows = s.exec(select(NotifierState).where(col(NotifierState.disabled_at).is_not(None)))
-            return {r.notifier for r in rows}
+            return {r.notifier: r for r in rows}
+
+    def enable_notifier(self, notifier: str, now: datetime | None = None) -> int | None:
+        """Re-enable a disabled notifier and put the deliveries its endpoint turned away back in the
+        queue, due now, in one transaction. ``None`` when it was not disabled; else how many resumed."""
+        now = now or utcnow()
+        with self.session() as s:
+            row = s.get(NotifierState, notifier)
+            if row is None or row.disabled_at is None:
+                return None
+            s.delete(row)
+            resumed = s.exec(update(Delivery).where(col(Delivery.notifier) == notifier,
+                                                    col(Delivery.status) == "disabled")
+                             .values(status="pending", next_attempt_at=now))
+            s.commit()
+            return int(resumed.rowcount or 0)
+
+    def count_pending_by_notifier(self) -> dict[str, int]:
+        with self.session() as s:
+            rows = s.exec(select(Delivery.notifier, func.count()).where(col(Delivery.status) == "pending")
+                          .group_by(Delivery.notifier))
+            return {n: int(c) for n, c in rows}
 
     def deliveries(self, token_ids: Sequence[int] | None = None) -> list[Delivery]:
         with self.session() as s:

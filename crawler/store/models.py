@@ -122,10 +122,15 @@ class SourceState(SQLModel, table=True):
 
 
 class NotifierState(SQLModel, table=True):
+    """A notifier disabled by its endpoint (410 Gone): why, when, and a fingerprint of the endpoint
+    it had then (``target``: SHA-256 of the URL, never the URL, which can be a credential), so that
+    a changed URL in the config re-enables it."""
+
     __tablename__ = "lp_notifier_state"
     notifier: str = Field(primary_key=True)
     disabled_at: datetime | None = _dt()
     reason: str = ""
+    target: str = ""
 
 
 class ParkedDocument(SQLModel, table=True):

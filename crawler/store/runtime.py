@@ -6,9 +6,10 @@ key loses nothing, receivers fetch its public half from ``/meta/public_keys/secr
 from __future__ import annotations
 
 import logging
+import stat
 from pathlib import Path
 
-from crawler.config.model import Config
+from crawler.config.model import Config, secret
 from crawler.kernel.errors import EncryptionKeyError
 from crawler.kernel.partner import DeploymentKey
 from crawler.store.crypto import load_cipher
@@ -32,7 +33,43 @@ def open_runtime(cfg: Config, *, create_key: bool) -> Store:
                                      ) from None
         raise
     store.check_key()
+    warn_loose_permissions(cfg)
     return store
+
+
+def loose_permissions(cfg: Config) -> list[str]:
+    """What a start warns about: a key file readable by group or others, a data folder anyone may
+    write to (whoever can write there can swap the database or the key)."""
+    problems: list[str] = []
+    keys = [] if secret(cfg.storage.key_env) else [cfg.resolve_path(cfg.storage.key_file)]
+    if not secret(cfg.storage.signing_key_env):
+        keys.append(cfg.resolve_path(cfg.storage.signing_key_file))
+    folders: set[Path] = {k.parent for k in keys}
+    url = cfg.database_url()
+    if url.startswith("sqlite:///"):
+        folders.add(Path(url[len("sqlite:///"):]).parent)
+    for key in keys:
+        try:
+            mode = key.stat().st_mode
+        except OSError:
+            continue
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            problems.append(f"key file {key} is readable by group or others (mode {stat.S_IMODE(mode):04o}); "
+                            f"chmod 600 it")
+    for folder in sorted(folders):
+        try:
+            mode = folder.stat().st_mode
+        except OSError:
+            continue
+        if mode & stat.S_IWOTH:
+            problems.append(f"data folder {folder} is world-writable (mode {stat.S_IMODE(mode):04o}); "
+                            f"chmod o-w it")
+    return problems
+
+
+def warn_loose_permissions(cfg: Config) -> None:
+    for problem in loose_permissions(cfg):
+        logger.warning("%s", problem)
 
 
 def deployment_key(cfg: Config) -> DeploymentKey:
