@@ -103,6 +103,16 @@ def _bom(head: bytes) -> str | None:
     return next((enc for bom, enc in BOMS if head.startswith(bom)), None)
 
 
+_SPECIAL_STARTS = (b"PK\x03\x04", b"PK\x05\x06", *_COMPRESSED, *(bom for bom, _ in BOMS))
+
+
+def plain(head: bytes) -> bool:
+    """Whether a whole file's bytes are one text document as they are (no archive, no byte-order mark,
+    not binary): what :func:`documents` would yield as a single :class:`Doc`, decided in one pass."""
+    return not head.startswith(_SPECIAL_STARTS) and not (len(head) > 262 and head[257:262] == b"ustar") \
+        and not is_binary(head)
+
+
 def _archive_kind(head: bytes) -> str | None:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"

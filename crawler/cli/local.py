@@ -57,7 +57,6 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from crawler.cli.gitscan import scan_history, scan_staged
     from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
     from crawler.cli.rulecache import scan_rules
@@ -88,6 +87,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     reveal = args.reveal or args.verify
     limits = Limits(max_file_size=args.max_file_size, archive_depth=args.max_archive_depth,
                     archive_bytes=args.max_archive_bytes)
+    if args.staged or args.git:
+        from crawler.cli.gitscan import scan_history, scan_staged
     if args.staged:
         result = scan_staged(paths[0], rules, limits=limits, baseline=baseline, reveal=reveal)
     elif args.git:

@@ -121,18 +121,39 @@ def classify(path: str, root: str | None, follow: bool) -> Target | Skipped | No
     return Target(path, st.st_size)
 
 
-def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False
-                 ) -> Iterator[Target | Skipped]:
-    """Expand the command-line paths into files to read (named as the user would write them)."""
+Entry = tuple[str, str | None, bool]
+"""A listed path not yet looked at: ``(path, root, follow)``; ``root`` is ``None`` for a path named on
+the command line (read even if git ignores it, through a link too)."""
+
+
+def list_entries(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False) -> Iterator[Entry]:
+    """The command-line paths expanded into names, without looking at the files (no ``stat``):
+    :func:`judge` does that, in whichever process reads the file."""
     for given in paths:
         if os.path.isdir(given):
             root = os.path.realpath(given)
             listed = None if no_ignore or _ignored(given) else _git_files(Path(given))
             entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
             for path in entries:  # neither git nor the walk lists anything under .git/
-                item = classify(path, root, follow_symlinks)
-                if item is not None and not (isinstance(item, Skipped) and item.why == GONE):
-                    yield item  # (a file git lists but the work tree deleted is not there to scan)
-        else:  # named explicitly: read it even if git ignores it, through a link too
-            item = classify(given, None, True)
-            yield item if item is not None else Skipped(given, SPECIAL)
+                yield path, root, follow_symlinks
+        else:
+            yield given, None, True
+
+
+def judge(path: str, root: str | None, follow: bool) -> Target | Skipped | None:
+    """What to do with one listed entry (``None``: nothing, it is a directory reached another way)."""
+    item = classify(path, root, follow)
+    if root is None:  # named explicitly
+        return item if item is not None else Skipped(path, SPECIAL)
+    if isinstance(item, Skipped) and item.why == GONE:
+        return None  # a file git lists but the work tree deleted is not there to scan
+    return item
+
+
+def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False
+                 ) -> Iterator[Target | Skipped]:
+    """Expand the command-line paths into files to read (named as the user would write them)."""
+    for entry in list_entries(paths, no_ignore=no_ignore, follow_symlinks=follow_symlinks):
+        item = judge(*entry)
+        if item is not None:
+            yield item

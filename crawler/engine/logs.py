@@ -31,16 +31,21 @@ class ScrubFilter(logging.Filter):
     def __init__(self, rules: Sequence[Rule]) -> None:
         super().__init__()
         self.scanner: Any = None
+        self.rules: Sequence[Rule] = ()
         self.set_rules(rules)
 
     def set_rules(self, rules: Sequence[Rule]) -> None:
-        from crawler.detect.scanner import Scanner
-
-        self.scanner = Scanner(rules, use_hyperscan=False) if rules else None
+        """Use these rules from now on; their scanner is compiled when the first record comes (a
+        ``scan`` that logs nothing does not pay for it)."""
+        self.rules, self.scanner = list(rules), None
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.scanner is None:
+        if not self.rules:
             return True
+        if self.scanner is None:
+            from crawler.detect.scanner import Scanner
+
+            self.scanner = Scanner(self.rules, use_hyperscan=False)
         msg = record.getMessage()
         raw = msg.encode("utf-8", "surrogateescape")
         matches = self.scanner.scan(raw)
