@@ -11,7 +11,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from crawler import __version__
 from crawler.detect.rules import Rule
@@ -75,6 +74,8 @@ def _notifications(skipped: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 
 def _uri(path: str) -> str:
     """A URI reference: the name's bytes percent-encoded (an undecodable byte becomes ``%FF``)."""
+    from urllib.parse import quote  # SARIF only
+
     if os.sep == "\\":  # pragma: no cover - Windows
         path = path.replace("\\", "/")
     return quote(path.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=")

@@ -72,7 +72,7 @@ class LazyPattern:
     candidate of theirs), and compiling the pack's hundred of them costs a start-up noticeable
     time. Equal to the compiled pattern it stands for."""
 
-    __slots__ = ("pattern", "flags", "_compiled")
+    __slots__ = ("_compiled", "flags", "pattern")
 
     def __init__(self, pattern: str | bytes, flags: int) -> None:
         self.pattern, self.flags = pattern, flags

@@ -78,7 +78,7 @@ def _child(worker: Any, parts: Sequence[P], limits: Limits, claims: int, out: in
         with os.fdopen(out, "wb") as fh:
             fh.write(buf.getbuffer())
         code = 0
-    except BaseException:  # noqa: BLE001 - the parent rescans whatever this process does not return
+    except BaseException:  # the parent rescans whatever this process does not return
         logger.debug("scan worker %d failed", os.getpid(), exc_info=True)
     finally:
         os._exit(code)  # never run the parent's clean-up (stdout buffers, atexit) a second time
@@ -95,10 +95,24 @@ def _collect(pid: int, fd: int, rules: Sequence[Rule]) -> Results:
         return {}
     try:
         done: Results = _In(io.BytesIO(raw), rules).load()
-    except Exception:  # noqa: BLE001 - a torn message: scanned again
+    except Exception:  # a torn message: scanned again
         logger.debug("unreadable results from scan worker %d", pid, exc_info=True)
         return {}
     return done
+
+
+def _offer(feed: int, n: int) -> int:
+    """Write the numbers 0..n-1 into the pipe (without blocking) and close it; how many went in. The
+    ones that did not fit (a pipe holds 64 KiB on Linux, 16 KiB at least elsewhere) are left to the
+    parent."""
+    numbers = b"".join(i.to_bytes(4, "little") for i in range(n))
+    os.set_blocking(feed, False)
+    try:
+        written = os.write(feed, numbers) // 4 if numbers else 0
+    except BlockingIOError:
+        written = 0
+    os.close(feed)
+    return written
 
 
 def run_forked(worker: Any, parts: Sequence[P], limits: Limits, jobs: int,
@@ -106,10 +120,7 @@ def run_forked(worker: Any, parts: Sequence[P], limits: Limits, jobs: int,
     """Scan ``parts`` with this process and ``jobs - 1`` forked ones; add everything to ``worker``
     in the parts' order."""
     claims, feed = os.pipe()
-    numbers = b"".join(i.to_bytes(4, "little") for i in range(len(parts)))
-    os.set_blocking(feed, False)  # more than the pipe holds: the rest is ours from the start
-    written = os.write(feed, numbers) // 4 if numbers else 0
-    os.close(feed)
+    written = _offer(feed, len(parts))
     children: list[tuple[int, int]] = []
     done: Results = {}
     try:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
@@ -328,6 +327,8 @@ class Pack:
 def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
     """Every rule and allowlist entry of the built-in pack. A pack with no rule is an error, never a
     silent "No findings"; an allowlist entry naming an unknown rule is an error too."""
+    import tomllib  # only when the pack is validated (a cached scan does not read it)
+
     from crawler.config.model import AllowConfig, RuleConfig
 
     rules: list[RuleConfig] = []
