@@ -303,6 +303,9 @@ def main(argv: Sequence[str] = ()) -> str:
     from bench.common import machine
 
     tree = build_tree(args.mb, args.org_rules)
+    # pip byte-compiles a wheel's modules when it installs them; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would compile every module from source on every run instead.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "crawler")], check=True, stdout=subprocess.DEVNULL)
     folder = CACHE / "peers-rules"
     files = write_rule_files(folder, org_rules(args.org_rules))
     mb = tree.size / 1e6

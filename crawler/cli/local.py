@@ -104,7 +104,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not args.reveal:
         from dataclasses import replace
 
-        findings = [replace(f, revealed=None) for f in findings]
+        findings = [replace(f, revealed=None) if f.revealed is not None else f for f in findings]
     if args.write_baseline:
         write_baseline(args.write_baseline, findings)
         err(result.stats.summary())
