@@ -64,14 +64,22 @@ def _prefix(directory: str) -> str:
     return "" if directory == "." else directory + os.sep
 
 
-def _ignored(directory: str) -> bool:
-    """Whether git ignores this folder as a whole (``dist/``): named explicitly, it is read all the same."""
+def _git_listing(directory: str) -> list[str] | None:
+    """:func:`_git_files`, or ``None`` (walk it all) when git ignores this folder as a whole (``dist/``):
+    named explicitly, it is read all the same. Both questions are asked of git at the same time."""
     try:
-        proc = subprocess.run(["git", "-C", directory, "check-ignore", "-q", "."], capture_output=True, timeout=60,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
+        check = subprocess.Popen(["git", "-C", directory, "check-ignore", "-q", "."], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    listed = _git_files(Path(directory))
+    try:
+        ignored = check.wait(timeout=60) == 0
+    except subprocess.TimeoutExpired:
+        check.kill()
+        check.wait()
+        ignored = False
+    return None if ignored else listed
 
 
 def _walk(directory: Path, follow: bool) -> Iterator[str]:
@@ -132,7 +140,7 @@ def list_entries(paths: list[str], *, no_ignore: bool = False, follow_symlinks: 
     for given in paths:
         if os.path.isdir(given):
             root = os.path.realpath(given)
-            listed = None if no_ignore or _ignored(given) else _git_files(Path(given))
+            listed = None if no_ignore else _git_listing(given)
             entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
             for path in entries:  # neither git nor the walk lists anything under .git/
                 yield path, root, follow_symlinks
