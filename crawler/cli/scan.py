@@ -3,9 +3,10 @@
 Exit codes: 0 nothing found, 1 findings, 2 usage or config error. No network request is made
 unless ``--verify`` is given. Every file not scanned is counted by reason in :class:`Stats`.
 
-``-j N`` scans with N processes (forked, each with its own scanner; the compiled Hyperscan database
-comes from the on-disk cache). Work is handed out in parts of a few MiB, in order, so the findings
-come out in the same order as with one process.
+``-j N`` scans with N processes (:mod:`crawler.cli.scanpool`: forked, each inheriting the scanner).
+The listing is cut into parts; each process judges (``stat``), reads and scans the files of the
+parts it takes, and the results are put back in the parts' order, so the findings come out in the
+same order as with one process.
 """
 
 from __future__ import annotations
