@@ -15,7 +15,6 @@ import io
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -24,7 +23,7 @@ from typing import IO, TYPE_CHECKING, Any
 from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents, plain
 from crawler.cli.output import Finding
 from crawler.cli.scanstats import Stats
-from crawler.cli.walk import Entry, Skipped, Target, judge, list_entries
+from crawler.cli.walk import Entry, Listing, Skipped, Target, judge
 from crawler.detect.rules import Rule
 from crawler.detect.scanner import Scanner
 from crawler.detect.windows import Located, scan_documents, scan_stream
@@ -218,7 +217,7 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
         add_file(worker, _stdin_docs(sys.stdin.buffer))
         worker.flush()
     else:
-        listing = _Listing(list(paths), no_ignore, follow_symlinks)  # git lists while the scanner is built
+        listing = Listing(list(paths), no_ignore, follow_symlinks)  # git lists while the scanner is built
         worker = Worker(Scanner(rules), reveal)
         parts, worth = _parts(listing.result())
         if jobs > 1 and worth and hasattr(os, "fork"):
@@ -236,30 +235,6 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
             if progress is not None:
                 progress.write("\r\x1b[K")
     return finish(worker, baseline, started)
-
-
-class _Listing(threading.Thread):
-    """:func:`list_entries` in a thread (mostly waiting for git), its exception re-raised by ``result``."""
-
-    def __init__(self, paths: list[str], no_ignore: bool, follow: bool) -> None:
-        super().__init__(daemon=True)
-        self.args = (paths, no_ignore, follow)
-        self.entries: list[Entry] = []
-        self.error: BaseException | None = None
-        self.start()
-
-    def run(self) -> None:
-        paths, no_ignore, follow = self.args
-        try:
-            self.entries = list(list_entries(paths, no_ignore=no_ignore, follow_symlinks=follow))
-        except BaseException as exc:  # re-raised where the scan waits for the listing
-            self.error = exc
-
-    def result(self) -> list[Entry]:
-        self.join()  # before any fork: no thread is left running
-        if self.error is not None:
-            raise self.error
-        return self.entries
 
 
 def finish(worker: Worker, baseline: set[str] | None, started: float) -> ScanOutcome:

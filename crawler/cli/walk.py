@@ -18,6 +18,7 @@ import logging
 import os
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -165,3 +166,27 @@ def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: 
         item = judge(*entry)
         if item is not None:
             yield item
+
+
+class Listing(threading.Thread):
+    """:func:`list_entries` in a thread (mostly waiting for git), its exception re-raised by ``result``."""
+
+    def __init__(self, paths: list[str], no_ignore: bool, follow: bool) -> None:
+        super().__init__(daemon=True)
+        self.args = (paths, no_ignore, follow)
+        self.entries: list[Entry] = []
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        paths, no_ignore, follow = self.args
+        try:
+            self.entries = list(list_entries(paths, no_ignore=no_ignore, follow_symlinks=follow))
+        except BaseException as exc:  # re-raised where the scan waits for the listing
+            self.error = exc
+
+    def result(self) -> list[Entry]:
+        self.join()  # before any fork: no thread is left running
+        if self.error is not None:
+            raise self.error
+        return self.entries
