@@ -17,12 +17,12 @@ import logging
 import os
 import re
 from dataclasses import fields, is_dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import crawler
 from crawler import __version__
-from crawler.detect.rules import RULES_DIR, Allowlist, Companion, Lead, Rule, load_rules
+from crawler.detect.rules import Allowlist, Companion, Lead, Rule, load_rules
 from crawler.detect.scanner import cache_dir
 
 logger = logging.getLogger(__name__)
@@ -92,12 +92,23 @@ class LazyPattern:
         return hash((self.pattern, self.flags))
 
 
+def _package() -> Any:
+    """The package's folder: the directory itself when it is one (every pip install, editable or not),
+    without importing importlib.resources (a tenth of the start-up); a zip's through it."""
+    here = Path(crawler.__file__).parent
+    if (here / "data" / "rules").is_dir():
+        return here
+    from importlib import resources
+
+    return resources.files("crawler")
+
+
 def _key(config: Path | None) -> str:
     h = hashlib.sha256(f"{__version__}|{sorted(f.name for f in fields(Rule))}".encode())
-    pkg = resources.files("crawler")
+    pkg = _package()
     for part in (pkg / "detect" / "rules.py", pkg / "config" / "model.py"):
         h.update(part.read_bytes() if part.is_file() else b"-")
-    for f in sorted((f for f in RULES_DIR.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name):
+    for f in sorted((f for f in (pkg / "data" / "rules").iterdir() if f.name.endswith(".toml")), key=lambda f: f.name):
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     if config is not None:
         h.update(str(config.resolve()).encode() + b"\0" + config.read_bytes())

@@ -209,7 +209,9 @@ def default_jobs() -> int:
 
 def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | None = None,
                baseline: set[str] | None = None, reveal: bool = False, jobs: int = 1, no_ignore: bool = False,
-               follow_symlinks: bool = False, progress: IO[str] | None = None) -> ScanOutcome:
+               follow_symlinks: bool = False, progress: IO[str] | None = None,
+               listing: Listing | None = None) -> ScanOutcome:
+    """Scan ``paths``; ``listing``, when given, is the same paths' listing already under way."""
     started = time.perf_counter()
     limits = limits or Limits()
     if list(paths) == ["-"]:
@@ -217,7 +219,7 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
         add_file(worker, _stdin_docs(sys.stdin.buffer))
         worker.flush()
     else:
-        listing = Listing(list(paths), no_ignore, follow_symlinks)  # git lists while the scanner is built
+        listing = listing or Listing(list(paths), no_ignore, follow_symlinks)  # git lists while the scanner is built
         worker = Worker(Scanner(rules), reveal)
         parts, worth = _parts(listing.result())
         if jobs > 1 and worth and hasattr(os, "fork"):
