@@ -50,7 +50,7 @@ from bench.scan import CONTEXTS, _count, org_rules, source_files  # noqa: E402
 from crawler.config.model import RuleConfig  # noqa: E402
 from crawler.detect.mint import mint  # noqa: E402
 from crawler.detect.redaction import fingerprint  # noqa: E402
-from crawler.detect.rules import compile_rule, load_rules  # noqa: E402
+from crawler.detect.rules import RULES_DIR, compile_rule, load_rules  # noqa: E402
 from crawler.detect.scanner import Scanner  # noqa: E402
 
 CACHE = ROOT / "bench" / ".corpus"
@@ -93,7 +93,10 @@ def _tokens(rules: Sequence[RuleConfig], rng: random.Random, text: bytes) -> tup
 
 
 def build_tree(mb: int, n_org: int, seed: int = 7) -> Tree:
-    key = hashlib.sha256(f"{mb}|{n_org}|{seed}|{sys.version}|peers-v1".encode()).hexdigest()[:12]
+    h = hashlib.sha256(f"{mb}|{n_org}|{seed}|{sys.version}|peers-v1".encode())
+    for f in sorted(RULES_DIR.iterdir(), key=lambda f: f.name):  # a new pack rule may match the tree's text:
+        h.update(f.name.encode() + f.read_bytes())  # such files are left out, so the tree is built again
+    key = h.hexdigest()[:12]
     base = CACHE / f"peers-{key}"
     meta = base / "meta.json"
     if meta.exists():
@@ -303,6 +306,9 @@ def main(argv: Sequence[str] = ()) -> str:
     from bench.common import machine
 
     tree = build_tree(args.mb, args.org_rules)
+    # pip byte-compiles a wheel's modules when it installs them; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE=1 would compile every module from source on every run instead.
+    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "crawler")], check=True, stdout=subprocess.DEVNULL)
     folder = CACHE / "peers-rules"
     files = write_rule_files(folder, org_rules(args.org_rules))
     mb = tree.size / 1e6

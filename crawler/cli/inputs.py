@@ -13,14 +13,9 @@
 
 from __future__ import annotations
 
-import bz2
 import codecs
 import functools
-import gzip
 import io
-import lzma
-import tarfile
-import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -39,11 +34,29 @@ OVER_SIZE = "larger than --max-file-size"
 #: byte-order marks, UTF-32 first (its little-endian mark starts with UTF-16's)
 BOMS = ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
         (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+# The archive modules are imported when an archive is met (a scan of plain files starts faster).
+
+
+def _gzip(f: IO[bytes]) -> Any:
+    import gzip
+
+    return gzip.GzipFile(fileobj=f)
+
+
+def _bz2(f: IO[bytes]) -> Any:
+    import bz2
+
+    return bz2.BZ2File(f)
+
+
+def _xz(f: IO[bytes]) -> Any:
+    import lzma
+
+    return lzma.LZMAFile(f)
+
+
 _COMPRESSED: dict[bytes, Callable[[IO[bytes]], Any]] = {  # each closed by its reader's ``with``
-    b"\x1f\x8b": lambda f: gzip.GzipFile(fileobj=f),
-    b"BZh": lambda f: bz2.BZ2File(f),
-    b"\xfd7zXZ\x00": lambda f: lzma.LZMAFile(f),  # noqa: SIM115
-}
+    b"\x1f\x8b": _gzip, b"BZh": _bz2, b"\xfd7zXZ\x00": _xz}
 Opener = Callable[[], Any]
 """Opens a binary file object (a file, an archive member, a decompressing reader)."""
 
@@ -103,6 +116,16 @@ def _bom(head: bytes) -> str | None:
     return next((enc for bom, enc in BOMS if head.startswith(bom)), None)
 
 
+_SPECIAL_STARTS = (b"PK\x03\x04", b"PK\x05\x06", *_COMPRESSED, *(bom for bom, _ in BOMS))
+
+
+def plain(head: bytes) -> bool:
+    """Whether a whole file's bytes are one text document as they are (no archive, no byte-order mark,
+    not binary): what :func:`documents` would yield as a single :class:`Doc`, decided in one pass."""
+    return not head.startswith(_SPECIAL_STARTS) and not (len(head) > 262 and head[257:262] == b"ustar") \
+        and not is_binary(head)
+
+
 def _archive_kind(head: bytes) -> str | None:
     if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return "zip"
@@ -121,6 +144,10 @@ def documents(path: str, opener: Opener, limits: Limits, depth: int = 0,
             size = len(head) if whole else -1
         kind = _archive_kind(head)
         if kind is not None:
+            import lzma
+            import tarfile
+            import zipfile
+
             if depth >= limits.archive_depth:
                 yield Skipped(path, TOO_DEEP)
                 return
@@ -166,6 +193,10 @@ def _stream(doc: Doc, opener: Opener, budget: _Budget | None, enc: str | None, p
     """A big document's chunks (decoded from ``enc`` if given), read again from the start: the first
     ``paid`` bytes were charged to the budget when the head was sniffed. Read lazily, while it is
     scanned, so a problem met on the way is noted on ``doc`` instead of raised into the scan."""
+    import lzma
+    import tarfile
+    import zipfile
+
     dec = codecs.getincrementaldecoder(enc)("replace") if enc else None
     try:
         with opener() as fh:
@@ -184,6 +215,9 @@ def _stream(doc: Doc, opener: Opener, budget: _Budget | None, enc: str | None, p
 
 def _archive(path: str, kind: str, data: bytes | None, opener: Opener, limits: Limits, depth: int,
              budget: _Budget) -> Iterator[Doc | Skipped]:
+    import tarfile
+    import zipfile
+
     def source() -> IO[bytes]:
         return io.BytesIO(data) if data is not None else opener()
 

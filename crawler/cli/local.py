@@ -57,7 +57,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from crawler.cli.gitscan import scan_history, scan_staged
+    from crawler.cli.walk import Listing
+
+    paths = args.paths or ["."]
+    listing = None  # started first: git lists the files while the rest is imported and the rules load
+    if not (args.staged or args.git) and "-" not in paths and all(os.path.lexists(p) for p in paths):
+        listing = Listing(list(paths), args.no_ignore, args.follow_symlinks)
     from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
     from crawler.cli.rulecache import scan_rules
@@ -68,7 +73,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
     # Without --verify only the rules matter: read them from the cache when nothing changed (fast start).
     cfg = load_if_present(args.config) if args.verify else None
     rules = load_rules(cfg) if args.verify else scan_rules(args.config)
-    paths = args.paths or ["."]
     if "-" in paths and len(paths) > 1:
         err("leakpatrol: error: '-' (stdin) cannot be combined with paths")
         return EXIT_USAGE
@@ -88,6 +92,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     reveal = args.reveal or args.verify
     limits = Limits(max_file_size=args.max_file_size, archive_depth=args.max_archive_depth,
                     archive_bytes=args.max_archive_bytes)
+    if args.staged or args.git:
+        from crawler.cli.gitscan import scan_history, scan_staged
     if args.staged:
         result = scan_staged(paths[0], rules, limits=limits, baseline=baseline, reveal=reveal)
     elif args.git:
@@ -96,14 +102,14 @@ def cmd_scan(args: argparse.Namespace) -> int:
         progress = sys.stderr if sys.stderr.isatty() and args.format == "text" and paths != ["-"] else None
         result = scan_paths(paths, rules, limits=limits, baseline=baseline, reveal=reveal,
                             jobs=args.jobs or default_jobs(), no_ignore=args.no_ignore,
-                            follow_symlinks=args.follow_symlinks, progress=progress)
+                            follow_symlinks=args.follow_symlinks, progress=progress, listing=listing)
     findings = result.findings
     if args.verify and findings:
         findings = verify_findings(findings, cfg, rules)
     if not args.reveal:
         from dataclasses import replace
 
-        findings = [replace(f, revealed=None) for f in findings]
+        findings = [replace(f, revealed=None) if f.revealed is not None else f for f in findings]
     if args.write_baseline:
         write_baseline(args.write_baseline, findings)
         err(result.stats.summary())

@@ -11,7 +11,6 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 from crawler import __version__
 from crawler.detect.rules import Rule
@@ -56,7 +55,23 @@ def to_json(findings: Sequence[Finding], stats: dict[str, Any] | None = None) ->
         if f.commit is not None:
             item["commit"], item["date"] = f.commit, f.date
         items.append(item)
-    return json.dumps({"version": 1, "findings": items, "stats": stats or {}}, indent=2, ensure_ascii=False)
+    text = json.dumps({"version": 1, "findings": [], "stats": stats or {}}, indent=2, ensure_ascii=False)
+    if not items:
+        return text
+    # What json.dumps(indent=2) writes for the list of flat items, without its pure-Python indenting
+    # encoder (a tenth of a second for ten thousand findings); a test holds the two texts equal.
+    rendered = ",\n".join("    {\n" + ",\n".join(f"      {_string(k)}: {_scalar(v)}" for k, v in item.items())
+                          + "\n    }" for item in items)
+    return text.replace('\n  "findings": [],', '\n  "findings": [\n' + rendered + "\n  ],", 1)
+
+
+_string = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False (the C one if built)
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, str):
+        return _string(value)
+    return json.dumps(value) if not isinstance(value, int) or isinstance(value, bool) else int.__repr__(value)
 
 
 def printable(path: str) -> str:
@@ -75,6 +90,8 @@ def _notifications(skipped: Sequence[tuple[str, str]]) -> list[dict[str, Any]]:
 
 def _uri(path: str) -> str:
     """A URI reference: the name's bytes percent-encoded (an undecodable byte becomes ``%FF``)."""
+    from urllib.parse import quote  # SARIF only
+
     if os.sep == "\\":  # pragma: no cover - Windows
         path = path.replace("\\", "/")
     return quote(path.encode("utf-8", "surrogateescape"), safe="/:@!$&'()*+,;=")

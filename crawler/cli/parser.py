@@ -12,15 +12,29 @@ from typing import NoReturn
 
 from crawler import __version__
 from crawler.cli.common import EXIT_USAGE, Handler, err
-from crawler.cli.daemon import cmd_crawl, cmd_demo, cmd_exposures, cmd_receiver, cmd_report, cmd_run
 from crawler.cli.local import cmd_check, cmd_init, cmd_rules, cmd_scan, cmd_token
 from crawler.cli.notifiers import cmd_notifiers
 from crawler.kernel.status import STATUSES
 
+
+def _daemon(name: str) -> Handler:
+    """A daemon-side handler, imported when its command runs (``scan`` does not load that module)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        from crawler.cli import daemon
+
+        result: int = getattr(daemon, name)(args)
+        return result
+
+    handler.__name__ = name
+    return handler
+
+
 HANDLERS: dict[str, Handler] = {
     "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token, "rules": cmd_rules,
-    "crawl": cmd_crawl, "exposures": cmd_exposures, "run": cmd_run, "report": cmd_report,
-    "demo": cmd_demo, "receiver": cmd_receiver, "notifiers": cmd_notifiers,
+    "crawl": _daemon("cmd_crawl"), "exposures": _daemon("cmd_exposures"), "run": _daemon("cmd_run"),
+    "report": _daemon("cmd_report"), "demo": _daemon("cmd_demo"), "receiver": _daemon("cmd_receiver"),
+    "notifiers": cmd_notifiers,
 }
 
 

@@ -11,48 +11,45 @@ not know how to store means no cache, never a wrong rule.
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import logging
 import os
 import re
+import zlib
 from dataclasses import fields, is_dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import crawler
 from crawler import __version__
-from crawler.detect.rules import (
-    LINEAR_PATTERN,
-    RULES_DIR,
-    Allowlist,
-    Companion,
-    Lead,
-    Rule,
-    linear_pattern,
-    load_rules,
-)
+from crawler.detect.rules import LINEAR_PATTERN, Allowlist, Companion, Lead, Rule, linear_pattern, load_rules
 from crawler.detect.scanner import cache_dir
 
 logger = logging.getLogger(__name__)
 _PARTS: dict[str, Any] = {cls.__name__: cls for cls in (Companion, Lead, Allowlist)}
+FORMAT = 3
+"""The cache file's layout (3: every distinct bytes value once, compressed, in ``pool``: the rules share
+their 256-byte tables, and a regex rule's head is one table per position); part of the key."""
 
 
-def _encode(value: Any) -> Any:
+def _encode(value: Any, pool: dict[bytes, int]) -> Any:
+    """``value`` as JSON; bytes go into ``pool`` once each (the rules share their 256-byte tables)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, bytes):
-        return {"b": value.hex()}
+        return {"b": pool.setdefault(value, len(pool))}
     if isinstance(value, tuple):
-        return {"t": [_encode(v) for v in value]}
+        return {"t": [_encode(v, pool) for v in value]}
     if isinstance(value, frozenset):
-        return {"fs": [_encode(v) for v in sorted(value)]}
+        return {"fs": [_encode(v, pool) for v in sorted(value)]}
     if type(value).__name__ in _PARTS and is_dataclass(value):  # a rule's companion, lead or allowlist
-        return {"dc": type(value).__name__, "f": {f.name: _encode(getattr(value, f.name)) for f in fields(value)}}
+        return {"dc": type(value).__name__, "f": {f.name: _encode(getattr(value, f.name), pool) for f in fields(value)}}
     if isinstance(value, list):
-        return [_encode(v) for v in value]
+        return [_encode(v, pool) for v in value]
     if isinstance(value, LINEAR_PATTERN):  # a regex rule's body: RE2, and RE2 again when read back
-        return {"re2": bytes(value.pattern).hex()}
+        return {"re2": pool.setdefault(bytes(value.pattern), len(pool))}
     if isinstance(value, re.Pattern):
         pattern = value.pattern
         return {"re": pattern.hex() if isinstance(pattern, bytes) else pattern, "bytes": isinstance(pattern, bytes),
@@ -60,32 +57,68 @@ def _encode(value: Any) -> Any:
     raise TypeError(type(value).__name__)
 
 
-def _decode(value: Any) -> Any:
+def _decode(value: Any, pool: list[bytes]) -> Any:
     if isinstance(value, list):
-        return [_decode(v) for v in value]
+        return [_decode(v, pool) for v in value]
     if not isinstance(value, dict):
         return value
     if "b" in value:
-        return bytes.fromhex(value["b"])
+        return pool[value["b"]]
     if "t" in value:
-        return tuple(_decode(v) for v in value["t"])
+        return tuple(_decode(v, pool) for v in value["t"])
     if "fs" in value:
-        return frozenset(_decode(v) for v in value["fs"])
+        return frozenset(_decode(v, pool) for v in value["fs"])
     if "dc" in value:
-        return _PARTS[value["dc"]](**{k: _decode(v) for k, v in value["f"].items()})
+        return _PARTS[value["dc"]](**{k: _decode(v, pool) for k, v in value["f"].items()})
     if "re2" in value:
-        return linear_pattern(bytes.fromhex(value["re2"]))
+        return linear_pattern(pool[value["re2"]])
     pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
     flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
-    return re.compile(pattern, flags)
+    return LazyPattern(pattern, flags)
+
+
+class LazyPattern:
+    """A regex compiled on its first use: most rules' regexes are never needed by a scan (no
+    candidate of theirs), and compiling the pack's hundred of them costs a start-up noticeable
+    time. Equal to the compiled pattern it stands for."""
+
+    __slots__ = ("_compiled", "flags", "pattern")
+
+    def __init__(self, pattern: str | bytes, flags: int) -> None:
+        self.pattern, self.flags = pattern, flags
+        self._compiled: re.Pattern[Any] | None = None
+
+    def __getattr__(self, name: str) -> Any:  # match, search, finditer, groups, ...
+        if self._compiled is None:
+            self._compiled = re.compile(self.pattern, self.flags)
+        return getattr(self._compiled, name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyPattern | re.Pattern):
+            return (self.pattern, self.flags) == (other.pattern, other.flags)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash((self.pattern, self.flags))
+
+
+def _package() -> Any:
+    """The package's folder: the directory itself when it is one (every pip install, editable or not),
+    without importing importlib.resources (a tenth of the start-up); a zip's through it."""
+    here = Path(crawler.__file__).parent
+    if (here / "data" / "rules").is_dir():
+        return here
+    from importlib import resources
+
+    return resources.files("crawler")
 
 
 def _key(config: Path | None) -> str:
-    h = hashlib.sha256(f"{__version__}|{sorted(f.name for f in fields(Rule))}".encode())
-    pkg = resources.files("crawler")
+    h = hashlib.sha256(f"{__version__}|{FORMAT}|{sorted(f.name for f in fields(Rule))}".encode())
+    pkg = _package()
     for part in (pkg / "detect" / "rules.py", pkg / "config" / "model.py"):
         h.update(part.read_bytes() if part.is_file() else b"-")
-    for f in sorted((f for f in RULES_DIR.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name):
+    for f in sorted((f for f in (pkg / "data" / "rules").iterdir() if f.name.endswith(".toml")), key=lambda f: f.name):
         h.update(f.name.encode() + b"\0" + f.read_bytes())
     if config is not None:
         h.update(str(config.resolve()).encode() + b"\0" + config.read_bytes())
@@ -103,18 +136,23 @@ def scan_rules(explicit: str | None) -> list[Rule]:
     file: Path | None = None
     try:
         file = cache_dir() / f"rules-{_key(path)}.json"
-        rules = [Rule(**{k: _decode(v) for k, v in item.items()}) for item in json.loads(file.read_text("utf-8"))]
+        doc = json.loads(file.read_text("utf-8"))
+        pool = [zlib.decompress(binascii.a2b_base64(b)) for b in doc["pool"]]
+        rules = [Rule(**{k: _decode(v, pool) for k, v in item.items()}) for item in doc["rules"]]
         from crawler.engine.logs import scrub_with
 
         scrub_with(rules)
         return rules
-    except (OSError, ValueError, TypeError, KeyError):
-        pass  # no cache (or one this version cannot read): validate
+    except (OSError, ValueError, TypeError, KeyError, IndexError, zlib.error):
+        pass  # no cache (or one this version cannot read, or a damaged one): validate
     rules = _validated(named if path is not None else None, path is not None)
     if file is None:
         return rules
     try:
-        data = json.dumps([{f.name: _encode(getattr(r, f.name)) for f in fields(Rule)} for r in rules])
+        shared: dict[bytes, int] = {}
+        items = [{f.name: _encode(getattr(r, f.name), shared) for f in fields(Rule)} for r in rules]
+        data = json.dumps({"pool": [binascii.b2a_base64(zlib.compress(b), newline=False).decode() for b in shared],
+                           "rules": items})
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(data, encoding="utf-8")

@@ -3,15 +3,15 @@
 Exit codes: 0 nothing found, 1 findings, 2 usage or config error. No network request is made
 unless ``--verify`` is given. Every file not scanned is counted by reason in :class:`Stats`.
 
-``-j N`` scans with N processes (forked, each with its own scanner; the compiled Hyperscan database
-comes from the on-disk cache). Work is handed out in parts of a few MiB, in order, so the findings
-come out in the same order as with one process.
+``-j N`` scans with N processes (:mod:`crawler.cli.scanpool`: forked, each inheriting the scanner).
+The listing is cut into parts; each process judges (``stat``), reads and scans the files of the
+parts it takes, and the results are put back in the parts' order, so the findings come out in the
+same order as with one process.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import logging
 import os
 import sys
@@ -20,10 +20,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO, TYPE_CHECKING, Any
 
-from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents
+from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents, plain
 from crawler.cli.output import Finding
 from crawler.cli.scanstats import Stats
-from crawler.cli.walk import Skipped, Target, iter_targets
+from crawler.cli.walk import Entry, Listing, Skipped, Target, judge
 from crawler.detect.rules import Rule
 from crawler.detect.scanner import Scanner
 from crawler.detect.windows import Located, scan_documents, scan_stream
@@ -34,8 +34,11 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 BATCH = 1 << 20
 PART_BYTES = 4 << 20
-PART_FILES = 256
 POOL_MIN_BYTES = 4 << 20
+MANY_FILES = 512
+"""From this many listed files on, the listing is cut by count and each process ``stat``s its own."""
+PART_FILES = 64
+MAX_PARTS = 4096
 
 
 @dataclass
@@ -116,16 +119,45 @@ def _file_opener(path: str) -> Any:
     return lambda: open(path, "rb", buffering=0)
 
 
-def _scan_part(worker: Worker, part: Sequence[Target | Skipped], limits: Limits) -> None:
+def _scan_part(worker: Worker, part: Sequence[Target | Skipped | Entry], limits: Limits) -> None:
+    """Read and scan one part of the listing; an entry not yet looked at is judged here first."""
     for t in part:
+        if isinstance(t, tuple):
+            judged = judge(*t)
+            if judged is None:
+                continue
+            t = judged
         if isinstance(t, Skipped):
             worker.add(t)
             continue
         if limits.max_file_size is not None and t.size > limits.max_file_size:
             worker.add(Skipped(t.path, OVER_SIZE))
             continue
+        if t.size < CHUNK and _add_plain(worker, t):
+            continue
         add_file(worker, documents(t.path, _file_opener(t.path), limits))
     worker.flush()
+
+
+def _add_plain(worker: Worker, t: Target) -> bool:
+    """The common case in one ``read``: a small file that is plain text (no archive, no byte-order mark,
+    not binary). Anything else (or a file that changed size since it was listed) is left to
+    :func:`documents`, which reads it again and decides as always."""
+    try:
+        fd = os.open(t.path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        data = os.read(fd, t.size + 1)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    if len(data) != t.size or not plain(data):
+        return False
+    worker.add(Doc(t.path, len(data), data=data))
+    worker.stats.files += 1
+    return True
 
 
 def add_file(worker: Worker, items: Iterable[Doc | Skipped]) -> None:
@@ -137,33 +169,32 @@ def add_file(worker: Worker, items: Iterable[Doc | Skipped]) -> None:
     worker.stats.files += read
 
 
-_STATE: dict[str, Any] = {}
+def _parts(entries: list[Entry]) -> tuple[list[list[Target | Skipped | Entry]], bool]:
+    """The listing cut into consecutive parts, and whether more processes are worth starting.
 
-
-def _init_process(rules: list[Rule], reveal: bool, limits: Limits) -> None:
-    _STATE["scanner"] = Scanner(rules)
-    _STATE["reveal"], _STATE["limits"] = reveal, limits
-
-
-def _run_part(part: Sequence[Target | Skipped]) -> tuple[list[Finding], Stats]:
-    worker = Worker(_STATE["scanner"], _STATE["reveal"])
-    _scan_part(worker, part, _STATE["limits"])
-    return worker.findings, worker.stats
-
-
-def _parts(items: Iterable[Target | Skipped]) -> Iterator[list[Target | Skipped]]:
-    """Consecutive parts of about ``PART_BYTES`` (or ``PART_FILES`` files); a big file is a part alone."""
-    part: list[Target | Skipped] = []
-    size = 0
-    for t in items:
+    A long listing is cut by count without looking at the files (each process judges its own parts,
+    so the ``stat`` calls run in parallel too). A short one is judged here and cut by size: parts of
+    about ``PART_BYTES``, a big file alone, and more processes only above ``POOL_MIN_BYTES``."""
+    if len(entries) >= MANY_FILES:
+        n = max(PART_FILES, -(-len(entries) // MAX_PARTS))
+        return [list(entries[i:i + n]) for i in range(0, len(entries), n)], True
+    parts: list[list[Target | Skipped | Entry]] = []
+    part: list[Target | Skipped | Entry] = []
+    size = total = 0
+    for entry in entries:
+        t = judge(*entry)
+        if t is None:
+            continue
         big = isinstance(t, Target) and t.size > PART_BYTES
-        if part and (big or size >= PART_BYTES or len(part) >= PART_FILES):
-            yield part
+        if part and (big or size >= PART_BYTES):
+            parts.append(part)
             part, size = [], 0
         part.append(t)
         size += t.size if isinstance(t, Target) else 0
+        total += t.size if isinstance(t, Target) else 0
     if part:
-        yield part
+        parts.append(part)
+    return parts, total >= POOL_MIN_BYTES and len(parts) > 1
 
 
 def default_jobs() -> int:
@@ -178,25 +209,23 @@ def default_jobs() -> int:
 
 def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | None = None,
                baseline: set[str] | None = None, reveal: bool = False, jobs: int = 1, no_ignore: bool = False,
-               follow_symlinks: bool = False, progress: IO[str] | None = None) -> ScanOutcome:
+               follow_symlinks: bool = False, progress: IO[str] | None = None,
+               listing: Listing | None = None) -> ScanOutcome:
+    """Scan ``paths``; ``listing``, when given, is the same paths' listing already under way."""
     started = time.perf_counter()
     limits = limits or Limits()
-    worker = Worker(Scanner(rules), reveal)
     if list(paths) == ["-"]:
+        worker = Worker(Scanner(rules), reveal)
         add_file(worker, _stdin_docs(sys.stdin.buffer))
         worker.flush()
     else:
-        listed = iter_targets(list(paths), no_ignore=no_ignore, follow_symlinks=follow_symlinks)
-        head: list[Target | Skipped] = []
-        total = 0
-        for item in listed:  # enough input to be worth more processes? (the walk goes on while they scan)
-            head.append(item)
-            total += item.size if isinstance(item, Target) else 0
-            if total >= POOL_MIN_BYTES:
-                break
-        parts = _parts(itertools.chain(head, listed))
-        if jobs > 1 and total >= POOL_MIN_BYTES:
-            _run_pool(worker, parts, list(rules), reveal, limits, jobs)
+        listing = listing or Listing(list(paths), no_ignore, follow_symlinks)  # git lists while the scanner is built
+        worker = Worker(Scanner(rules), reveal)
+        parts, worth = _parts(listing.result())
+        if jobs > 1 and worth and hasattr(os, "fork"):
+            from crawler.cli.scanpool import run_forked
+
+            run_forked(worker, parts, limits, jobs, _scan_part)
         else:
             done = 0
             for part in parts:
@@ -208,36 +237,6 @@ def scan_paths(paths: Sequence[str], rules: Sequence[Rule], *, limits: Limits | 
             if progress is not None:
                 progress.write("\r\x1b[K")
     return finish(worker, baseline, started)
-
-
-def _run_pool(worker: Worker, parts: Iterable[list[Target | Skipped]], rules: list[Rule], reveal: bool,
-              limits: Limits, jobs: int) -> None:
-    """This process and ``jobs - 1`` more share the parts as the walk yields them: a part goes to the
-    pool while it has fewer than two parts per process waiting, else this process scans it itself.
-    Results are taken in order. Forked processes inherit this process's scanner; spawned ones (no
-    fork on the platform) build their own."""
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-    forked = "fork" in multiprocessing.get_all_start_methods()
-    _STATE.update(scanner=worker.scanner, reveal=reveal, limits=limits)
-    context = multiprocessing.get_context("fork" if forked else "spawn")
-    init: Any = None if forked else _init_process
-    args: Any = (rules, reveal, limits)
-    slots: list[Future[tuple[list[Finding], Stats]] | tuple[list[Finding], Stats]] = []
-    waiting: list[Future[tuple[list[Finding], Stats]]] = []
-    with ProcessPoolExecutor(max_workers=jobs - 1, mp_context=context, initializer=init, initargs=args) as pool:
-        for part in parts:
-            waiting = [f for f in waiting if not f.done()]
-            if len(waiting) >= 2 * (jobs - 1):
-                slots.append(_run_part(part))
-            else:
-                waiting.append(pool.submit(_run_part, part))
-                slots.append(waiting[-1])
-        for slot in slots:
-            found, stats = slot.result() if isinstance(slot, Future) else slot
-            worker.findings += found
-            worker.stats.add(stats)
 
 
 def finish(worker: Worker, baseline: set[str] | None, started: float) -> ScanOutcome:

@@ -18,6 +18,7 @@ import logging
 import os
 import stat
 import subprocess
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,14 +65,22 @@ def _prefix(directory: str) -> str:
     return "" if directory == "." else directory + os.sep
 
 
-def _ignored(directory: str) -> bool:
-    """Whether git ignores this folder as a whole (``dist/``): named explicitly, it is read all the same."""
+def _git_listing(directory: str) -> list[str] | None:
+    """:func:`_git_files`, or ``None`` (walk it all) when git ignores this folder as a whole (``dist/``):
+    named explicitly, it is read all the same. Both questions are asked of git at the same time."""
     try:
-        proc = subprocess.run(["git", "-C", directory, "check-ignore", "-q", "."], capture_output=True, timeout=60,
-                              check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return proc.returncode == 0
+        check = subprocess.Popen(["git", "-C", directory, "check-ignore", "-q", "."], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+    except OSError:
+        return None
+    listed = _git_files(Path(directory))
+    try:
+        ignored = check.wait(timeout=60) == 0
+    except subprocess.TimeoutExpired:
+        check.kill()
+        check.wait()
+        ignored = False
+    return None if ignored else listed
 
 
 def _walk(directory: Path, follow: bool) -> Iterator[str]:
@@ -121,18 +130,63 @@ def classify(path: str, root: str | None, follow: bool) -> Target | Skipped | No
     return Target(path, st.st_size)
 
 
-def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False
-                 ) -> Iterator[Target | Skipped]:
-    """Expand the command-line paths into files to read (named as the user would write them)."""
+Entry = tuple[str, str | None, bool]
+"""A listed path not yet looked at: ``(path, root, follow)``; ``root`` is ``None`` for a path named on
+the command line (read even if git ignores it, through a link too)."""
+
+
+def list_entries(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False) -> Iterator[Entry]:
+    """The command-line paths expanded into names, without looking at the files (no ``stat``):
+    :func:`judge` does that, in whichever process reads the file."""
     for given in paths:
         if os.path.isdir(given):
             root = os.path.realpath(given)
-            listed = None if no_ignore or _ignored(given) else _git_files(Path(given))
+            listed = None if no_ignore else _git_listing(given)
             entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
             for path in entries:  # neither git nor the walk lists anything under .git/
-                item = classify(path, root, follow_symlinks)
-                if item is not None and not (isinstance(item, Skipped) and item.why == GONE):
-                    yield item  # (a file git lists but the work tree deleted is not there to scan)
-        else:  # named explicitly: read it even if git ignores it, through a link too
-            item = classify(given, None, True)
-            yield item if item is not None else Skipped(given, SPECIAL)
+                yield path, root, follow_symlinks
+        else:
+            yield given, None, True
+
+
+def judge(path: str, root: str | None, follow: bool) -> Target | Skipped | None:
+    """What to do with one listed entry (``None``: nothing, it is a directory reached another way)."""
+    item = classify(path, root, follow)
+    if root is None:  # named explicitly
+        return item if item is not None else Skipped(path, SPECIAL)
+    if isinstance(item, Skipped) and item.why == GONE:
+        return None  # a file git lists but the work tree deleted is not there to scan
+    return item
+
+
+def iter_targets(paths: list[str], *, no_ignore: bool = False, follow_symlinks: bool = False
+                 ) -> Iterator[Target | Skipped]:
+    """Expand the command-line paths into files to read (named as the user would write them)."""
+    for entry in list_entries(paths, no_ignore=no_ignore, follow_symlinks=follow_symlinks):
+        item = judge(*entry)
+        if item is not None:
+            yield item
+
+
+class Listing(threading.Thread):
+    """:func:`list_entries` in a thread (mostly waiting for git), its exception re-raised by ``result``."""
+
+    def __init__(self, paths: list[str], no_ignore: bool, follow: bool) -> None:
+        super().__init__(daemon=True)
+        self.args = (paths, no_ignore, follow)
+        self.entries: list[Entry] = []
+        self.error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        paths, no_ignore, follow = self.args
+        try:
+            self.entries = list(list_entries(paths, no_ignore=no_ignore, follow_symlinks=follow))
+        except BaseException as exc:  # re-raised where the scan waits for the listing
+            self.error = exc
+
+    def result(self) -> list[Entry]:
+        self.join()  # before any fork: no thread is left running
+        if self.error is not None:
+            raise self.error
+        return self.entries

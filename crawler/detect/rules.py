@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import functools
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -40,12 +37,25 @@ from crawler.detect.checksum import CHECKSUMS
 from crawler.kernel.errors import ConfigError, RuleError
 
 if TYPE_CHECKING:  # pydantic is imported when a rule is validated, not to match tokens (``scan`` starts fast)
+    from importlib.resources.abc import Traversable
+
     from crawler.config.model import AllowConfig, CompanionConfig, Config, RuleConfig
 
 #: The files shipped inside the package (rule pack, report templates, example config), read through
 #: importlib.resources so that a wheel install finds them as an editable one does.
-DATA_DIR: Traversable = resources.files("crawler") / "data"
-RULES_DIR: Traversable = DATA_DIR / "rules"
+#: Both are made on first use (importlib.resources costs a cached ``scan`` a noticeable part of its start).
+DATA_DIR: Traversable
+RULES_DIR: Traversable
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("DATA_DIR", "RULES_DIR"):
+        from importlib import resources
+
+        data = resources.files("crawler") / "data"
+        globals().update(DATA_DIR=data, RULES_DIR=data / "rules")
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _DIGITS = "0123456789"
 _LOWER = "abcdefghijklmnopqrstuvwxyz"
@@ -402,11 +412,15 @@ class Pack:
 
 
 @functools.cache
-def builtin_pack(rules_dir: Traversable | Path = RULES_DIR) -> Pack:
+def builtin_pack(rules_dir: Traversable | Path | None = None) -> Pack:
     """Every rule and allowlist entry of the built-in pack. A pack with no rule is an error, never a
     silent "No findings"; an allowlist entry naming an unknown rule is an error too."""
+    import tomllib  # only when the pack is validated (a cached scan does not read it)
+
     from crawler.config.model import AllowConfig, RuleConfig
 
+    if rules_dir is None:
+        rules_dir = __getattr__("RULES_DIR")
     rules: list[RuleConfig] = []
     allow: list[tuple[str, int, AllowConfig]] = []
     files = sorted((f for f in rules_dir.iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
@@ -450,7 +464,7 @@ def _validated(model: type[Any], raw: Any, file: Traversable | Path, loc: list[i
         raise ConfigError(problem, file=str(file), key=key) from None
 
 
-def builtin_rule_configs(rules_dir: Traversable | Path = RULES_DIR) -> tuple[RuleConfig, ...]:
+def builtin_rule_configs(rules_dir: Traversable | Path | None = None) -> tuple[RuleConfig, ...]:
     """Every rule of the built-in pack, validated."""
     return builtin_pack(rules_dir).rules  # type: ignore[arg-type]  # Traversables are hashable
 

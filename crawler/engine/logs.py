@@ -23,16 +23,21 @@ class Scrubber:
 
     def __init__(self, rules: Sequence[Rule] = ()) -> None:
         self.scanner: Any = None
+        self.rules: Sequence[Rule] = ()
         self.set_rules(rules)
 
     def set_rules(self, rules: Sequence[Rule]) -> None:
-        from crawler.detect.scanner import Scanner
-
-        self.scanner = Scanner(rules, use_hyperscan=False) if rules else None
+        """Use these rules from now on; their scanner is compiled when the first text comes (a
+        ``scan`` that logs nothing does not pay for it)."""
+        self.rules, self.scanner = list(rules), None
 
     def __call__(self, text: str) -> str:
-        if self.scanner is None or not text:
+        if not self.rules or not text:
             return text
+        if self.scanner is None:
+            from crawler.detect.scanner import Scanner
+
+            self.scanner = Scanner(self.rules, use_hyperscan=False)
         raw = text.encode("utf-8", "surrogateescape")
         matches = self.scanner.scan(raw)
         if not matches:

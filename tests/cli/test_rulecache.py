@@ -3,9 +3,11 @@ a bad config is still an error, and a warm start imports neither pydantic nor th
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -51,6 +53,26 @@ def test_cached_rules_equal_validated_ones(work: Path) -> None:
     cfg = write_config(work)
     first, second = scan_rules(str(cfg)), scan_rules(str(cfg))  # built, then read back
     assert second == first == load_rules(read_config(str(cfg)))
+
+
+@pytest.mark.parametrize("damage", [
+    pytest.param(lambda doc: doc["pool"].__setitem__(0, "bm90IHpsaWI="), id="pool-entry-not-zlib"),
+    pytest.param(lambda doc: doc["pool"].clear(), id="pool-entry-missing"),
+    pytest.param(lambda doc: doc.pop("pool"), id="no-pool"),
+    pytest.param(lambda doc: doc["rules"][0].__setitem__("allowed", {"b": "x"}), id="pool-index-not-a-number"),
+])
+def test_a_damaged_cache_is_validated_again(work: Path, damage: Any) -> None:
+    from crawler.cli.rulecache import _key
+    from crawler.detect.scanner import cache_dir
+
+    cfg = write_config(work)
+    first = scan_rules(str(cfg))
+    cached = cache_dir() / f"rules-{_key(Path(str(cfg)))}.json"
+    doc = json.loads(cached.read_text(encoding="utf-8"))
+    damage(doc)
+    cached.write_text(json.dumps(doc), encoding="utf-8")
+    assert scan_rules(str(cfg)) == first  # validated again, not a crash
+    assert json.loads(cached.read_text(encoding="utf-8"))["pool"], "and the cache rewritten"
 
 
 def test_a_warm_scan_imports_no_pydantic(tmp_path: Path) -> None:

@@ -275,11 +275,12 @@ def test_a_damaged_archive_is_counted(work: Path, capsys: pytest.CaptureFixture[
 
 # -- parallel --------------------------------------------------------------------------------
 
-def test_parallel_scan_gives_the_same_findings(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def _tree(root: Path, files: int = 600, filler_lines: int = 600) -> list[str]:
+    """``files`` Python files of about ``filler_lines * 24`` bytes in 7 folders, a token in every 50th."""
     planted = []
-    filler = ("def f():\n    return 1\n" * 600).encode()  # ~13 kB
-    for i in range(600):  # ~8 MB: above the size at which processes are started
-        path = work / "tree" / f"p{i % 7}" / f"m{i}.py"
+    filler = ("def f():\n    return 1\n" * filler_lines).encode()
+    for i in range(files):
+        path = root / f"p{i % 7}" / f"m{i}.py"
         path.parent.mkdir(parents=True, exist_ok=True)
         if i % 50 == 3:
             token = acme_token()
@@ -287,13 +288,76 @@ def test_parallel_scan_gives_the_same_findings(work: Path, capsys: pytest.Captur
             path.write_bytes(filler + f"K = '{token}'\n".encode())
         else:
             path.write_bytes(filler)
+    return planted
+
+
+def _same_with_two(capsys: pytest.CaptureFixture[str], planted: list[str], tree: Path) -> None:
     one = scan_json(capsys, "tree", "-j", "1")
     two = scan_json(capsys, "tree", "-j", "2")
     assert one[0].code == two[0].code == 1
-    assert one[1] == two[1]
+    assert one[1] == two[1]  # the same findings in the same order
     assert sorted(f["fingerprint"] for f in two[1]) == sorted(sha(t) for t in planted)
     assert (two[2]["files"], two[2]["bytes"]) == (one[2]["files"], one[2]["bytes"]) == (
-        600, sum(p.stat().st_size for p in (work / "tree").rglob("*.py")))
+        sum(1 for _ in tree.rglob("*.py")), sum(p.stat().st_size for p in tree.rglob("*.py")))
+
+
+@pytest.fixture
+def forks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many parts each call of ``run_forked`` was given (a parallel scan really took place)."""
+    from crawler.cli import scanpool
+
+    calls: list[int] = []
+    real = scanpool.run_forked
+
+    def counted(worker: object, parts: list[object], *rest: object) -> None:
+        calls.append(len(parts))
+        real(worker, parts, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(scanpool, "run_forked", counted)
+    return calls
+
+
+def test_parallel_scan_gives_the_same_findings(work: Path, capsys: pytest.CaptureFixture[str],
+                                               forks: list[int]) -> None:
+    planted = _tree(work / "tree")  # 600 files: each process stats its own
+    _same_with_two(capsys, planted, work / "tree")
+    assert len(forks) == 1 and forks[0] >= 2
+
+
+def test_a_few_big_files_are_shared_too(work: Path, capsys: pytest.CaptureFixture[str], forks: list[int]) -> None:
+    planted = _tree(work / "tree", files=6, filler_lines=60_000)  # ~1.4 MB each: judged first, cut by size
+    _same_with_two(capsys, planted, work / "tree")
+    assert len(forks) == 1 and forks[0] >= 2
+
+
+def test_a_worker_that_dies_loses_nothing(work: Path, capsys: pytest.CaptureFixture[str],
+                                          monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    from crawler.cli import scanpool
+
+    def dies(worker: object, parts: object, limits: object, claims: int, out: int, scan_part: object) -> None:
+        for _ in range(3):  # takes three parts, then is killed before it answers
+            scanpool._claim(claims)
+        os._exit(9)
+
+    monkeypatch.setattr(scanpool, "_child", dies)
+    planted = _tree(work / "tree")
+    _same_with_two(capsys, planted, work / "tree")
+    assert forks and forks[0] > 3
+
+
+def test_parts_beyond_what_the_pipe_holds_are_scanned(work: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch, forks: list[int]) -> None:
+    from crawler.cli import scanpool
+
+    def offers_two(feed: int, n: int) -> int:
+        os.write(feed, (0).to_bytes(4, "little") + (1).to_bytes(4, "little"))
+        os.close(feed)
+        return 2
+
+    monkeypatch.setattr(scanpool, "_offer", offers_two)
+    planted = _tree(work / "tree")
+    _same_with_two(capsys, planted, work / "tree")
+    assert forks and forks[0] > 2
 
 
 def test_bad_numbers_are_usage_errors(work: Path, capsys: pytest.CaptureFixture[str]) -> None:
