@@ -118,14 +118,26 @@ class Park:
 
 
 @dataclass(frozen=True)
+class Fetch:
+    """An item a listing found, to be fetched later through the store's fetch queue (when the engine
+    runs one, see :attr:`SourceContext.queue`): the engine hands ``ref`` to :meth:`Source.refetch` of
+    the source that queued ``key`` first, once across sources and processes, newest first."""
+
+    key: str
+    ref: Mapping[str, Any]
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Batch:
     """Documents plus the cursor to store once all of them are accepted, and the documents of the
-    same stretch that were skipped or parked (the cursor moves past those too)."""
+    same stretch that were skipped, parked or queued (the cursor moves past those too)."""
 
     documents: Sequence[Document]
     cursor: Mapping[str, Any]
     skipped: Sequence[Skip] = ()
     parked: Sequence[Park] = ()
+    queued: Sequence[Fetch] = ()
 
 
 @dataclass(frozen=True)
@@ -159,14 +171,21 @@ class SourceContext:
     now: Callable[[], datetime] = utcnow
     prefetch: int = 8
     """Documents fetched ahead of the pipeline (ordered; see :func:`prefetched`)."""
+    queue: bool = False
+    """The engine runs the store's fetch queue: a source with a :attr:`Source.lane` yields its
+    per-item fetches as :class:`Fetch` es instead of fetching them inline."""
+    auth: httpx.Auth | None = None
+    """Credentials applied to every request (a source's own, e.g. its GitHub credential pool)."""
 
     async def request(self, url: str, *, params: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Body:
         """GET under the retry policy, body read under a cap (raises SourceError subclasses)."""
         cap = max_bytes or self.max_page_bytes
 
+        auth: dict[str, Any] = {"auth": self.auth} if self.auth is not None else {}
+
         async def call() -> httpx.Response:
-            body = await read_capped(self.client, "GET", url, max_bytes=cap, params=params, headers=headers)
+            body = await read_capped(self.client, "GET", url, max_bytes=cap, params=params, headers=headers, **auth)
             resp = body.response
             resp._content = body.content  # the capped content, so classification can read it
             resp.extensions = {**resp.extensions, "leakpatrol_truncated": body.truncated}
@@ -218,6 +237,9 @@ class Source(abc.ABC):
     """True for sources configured as a list of tables (each instance has its own ``name``)."""
     default_hosts: ClassVar[tuple[str, ...]] = ()
     """Raw-content hosts fetched besides the API host (overridden by ``allowed_hosts``)."""
+    lane: ClassVar[str | None] = None
+    """``"realtime"`` or ``"backfill"`` for a source whose per-item fetches go through the store's
+    fetch queue (:class:`Fetch`); the coverage report counts each lane."""
 
     def __init__(self, options: SourceOptions, ctx: SourceContext) -> None:
         self.options = options
