@@ -17,6 +17,7 @@ from typing import Any
 
 from crawler.config.model import SourceSpec
 from crawler.engine.delivery import owner_is_dead
+from crawler.engine.fetching import DRAIN_SECONDS, Drained, FetchQueue
 from crawler.engine.parking import Parking
 from crawler.engine.pipeline import Engine
 from crawler.http import allowed_hosts_for, bulk_transport, make_client
@@ -61,6 +62,10 @@ class SourceRunner:
         self.problem = self.cls.missing_credentials(self.options)
         self._not_before: datetime | None = None
         """Before this moment this process's own last poll says the source is not due."""
+        self.parking = Parking(engine, self.name, self.options.document_give_up_after)
+        bound = int(getattr(self.options, "max_queued", 100_000))
+        self.queue = FetchQueue(engine, self.name, self.cls.lane, bound, self.parking) if self.cls.lane else None
+        """The store's fetch queue for this source's per-item fetches (sources with a ``lane``)."""
 
     @property
     def name(self) -> str:
@@ -81,7 +86,8 @@ class SourceRunner:
                                 prefixes=sorted({r.prefix for r in self.engine.rules if not r.builtin}
                                                 or {r.prefix for r in self.engine.rules}),
                                 max_document_bytes=self.engine.cfg.scanner.max_document_bytes,
-                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock)
+                                max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock,
+                                queue=self.queue is not None)
             self.source = self.cls(opts, ctx)
         return self.source
 
@@ -102,7 +108,17 @@ class SourceRunner:
         return self._due_by(state, now, interval)
 
     async def poll(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
-                   interval: bool = True) -> PollOutcome:
+                   interval: bool = True, drain: float = DRAIN_SECONDS) -> PollOutcome:
+        """:meth:`listing`, then up to ``drain`` seconds fetching the source's queued items (the daemon
+        passes 0: its fetch-queue job does that, so a backlog never delays the next listing)."""
+        out = await self.listing(on_batch, interval=interval)
+        if drain > 0 and self.queue is not None and not out.skipped:
+            drained = await self.drain(drain)
+            out.documents, out.sightings = out.documents + drained.documents, out.sightings + drained.sightings
+        return out
+
+    async def listing(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
+                      interval: bool = True) -> PollOutcome:
         """One poll: every batch through the pipeline, then the cursor; errors become back-off.
         ``interval`` as in :meth:`due`, which is checked again under the lease: another process may
         have polled between this one's check and its lease. The lease comes with the source's state
@@ -123,11 +139,13 @@ class SourceRunner:
         outcome: dict[str, Any] = {}
         try:
             source = await self._instance()
-            parking = Parking(self.engine, self.name, self.options.document_give_up_after)
+            parking = self.parking
             out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()
             async for batch in source.poll(dict(state.cursor)):
                 await parking.settle(batch)  # parked documents are stored before the cursor passes them
+                if self.queue is not None:  # so are queued fetches
+                    await self.queue.add(batch)
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
                 unsaved = dict(batch.cursor)
@@ -154,6 +172,16 @@ class SourceRunner:
             self._not_before = max(now + timedelta(seconds=self.interval) - timedelta(milliseconds=50),
                                    nxt or now)
         return out
+
+    async def drain(self, seconds: float | None = None, limit: int | None = None) -> Drained:
+        """Fetch this source's due queued items (see :mod:`crawler.engine.fetching`). Errors that hold
+        for every item pause the queue and are not raised."""
+        if self.queue is None:
+            return Drained()
+        source = await self._instance()
+        if seconds is None:
+            return await self.queue.drain(source, limit=limit)
+        return await self.queue.drain(source, seconds, limit)
 
     async def _take_over(self, lease: float, now: datetime) -> SourceState | None:
         """Take the lease of a killed process of this host instead of waiting for it to expire."""

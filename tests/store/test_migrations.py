@@ -27,7 +27,7 @@ from tests.store.legacy import fill_legacy_database, make_legacy_database, snaps
 
 LEGACY_TABLES = {"lp_meta", "lp_token", "lp_sighting", "lp_verification", "lp_delivery", "lp_source_state",
                  "lp_notifier_state"}
-TABLES = LEGACY_TABLES | {"lp_parked_document"}
+TABLES = LEGACY_TABLES | {"lp_parked_document", "lp_fetch"}
 WRITES = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
 
 
