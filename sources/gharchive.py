@@ -192,7 +192,10 @@ class Gharchive(GithubPushes):
         finally:
             await resp.aclose()
         if rest.strip():
-            yield n + 1, rest
+            n += 1
+            yield n, rest
+        if not unzip.eof:
+            raise _Broken(n + 1, f"{name}: gzip ends inside a member after line {n}")
 
 
 class _NotPublished(Exception):
