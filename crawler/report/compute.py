@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.kernel.clock import iso
 from crawler.kernel.status import STATUSES
+from crawler.report.coverage import FetchRow, coverage
 
 if TYPE_CHECKING:
     from crawler.store.database import Store
@@ -213,7 +214,7 @@ def _seen_key(tok: TokenRow) -> tuple[datetime, str]:
 
 def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
                    deliveries: Sequence[DeliveryRow], verifications: Sequence[VerificationRow],
-                   period: Period, now: datetime) -> dict[str, Any]:
+                   period: Period, now: datetime, fetches: Sequence[FetchRow] = ()) -> dict[str, Any]:
     """The whole report as a JSON-ready dict (version 1, see ``docs/report-schema.md``)."""
     rows = _Rows.index(tokens, sightings, deliveries, verifications)
     new = rows.new_in(period)
@@ -240,6 +241,7 @@ def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
         "repeat_places": _repeat_places(rows, period),
         "dead_letters": dead,
         "trend": _trend(rows, period),
+        "coverage": coverage(fetches, period.start, period.end),
     }
 
 
@@ -361,4 +363,4 @@ def _trend(rows: _Rows, period: Period) -> list[dict[str, Any]]:
 def load_report(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     """Read the rows from the store (never decrypting a token) and compute the report."""
     return compute_report(store.tokens(), store.sightings(), store.deliveries(), store.verifications(),
-                          period, now)
+                          period, now, store.fetch_items(period.start, period.end))
