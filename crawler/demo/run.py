@@ -25,10 +25,12 @@ from crawler.engine.pipeline import Engine
 from crawler.kernel.serve import AppServer
 from crawler.plugins import load_config
 from crawler.receiver.app import create_app
-from sources.fakes import demo_kinds
+from sources.fakes import demo_kinds, polled_kinds
 
 SOURCES = demo_kinds()
 """The sources planted into and polled, in turn: every registered one quick enough for a 1 s demo."""
+POLLED = polled_kinds()
+"""…plus those polled alongside them, reading what they publish (an archive of the same pushes)."""
 SECRET_ENV = "LEAKPATROL_DEMO_WEBHOOK_SECRET"
 
 
@@ -85,7 +87,7 @@ def _receiver_hook(sb: Sandbox, state: DemoState) -> Any:
 
 def _write_config(sb: Sandbox, folder: Path, receiver_url: str) -> Path:
     path = folder / "leakpatrol.toml"
-    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=SOURCES)
+    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=POLLED)
     text += '\n[verification]\nrecheck = "3s"\nunknown_retry = "2s"\n'
     path.write_text(text, encoding="utf-8")
     return path

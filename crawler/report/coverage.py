@@ -3,10 +3,11 @@ queue's rows (:class:`crawler.store.models.FetchItem`; schema: ``docs/report-sch
 
 A push belongs to the UTC day it was published (``published_at``). The denominator is the pushes the
 archive saw that day (``seen_backfill_at``: the archive lists every public push) — or, on a day the
-archive saw none (no ``gharchive`` source), every push any source saw, and ``denominator`` says
-which (the period's total adds the days up: ``mixed`` when they differ). A push is *scanned* once its diff was fetched (``status == "done"``), in the real-time lane
-(the events feed saw it first) or the backfill lane (the archive did). The delay of a scanned push is
-from its publication to its fetch; medians are nearest-rank.
+archive saw none (no archive source), every push any source saw, and ``denominator`` says which (the
+period's total adds the days up: ``mixed`` when they differ). A push is *scanned* once its diff was
+fetched (``status == "done"``), in the real-time lane (the events feed saw it first) or the backfill
+lane (the archive did). The delay of a scanned push is from its publication to its fetch; medians
+are nearest-rank.
 """
 
 from __future__ import annotations

@@ -332,7 +332,7 @@ def _searchable(gh: GitHubService, text: str, n: int, org: str) -> Published:
 
 FAKES: tuple[Fake[GitHubService], ...] = (
     Fake("github_events", GitHubService, _table, _push),
-    Fake("gharchive", GitHubService, _archive_table, _archived_push),
+    Fake("gharchive", GitHubService, _archive_table, _archived_push, demo=False, rides_along=True),
     Fake("github_gists", GitHubService, _table, _gist),
     Fake("github_search", GitHubService, _table, _searchable, demo=False),
 )

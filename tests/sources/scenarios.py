@@ -261,5 +261,5 @@ class PasteSitesScenario(Scenario):
 
 
 SCENARIOS: dict[str, Scenario] = {s.kind: s for s in (
-    GithubEventsScenario(), GharchiveScenario(), GithubGistsScenario(), GithubSearchScenario(), GitlabSnippetsScenario(),
-    PastebinScenario(), PasteSitesScenario())}
+    GithubEventsScenario(), GharchiveScenario(), GithubGistsScenario(), GithubSearchScenario(),
+    GitlabSnippetsScenario(), PastebinScenario(), PasteSitesScenario())}
