@@ -79,7 +79,9 @@ class Gharchive(GithubPushes):
 
     async def poll(self, cursor: Mapping[str, Any]) -> AsyncIterator[Batch]:
         ended = self.ctx.now().astimezone(UTC).replace(minute=0, second=0, microsecond=0) - HOUR
-        done = parse_hour(cursor.get("hour")) or ended - HOUR * self.options.backfill_hours
+        done = parse_hour(cursor.get("hour"))
+        pin = done is None  # the first poll: where it starts is stored even if no hour can be read yet
+        done = done or ended - HOUR * self.options.backfill_hours
         hour = done + HOUR
         skip = int(cursor.get("line") or 0) if cursor.get("partial") == hour_name(hour) else 0
         while hour <= ended:
@@ -88,11 +90,14 @@ class Gharchive(GithubPushes):
                 if batch is None:
                     published = False
                     break
+                pin = False
                 yield batch
             if not published:  # not there yet: asked again after the interval
                 logger.info("%s: hour %s not published yet", self.ctx.name, hour_name(hour))
-                return
+                break
             done, hour, skip = hour, hour + HOUR, 0
+        if pin:
+            yield Batch([], {"hour": hour_name(done)})
 
     async def _hour(self, hour: datetime, done: datetime, skip: int) -> AsyncIterator[Batch | None]:
         """The batches of one hour (``None`` once if the file is not published yet)."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -78,3 +79,18 @@ async def test_githubs_recorded_rate_limits_on_a_compare_back_the_archive_off(na
         serve(router, compare_url(event), load(name).response())
         with pytest.raises(RateLimited):
             await collect(make_source(Gharchive, {"backfill_hours": 1}, Clock()), {})
+
+
+async def test_the_first_poll_pins_where_the_archive_starts_even_before_an_hour_has_ended() -> None:
+    """Without backfill the first hour is the one in progress; a poll made before it ends stores that,
+    so the hour is read when it has ended instead of the start moving on with the clock."""
+    clock = Clock()  # 22:00 UTC: 21:00-22:00 has ended, 22:00-23:00 is in progress
+    with respx.mock(assert_all_called=True) as router:
+        batches = await collect(make_source(Gharchive, {"backfill_hours": 0}, clock), {})
+        assert [b.cursor for b in batches] == [{"hour": "2026-11-28-21"}]
+        clock.t += timedelta(hours=1, minutes=5)
+        route = router.get("https://data.gharchive.org/2026-11-28-22.json.gz").mock(
+            return_value=httpx.Response(200, content=archive(as_lines(
+                [e for e in EVENTS.json() if e["type"] != "PushEvent"][:1]), members=1)))
+        later = await collect(make_source(Gharchive, {"backfill_hours": 0}, clock), batches[-1].cursor)
+    assert route.called and later[-1].cursor == {"hour": "2026-11-28-22"}
