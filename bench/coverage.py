@@ -60,6 +60,9 @@ HOUR = 3600.0
 WINDOW = 300
 POLL = 60
 ARCHIVE_DELAY = 300.0
+SHIFT = 1800.0
+"""Budget windows start half an hour after the archive's hours (GitHub's reset is per credential, not
+on the hour), so a run's cut-off, just after its last archive hour, falls inside a window."""
 TOKENS = {"BENCH_GH_A": "bench-credential-a", "BENCH_GH_B": "bench-credential-b"}
 
 
@@ -133,8 +136,8 @@ class Firehose:
     def charge(self, request: Request) -> Response | dict[str, str]:
         """The budget of the request's credential: its headers, or the 403 GitHub sends once spent."""
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
-        window = int((self.clock.epoch() - self.clock.v0) // HOUR)
-        reset = int(self.clock.v0 + (window + 1) * HOUR)
+        window = int((self.clock.epoch() - self.clock.v0 - SHIFT) // HOUR)
+        reset = int(self.clock.v0 + SHIFT + (window + 1) * HOUR)
         used = self.used[(token, window)]
         headers = {"X-RateLimit-Limit": str(self.budget), "X-RateLimit-Resource": "core",
                    "X-RateLimit-Reset": str(reset)}
@@ -250,6 +253,7 @@ class Outcome:
     twice: int
     per_daemon: list[int]
     seconds: float
+    windows: int
     budget_share: float
     """(requests the credentials allowed over the run − listing requests) / pushes, in %."""
 
@@ -262,7 +266,8 @@ class Outcome:
                  f"(n = {len(self.backfill_delays)})" if self.backfill_delays else "")
         daemons = f", fetches per daemon {self.per_daemon}" if len(self.per_daemon) > 1 else ""
         return (f"{self.name}: coverage {self.coverage:.1f} % ({self.fetched}/{self.pushes} pushes; the budget "
-                f"paid for {min(100.0, self.budget_share):.0f} % of them), real-time share "
+                f"of the run's {self.windows} rate-limit windows, less the listing, paid for "
+                f"{self.budget_share:.0f} % of them), real-time share "
                 f"{100.0 * self.realtime / max(1, self.pushes):.1f} %{delay}; planted tokens notified "
                 f"{self.notified}/{self.planted}; 403 received {self.forbidden}; queue depth max {self.max_depth}; "
                 f"pushes fetched twice {self.twice}{daemons}; {self.seconds:.0f} s")
@@ -296,37 +301,42 @@ async def scenario(name: str, *, sources: list[str], budget: int, daemons: int, 
             await asyncio.sleep(0.05)
         pushes = len(hose.pushes)
         archived = end + HOUR - (end - clock.v0) % HOUR + ARCHIVE_DELAY if "gharchive" in sources else end
+        cutoff = archived + 4 * POLL  # every source has had its last hour; then the run is measured
         deadline = time.monotonic() + a.settle
-        while time.monotonic() < deadline:
-            done = clock.epoch() > archived + 2 * POLL and (not depth or depth[-1] == 0)
-            if done and all(t in receiver.arrivals for t in hose.planted if hose_fetched(hose, t)):
-                break
+        while time.monotonic() < deadline and clock.epoch() < cutoff:
             await asyncio.sleep(0.2)
+        await wait_notified(receiver, hose, min(10.0, max(0.0, deadline - time.monotonic())))
         per_daemon = [int(sum(s.value for s in e.metrics.pushes_fetched.collect()[0].samples
                               if s.name.endswith("_total"))) for e in engines]
         rows = engines[0].store.fetch_items()
         stop.set()
     await server.stop()
-    windows = int((clock.epoch() - clock.v0) // HOUR) + 1
+    windows = len({w for _, w in hose.used})
     share = 100.0 * (budget * len(TOKENS) * windows - hose.listings) / max(1, pushes)
     realtime = sum(1 for r in rows if r.status == "done" and r.lane == "realtime")
     delays = [(r.fetched_at - r.published_at).total_seconds() for r in rows
               if r.status == "done" and r.lane == "backfill" and r.fetched_at and r.published_at]
     return Outcome(name, pushes, len(hose.compares), realtime, delays, len(hose.planted),
                    sum(1 for t in hose.planted if t in receiver.arrivals), hose.forbidden, max(depth, default=0),
-                   sum(1 for n in hose.compares.values() if n > 1), per_daemon, time.monotonic() - started, share)
+                   sum(1 for n in hose.compares.values() if n > 1), per_daemon, time.monotonic() - started,
+                   windows, share)
 
 
-def hose_fetched(hose: Firehose, token: str) -> bool:
-    return any(p["token"] == token and hose.compares[k] for k, p in hose.pushes.items())
+async def wait_notified(receiver: Receiver, hose: Firehose, seconds: float) -> None:
+    """Until every planted token whose push was fetched has reached the receiver (or ``seconds``)."""
+    fetched = {p["token"] for k, p in hose.pushes.items() if p["token"] and hose.compares[k]}
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not fetched <= set(receiver.arrivals):
+        await asyncio.sleep(0.1)
 
 
 async def run(a: argparse.Namespace) -> int:
     per_hour = int(a.rate * HOUR / a.scale)
     listing = 3 * int(HOUR / POLL)  # the feed's three pages a poll, every poll
     plenty = 10 * (per_hour + listing)
-    windows = a.hours + 2  # the run spans the push hours, the hour its archive waits for, and the settling
-    half = (per_hour * a.hours // 2 + listing * windows) // (2 * windows)  # both credentials, over the run
+    # The run spans its push hours plus about an hour (the last archive hour, published 5 min late), in
+    # hours + 2 budget windows: the two credentials together get half the pushes plus the listing over it.
+    half = int((per_hour * a.hours / 2 + listing * (a.hours + 1.2)) / (2 * (a.hours + 2)))
     print("leakpatrol bench/coverage.py: share of public pushes fetched, events feed and GH Archive")
     print(machine())
     print(f"firehose {a.rate:g} pushes/s real ({per_hour} per virtual hour), {a.noise} other events per push, "
@@ -369,7 +379,7 @@ async def run(a: argparse.Namespace) -> int:
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--rate", type=float, default=20.0, help="pushes a real second (default 20)")
-    p.add_argument("--hours", type=int, default=2, help="virtual hours of pushes per scenario (default 2)")
+    p.add_argument("--hours", type=int, default=3, help="virtual hours of pushes per scenario (default 3)")
     p.add_argument("--scale", type=float, default=120.0, help="virtual seconds per real second (default 120)")
     p.add_argument("--noise", type=int, default=59, help="other events per push (default 59)")
     p.add_argument("--plant-every", type=int, default=25, help="one push in N carries a token (default 25)")

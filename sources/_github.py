@@ -117,8 +117,9 @@ class GithubPushes(Source):
 
     def __init__(self, options: SourceOptions, ctx: SourceContext) -> None:
         super().__init__(options, ctx)
-        creds = self.credentials(self.options)
-        self.pool = CredentialPool(ctx.name, self.options.api_url, creds, ctx.now)
+        known: dict[str, Credential] = ctx.shared.setdefault(f"github-credentials {self.options.api_url}", {})
+        creds = [known.setdefault(f"{c.name}\0{c.token or c.key}", c) for c in self.credentials(self.options)]
+        self.pool = CredentialPool(ctx.name, self.options.api_url, creds, ctx.now)  # budgets shared per engine
         self.ctx = dataclasses.replace(ctx, auth=self.pool)
 
     @staticmethod

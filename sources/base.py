@@ -176,6 +176,9 @@ class SourceContext:
     per-item fetches as :class:`Fetch` es instead of fetching them inline."""
     auth: httpx.Auth | None = None
     """Credentials applied to every request (a source's own, e.g. its GitHub credential pool)."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """State the sources of one engine share (the engine passes one dict to all): e.g. the budget left
+    on a GitHub credential that two sources spend."""
 
     async def request(self, url: str, *, params: Mapping[str, Any] | None = None,
                       headers: Mapping[str, str] | None = None, max_bytes: int | None = None) -> Body:

@@ -68,6 +68,8 @@ class Engine:
         self._bad_seen: dict[str, int] = {}
         self._inflight: dict[int, asyncio.Task[str]] = {}
         self._source_counters: dict[str, tuple[Any, Any]] = {}
+        self.shared: dict[str, Any] = {}
+        """State the sources of this engine share (``SourceContext.shared``: a GitHub credential's budget)."""
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()

@@ -87,7 +87,7 @@ class SourceRunner:
                                                 or {r.prefix for r in self.engine.rules}),
                                 max_document_bytes=self.engine.cfg.scanner.max_document_bytes,
                                 max_page_bytes=self.engine.cfg.http.max_decompressed_bytes, now=self.engine.clock,
-                                queue=self.queue is not None)
+                                queue=self.queue is not None, shared=self.engine.shared)
             self.source = self.cls(opts, ctx)
         return self.source
 

@@ -5,6 +5,7 @@ limits honoured per credential. Answers carry the header shapes GitHub really se
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import timedelta
 from typing import Any
@@ -192,3 +193,17 @@ def test_a_bad_app_table_is_a_config_error_naming_its_key(app: dict[str, Any], k
     with pytest.raises(ConfigError) as err:
         build_config({"sources": {"github_events": {"apps": [app]}}})
     assert key in str(err.value) and "apps" in str(err.value)
+
+
+async def test_two_sources_of_one_engine_spend_one_budget_per_credential(
+        tokens: dict[str, str], no_network: respx.MockRouter) -> None:
+    """The events feed and the archive use the same tokens: what one spent, the other knows."""
+    clock = Clock()
+    shared: dict[str, Any] = {}
+    built = [make_source(GithubEvents, {"token_env": "GH_A"}, clock) for _ in range(2)]
+    feed, other = (GithubEvents(s.options, dataclasses.replace(s.ctx, shared=shared)) for s in built)  # as the engine
+    no_network.get(EVENTS).mock(return_value=budget(clock, 1, reset_in=600))
+    await listing(feed)  # type: ignore[arg-type]
+    await listing(feed)  # type: ignore[arg-type]  # its last request
+    with pytest.raises(RateLimited):
+        await listing(other)  # type: ignore[arg-type]
