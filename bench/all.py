@@ -57,6 +57,7 @@ STEPS = [
     Step("throughput", "throughput.py", ["--docs", "10000"], ["--docs", "500"]),
     Step("store-io", "store_io.py", [], ["--ops", "200"], json=False),
     Step("faults", "faults.py", [], ["--tokens", "10", "--spread", "20"], in_readme=True),
+    Step("coverage", "coverage.py", [], ["--hours", "1", "--rate", "5", "--no-pg"], in_readme=True),
     Step("peer-samples", "peer_samples.py", [], [], json=False),
 ]
 

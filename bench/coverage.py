@@ -349,7 +349,7 @@ async def run(a: argparse.Namespace) -> int:
             ("feed alone", {"sources": ["github_events"], "budget": plenty, "daemons": 1}),
             ("feed + archive, budget to spare", {"sources": ["github_events", "gharchive"], "budget": plenty,
                                                 "daemons": 1}),
-            (f"feed + archive, budget for half the pushes ({half}/h per credential)",
+            (f"feed + archive, a budget sized for half the pushes ({half}/h per credential)",
              {"sources": ["github_events", "gharchive"], "budget": half, "daemons": 1})]
         if a.pg:
             runs.append(("two daemons on PostgreSQL, feed + archive", {
