@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 CLAIM_TTL = 300.0
 CLAIM_BATCH = 32
 DRAIN_SECONDS = 5.0
+KEEP = timedelta(days=15)
+"""Finished queue rows are kept this long after their push was published: the weekly report's
+Coverage section reads the last full week (and ``report --since`` a little more), then they go."""
+PRUNE_EVERY = timedelta(hours=1)
 PAUSE_ON_ERROR = 60.0
 """Seconds the queue pauses on a failure that holds for every item and says no wait (a refused credential)."""
 """One drain returns after this long (the daemon's next tick goes on), so a big backlog never holds a job."""
@@ -48,6 +52,7 @@ class FetchQueue:
         self.engine, self.source, self.lane, self.bound, self.parking = engine, source, lane, bound, parking
         self.not_before: datetime | None = None
         self._freed = False
+        self._pruned: datetime | None = None
 
     async def add(self, batch: Batch) -> None:
         """Store a batch's queued items (before its cursor is kept) and count the pushes seen."""
@@ -71,6 +76,10 @@ class FetchQueue:
         if not self._freed:  # a killed process's claims come back at once
             self._freed = True
             await engine.db(engine.store.release_dead_fetch_claims, owner_is_dead)
+        now = engine.clock()
+        if self._pruned is None or now - self._pruned >= PRUNE_EVERY:
+            self._pruned = now
+            await engine.db(engine.store.prune_fetches, now - KEEP)
         out, fetched, started = Drained(), 0, time.monotonic()
         while time.monotonic() - started < seconds and (limit is None or fetched < limit):
             batch = CLAIM_BATCH if limit is None else min(CLAIM_BATCH, limit - fetched)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
@@ -149,6 +149,15 @@ class FetchQueries:
         if isinstance(oldest, datetime) and oldest.tzinfo is None:  # MIN() may come back without the column type
             oldest = oldest.replace(tzinfo=UTC)
         return QueueStats(int(depth), oldest)
+
+    def prune_fetches(self, before: datetime) -> int:
+        """Forget finished items published before ``before`` (the coverage report reads the last weeks
+        only); pending ones stay whatever their age."""
+        with self.session() as s:
+            res = s.execute(delete(FetchItem).where(col(FetchItem.status) != "pending",
+                                                    col(FetchItem.published_at) < before))
+            s.commit()
+            return int(res.rowcount)  # type: ignore[attr-defined]
 
     def fetch_items(self, start: datetime | None = None, end: datetime | None = None) -> list[FetchItem]:
         """Queue rows published in ``[start, end)`` (all of them without bounds), oldest first."""

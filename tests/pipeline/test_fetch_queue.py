@@ -16,12 +16,12 @@ import pytest
 import respx
 
 from crawler.engine.polling import SourceRunner
-from crawler.store.crypto import Cipher
-from crawler.store.database import open_store
 from crawler.engine.scheduler import Daemon
 from crawler.kernel.retry import RetryPolicy
+from crawler.store.crypto import Cipher
+from crawler.store.database import open_store
 from tests.pipeline.helpers import FakeClock, Issuer, endpoint, running, secrets
-from tests.pipeline.test_parking import API, EVENTS, compare_url, config, db_url  # noqa: F401
+from tests.pipeline.test_parking import API, EVENTS, compare_url, config
 from tests.realworld.test_github import compare_with
 from tests.sources.helpers import token
 

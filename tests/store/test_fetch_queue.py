@@ -102,3 +102,15 @@ def test_two_claimers_at_once_take_disjoint_items_and_all_of_them(db: Db, store:
 def test_an_unknown_lane_is_refused(store: Store) -> None:
     with pytest.raises(ValueError, match="sideways"):
         store.queue_fetches(pushes(1), handler="x", lane="sideways", now=T0)
+
+
+def test_finished_items_are_pruned_by_age_and_pending_ones_never(store: Store) -> None:
+    store.queue_fetches(pushes(3), handler="github_events", lane="realtime", now=T0)
+    a, b, _ = sorted(store.claim_fetches(["github_events"], "a:1", 60, T0), key=lambda r: r.key)
+    assert a.id and b.id
+    store.finish_fetch(a.id, "done", T0)
+    store.finish_fetch(b.id, "skipped", T0)
+    store.defer_fetches([r.id for r in store.fetch_items() if r.status == "pending" and r.id], T0)
+    assert store.prune_fetches(T0 + timedelta(seconds=1)) == 1  # a: published at T0; b at T0 + 1 s
+    assert store.prune_fetches(T0 + timedelta(days=30)) == 1
+    assert [r.status for r in store.fetch_items()] == ["pending"]
