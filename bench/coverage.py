@@ -371,9 +371,21 @@ async def run(a: argparse.Namespace) -> int:
             "measures": "distinct pushes whose diff was fetched / pushes published, loopback firehose with "
                         "GitHub's limits scaled in time; also: " + o.line().split(": ", 1)[1],
             "input": f"{a.rate:g} pushes/s, {a.noise} other events per push, x{a.scale:g} time, {a.hours} h",
-            "n": f"n = {o.pushes} pushes", "command": " ".join(["python bench/coverage.py", *sys.argv[1:]])}
+            "n": f"n = {o.pushes} pushes", "command": command()}
             for o in outcomes]}, indent=2), encoding="utf-8")
     return 0
+
+
+def command() -> str:
+    """This run's command line without ``--json FILE``."""
+    args, out = sys.argv[1:], []
+    while args:
+        arg = args.pop(0)
+        if arg == "--json":
+            args = args[1:]
+        elif not arg.startswith("--json="):
+            out.append(arg)
+    return " ".join(["python bench/coverage.py", *out])
 
 
 def main() -> int:
