@@ -210,7 +210,8 @@ def config(url: str, store: str, sources: list[str], receiver: Receiver, folder:
 
 
 @asynccontextmanager
-async def daemon(cfg: Any, clock: Clock, owner: str, stop: asyncio.Event, depth: list[int]) -> AsyncIterator[Engine]:
+async def daemon(cfg: Any, clock: Clock, owner: str, stop: asyncio.Event,
+                 depth: dict[str, int]) -> AsyncIterator[Engine]:
     store = open_store(cfg.database_url(), Cipher(bytes(32)))
     policy = RetryPolicy(clock=clock.epoch, sleep=clock.sleep)
     async with Engine(cfg, store, owner=owner, clock=clock) as engine, AsyncExitStack() as stack:
@@ -226,7 +227,8 @@ async def daemon(cfg: Any, clock: Clock, owner: str, stop: asyncio.Event, depth:
         async def drains(r: SourceRunner) -> None:
             while not stop.is_set():
                 await r.drain(seconds=0.5)
-                depth.append((await engine.db(store.fetch_queue_stats)).depth)
+                now = (await engine.db(store.fetch_queue_stats, [r.name])).depth
+                depth[r.name] = max(depth.get(r.name, 0), now)
                 await asyncio.sleep(0.01)
 
         tasks = [asyncio.create_task(polls()), *(asyncio.create_task(drains(r)) for r in runners)]
@@ -249,11 +251,13 @@ class Outcome:
     planted: int
     notified: int
     forbidden: int
-    max_depth: int
+    max_depth: dict[str, int]
     twice: int
     per_daemon: list[int]
     seconds: float
     windows: int
+    bound: int
+    dropped: int
     budget_share: float
     """(requests the credentials allowed over the run − listing requests) / pushes, in %."""
 
@@ -269,7 +273,9 @@ class Outcome:
                 f"of the run's {self.windows} rate-limit windows, less the listing, paid for "
                 f"{self.budget_share:.0f} % of them), real-time share "
                 f"{100.0 * self.realtime / max(1, self.pushes):.1f} %{delay}; planted tokens notified "
-                f"{self.notified}/{self.planted}; 403 received {self.forbidden}; queue depth max {self.max_depth}; "
+                f"{self.notified}/{self.planted}; 403 received {self.forbidden}; queue depth max "
+                f"{', '.join(f'{k} {v}' for k, v in self.max_depth.items()) or '0'} (bound {self.bound} a source), "
+                f"dropped {self.dropped}; "
                 f"pushes fetched twice {self.twice}{daemons}; {self.seconds:.0f} s")
 
 
@@ -281,7 +287,7 @@ async def scenario(name: str, *, sources: list[str], budget: int, daemons: int, 
     server = AppServer(hose.app())
     url = await server.start()
     started = time.monotonic()
-    depth: list[int] = []
+    depth: dict[str, int] = {}
     async with Receiver(folder) as receiver, AsyncExitStack() as stack:
         import os
         os.environ.update({**TOKENS, "BENCH_WEBHOOK_SECRET": receiver.secret})
@@ -317,9 +323,10 @@ async def scenario(name: str, *, sources: list[str], budget: int, daemons: int, 
     delays = [(r.fetched_at - r.published_at).total_seconds() for r in rows
               if r.status == "done" and r.lane == "backfill" and r.fetched_at and r.published_at]
     return Outcome(name, pushes, len(hose.compares), realtime, delays, len(hose.planted),
-                   sum(1 for t in hose.planted if t in receiver.arrivals), hose.forbidden, max(depth, default=0),
+                   sum(1 for t in hose.planted if t in receiver.arrivals), hose.forbidden,
+                   dict(depth),
                    sum(1 for n in hose.compares.values() if n > 1), per_daemon, time.monotonic() - started,
-                   windows, share)
+                   windows, a.bound, sum(1 for r in rows if r.status == "dropped"), share)
 
 
 async def wait_notified(receiver: Receiver, hose: Firehose, seconds: float) -> None:
