@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -81,7 +81,10 @@ class Daemon:
     def _source_job(self, runner: SourceRunner) -> Callable[[], Awaitable[Any]]:
         async def tick() -> None:
             if await runner.due(self.engine.clock()):
-                await runner.poll(drain=0)  # the queued fetches are the fetch-queue job's
+                out = await runner.poll(drain=0)  # the queued fetches are the fetch-queue job's …
+                job = self.scheduler.get_job(f"fetch:{runner.name}") if out.ok and runner.queue else None
+                if job is not None:  # … which starts now rather than at its next tick
+                    job.modify(next_run_time=datetime.now(UTC))
         return tick
 
     def schedule(self) -> None:
