@@ -72,6 +72,7 @@ STEPS = [
     Step("peer-samples", "peer_samples.py", PEER_MIRROR, PEER_MIRROR),
     Step("partner", "partner.py", [], ["--n", "200", "--requests", "100"]),
     Step("hostile", "hostile.py", [], ["--tokens", "2", "--spread", "10"]),
+    Step("coverage", "coverage.py", [], ["--hours", "1", "--rate", "5", "--no-pg"], in_readme=True),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sources.base import Source
+from sources.gharchive import Gharchive
 from sources.github_events import GithubEvents
 from sources.github_gists import GithubGists
 from sources.github_search import GithubSearch
@@ -11,5 +12,5 @@ from sources.paste_sites import PasteSites
 from sources.pastebin import Pastebin
 
 SOURCES: dict[str, type[Source]] = {
-    cls.name: cls for cls in (GithubEvents, GithubGists, GithubSearch, GitlabSnippets, Pastebin, PasteSites)
+    cls.name: cls for cls in (GithubEvents, Gharchive, GithubGists, GithubSearch, GitlabSnippets, Pastebin, PasteSites)
 }

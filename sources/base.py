@@ -119,14 +119,26 @@ class Park:
 
 
 @dataclass(frozen=True)
+class Fetch:
+    """An item a listing found, to be fetched later through the store's fetch queue (when the engine
+    runs one, see :attr:`SourceContext.queue`): the engine hands ``ref`` to :meth:`Source.refetch` of
+    the source that queued ``key`` first, once across sources and processes, newest first."""
+
+    key: str
+    ref: Mapping[str, Any]
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Batch:
     """Documents plus the cursor to store once all of them are accepted, and the documents of the
-    same stretch that were skipped or parked (the cursor moves past those too)."""
+    same stretch that were skipped, parked or queued (the cursor moves past those too)."""
 
     documents: Sequence[Document]
     cursor: Mapping[str, Any]
     skipped: Sequence[Skip] = ()
     parked: Sequence[Park] = ()
+    queued: Sequence[Fetch] = ()
 
 
 @dataclass(frozen=True)
@@ -160,6 +172,14 @@ class SourceContext:
     now: Callable[[], datetime] = utcnow
     prefetch: int = 8
     """Documents fetched ahead of the pipeline (ordered; see :func:`prefetched`)."""
+    queue: bool = False
+    """The engine runs the store's fetch queue: a source with a :attr:`Source.lane` yields its
+    per-item fetches as :class:`Fetch` es instead of fetching them inline."""
+    auth: httpx.Auth | None = None
+    """Credentials applied to every request (a source's own, e.g. its GitHub credential pool)."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """State the sources of one engine share (the engine passes one dict to all): e.g. the budget left
+    on a GitHub credential that two sources spend."""
     fetch_deadline: float = 60.0
     """Total seconds one request may take, body included (``[http] fetch_deadline``)."""
     max_crawl_delay: float = 60.0
@@ -188,11 +208,13 @@ class SourceContext:
         if self.budget_spent:
             raise BudgetSpent(self.name, f"this poll read its {self.max_poll_bytes} bytes; the rest comes next poll")
 
+        auth: dict[str, Any] = {"auth": self.auth} if self.auth is not None else {}
+
         async def call() -> httpx.Response:
             try:
                 async with asyncio.timeout(self.fetch_deadline):  # a trickled body cannot hold the fetch
                     body = await read_capped(self.client, "GET", url, max_bytes=cap, params=params,
-                                             headers=headers)
+                                             headers=headers, **auth)
             except TimeoutError:
                 raise httpx.ReadTimeout(f"no complete answer within {self.fetch_deadline:g}s") from None
             resp = body.response
@@ -247,6 +269,9 @@ class Source(abc.ABC):
     """True for sources configured as a list of tables (each instance has its own ``name``)."""
     default_hosts: ClassVar[tuple[str, ...]] = ()
     """Raw-content hosts fetched besides the API host (overridden by ``allowed_hosts``)."""
+    lane: ClassVar[str | None] = None
+    """``"realtime"`` or ``"backfill"`` for a source whose per-item fetches go through the store's
+    fetch queue (:class:`Fetch`); the coverage report counts each lane."""
 
     def __init__(self, options: SourceOptions, ctx: SourceContext) -> None:
         self.options = options

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from crawler.config.model import Config
 
 logger = logging.getLogger(__name__)
+CRAWL_DRAIN_SECONDS = 600.0
+"""`crawl` fetches the pushes its polls queued for up to this long (a rate limit ends it sooner)."""
 
 
 # -- crawl -----------------------------------------------------------------------------------
@@ -54,7 +56,7 @@ async def _crawl(cfg: Config, only: str | None) -> int:
             started = engine.clock()
             import asyncio
 
-            outcomes = await asyncio.gather(*(r.poll(interval=False) for r in active))
+            outcomes = await asyncio.gather(*(r.poll(interval=False, drain=CRAWL_DRAIN_SECONDS) for r in active))
             await engine.settle()
             await engine.recheck_due()
             await engine.deliver_due()

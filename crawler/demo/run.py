@@ -33,10 +33,12 @@ from crawler.plugins import load_config
 from crawler.receiver.app import create_app
 from crawler.receiver.partner import PATH as PARTNER_PATH
 from crawler.receiver.partner import PartnerKeys
-from sources.fakes import demo_kinds
+from sources.fakes import demo_kinds, polled_kinds
 
 SOURCES = demo_kinds()
 """The sources planted into and polled, in turn: every registered one quick enough for a 1 s demo."""
+POLLED = polled_kinds()
+"""…plus those polled alongside them, reading what they publish (an archive of the same pushes)."""
 SECRET_ENV = "LEAKPATROL_DEMO_WEBHOOK_SECRET"
 
 
@@ -104,7 +106,7 @@ def _free_port() -> int:
 
 def _write_config(sb: Sandbox, folder: Path, receiver_url: str, listen: str) -> Path:
     path = folder / "leakpatrol.toml"
-    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=SOURCES, listen=listen,
+    text = sb.config_toml(receiver_url, SECRET_ENV, folder / "data", "1s", sources=POLLED, listen=listen,
                           partner_url=receiver_url + PARTNER_PATH.lstrip("/"))
     text += '\n[verification]\nrecheck = "3s"\nunknown_retry = "2s"\n'
     path.write_text(text, encoding="utf-8")

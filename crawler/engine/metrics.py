@@ -39,6 +39,17 @@ class Metrics:
         self.leak_to_notify = Histogram("leakpatrol_leak_to_notify_seconds",
                                         "From published (or first fetch) to webhook accepted", ["source"],
                                         buckets=LATENCY_BUCKETS, registry=r)
+        self.pushes = Counter("leakpatrol_github_pushes", "Public pushes seen, by the source that saw them "
+                              "(a push seen by two sources counts once for each)", ["seen_by"], registry=r)
+        self.pushes_fetched = Counter("leakpatrol_github_pushes_fetched", "Pushes fetched from the fetch queue, "
+                                      "by the source that queued them first", ["via"], registry=r)
+        self.queue_dropped = Counter("leakpatrol_fetch_queue_dropped", "Queued items dropped at the queue's bound",
+                                     ["source"], registry=r)
+        self.queue_depth = Gauge("leakpatrol_fetch_queue_depth", "Items waiting in the fetch queue", ["source"],
+                                 registry=r)
+        self.queue_age = Gauge("leakpatrol_fetch_queue_oldest_age_seconds",
+                               "Age of the oldest item waiting in the fetch queue (0 when empty)", ["source"],
+                               registry=r)
         self.outbox_pending = Gauge("leakpatrol_outbox_pending", "Deliveries waiting", registry=r)
         self.feedback = Counter("leakpatrol_partner_feedback", "Labels received in github_partner answers",
                                 ["rule", "label"], registry=r)

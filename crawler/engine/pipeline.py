@@ -83,6 +83,8 @@ class Engine:
         ``/healthz`` reports the store unhealthy meanwhile."""
         self._inflight: dict[int, asyncio.Task[str]] = {}
         self._source_counters: dict[str, tuple[Any, Any]] = {}
+        self.shared: dict[str, Any] = {}
+        """State the sources of this engine share (``SourceContext.shared``: a GitHub credential's budget)."""
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()

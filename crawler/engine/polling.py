@@ -22,6 +22,7 @@ from typing import Any
 
 from crawler.config.model import SourceSpec
 from crawler.engine.delivery import owner_is_dead
+from crawler.engine.fetching import DRAIN_SECONDS, Drained, FetchQueue
 from crawler.engine.parking import Parking
 from crawler.engine.pipeline import Engine
 from crawler.http import allowed_hosts_for, bulk_transport, make_client
@@ -68,6 +69,10 @@ class SourceRunner:
         """Before this moment this process's own last poll says the source is not due."""
         self._streak: tuple[str, int] | None = None
         """The last unexpected error's signature (type and frames) and how often it came in a row."""
+        self.parking = Parking(engine, self.name, self.options.document_give_up_after)
+        bound = int(getattr(self.options, "max_queued", 100_000))
+        self.queue = FetchQueue(engine, self.name, self.cls.lane, bound, self.parking) if self.cls.lane else None
+        """The store's fetch queue for this source's per-item fetches (sources with a ``lane``)."""
 
     @property
     def name(self) -> str:
@@ -92,7 +97,8 @@ class SourceRunner:
                                 fetch_deadline=self.engine.cfg.http.fetch_deadline,
                                 max_crawl_delay=self.engine.cfg.http.max_crawl_delay,
                                 max_server_wait=self.engine.cfg.http.max_server_wait,
-                                max_poll_bytes=self.engine.cfg.http.max_poll_bytes)
+                                max_poll_bytes=self.engine.cfg.http.max_poll_bytes,
+                                queue=self.queue is not None, shared=self.engine.shared)
             self.source = self.cls(opts, ctx)
         return self.source
 
@@ -113,7 +119,17 @@ class SourceRunner:
         return self._due_by(state, now, interval)
 
     async def poll(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
-                   interval: bool = True) -> PollOutcome:
+                   interval: bool = True, drain: float = DRAIN_SECONDS) -> PollOutcome:
+        """:meth:`listing`, then up to ``drain`` seconds fetching the source's queued items (the daemon
+        passes 0: its fetch-queue job does that, so a backlog never delays the next listing)."""
+        out = await self.listing(on_batch, interval=interval)
+        if drain > 0 and self.queue is not None and not out.skipped:
+            drained = await self.drain(drain)
+            out.documents, out.sightings = out.documents + drained.documents, out.sightings + drained.sightings
+        return out
+
+    async def listing(self, on_batch: Callable[[Batch], Awaitable[None]] | None = None, *,
+                      interval: bool = True) -> PollOutcome:
         """One poll: every batch through the pipeline, then the cursor; errors become back-off.
         ``interval`` as in :meth:`due`, which is checked again under the lease: another process may
         have polled between this one's check and its lease. The lease comes with the source's state
@@ -135,12 +151,14 @@ class SourceRunner:
         try:
             source = await self._instance()
             source.ctx.spent = 0
-            parking = Parking(self.engine, self.name, self.options.document_give_up_after)
+            parking = self.parking
             out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()
             batches = source.poll(dict(state.cursor))
             async for batch in batches:
                 await parking.settle(batch)  # parked documents are stored before the cursor passes them
+                if self.queue is not None:  # so are queued fetches
+                    await self.queue.add(batch)
                 out.sightings += await self.engine.process(batch.documents, wait=False)
                 out.documents += len(batch.documents)
                 unsaved = dict(batch.cursor)
@@ -206,6 +224,16 @@ class SourceRunner:
             return
         self._streak = (signature, 1)
         logger.error("source %s: unexpected %s while %s", self.name, type(exc).__name__, doing, exc_info=exc)
+
+    async def drain(self, seconds: float | None = None, limit: int | None = None) -> Drained:
+        """Fetch this source's due queued items (see :mod:`crawler.engine.fetching`). Errors that hold
+        for every item pause the queue and are not raised."""
+        if self.queue is None:
+            return Drained()
+        source = await self._instance()
+        if seconds is None:
+            return await self.queue.drain(source, limit=limit)
+        return await self.queue.drain(source, seconds, limit)
 
     async def _take_over(self, lease: float, now: datetime) -> SourceState | None:
         """Take the lease of a killed process of this host instead of waiting for it to expire."""

@@ -15,7 +15,7 @@ import signal
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.001
 """Seconds; see :func:`run_daemon`."""
 STOP_GRACE = 8.0
+FETCH_TICK = 0.5
+"""Seconds between drains of a source's fetch queue (a drain itself runs up to a few seconds)."""
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -100,7 +102,10 @@ class Daemon:
     def _source_job(self, runner: SourceRunner) -> Callable[[], Awaitable[Any]]:
         async def tick() -> None:
             if await runner.due(self.engine.clock()):
-                await runner.poll()
+                out = await runner.poll(drain=0)  # the queued fetches are the fetch-queue job's …
+                job = self.scheduler.get_job(f"fetch:{runner.name}") if out.ok and runner.queue else None
+                if job is not None:  # … which starts now rather than at its next tick
+                    job.modify(next_run_time=datetime.now(UTC))
         return tick
 
     def schedule(self) -> None:
@@ -112,6 +117,9 @@ class Daemon:
             self.scheduler.add_job(self._tracked(self._source_job(r), f"source {r.name}"), tick,
                                    id=f"source:{r.name}", **opts)
             logger.info("source %s: every %.0fs", r.name, r.interval)
+            if r.queue is not None:  # its queued fetches, shared with the other processes on this store
+                self.scheduler.add_job(self._tracked(r.drain, f"fetch queue {r.name}"),
+                                       IntervalTrigger(seconds=FETCH_TICK), id=f"fetch:{r.name}", **opts)
         self.scheduler.add_job(self._tracked(self.engine.deliver_due, "deliveries"), IntervalTrigger(seconds=1),
                                id="deliveries", **opts)
         v = self.cfg.verification

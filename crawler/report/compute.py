@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from crawler.kernel.clock import iso
 from crawler.kernel.status import STATUSES
+from crawler.report.coverage import FetchRow, coverage
 from crawler.report.feedback import FeedbackRow, feedback_section
 
 if TYPE_CHECKING:
@@ -214,7 +215,8 @@ def _seen_key(tok: TokenRow) -> tuple[datetime, str]:
 
 def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
                    deliveries: Sequence[DeliveryRow], verifications: Sequence[VerificationRow],
-                   period: Period, now: datetime, feedback: Sequence[FeedbackRow] = ()) -> dict[str, Any]:
+                   period: Period, now: datetime, feedback: Sequence[FeedbackRow] = (),
+                   fetches: Sequence[FetchRow] = ()) -> dict[str, Any]:
     """The whole report as a JSON-ready dict (version 1, see ``docs/report-schema.md``)."""
     rows = _Rows.index(tokens, sightings, deliveries, verifications)
     labels = feedback_section(tokens, feedback, period.end, lambda tok: _where(rows, tok))
@@ -244,6 +246,7 @@ def compute_report(tokens: Sequence[TokenRow], sightings: Sequence[SightingRow],
         "dead_letters": dead,
         "trend": _trend(rows, period),
         "feedback": labels,
+        "coverage": coverage(fetches, period.start, period.end),
     }
 
 
@@ -365,4 +368,4 @@ def _trend(rows: _Rows, period: Period) -> list[dict[str, Any]]:
 def load_report(store: Store, period: Period, now: datetime) -> dict[str, Any]:
     """Read the rows from the store (never decrypting a token) and compute the report."""
     return compute_report(store.tokens(), store.sightings(), store.deliveries(), store.verifications(),
-                          period, now, store.feedback())
+                          period, now, store.feedback(), store.fetch_items(period.start, period.end))

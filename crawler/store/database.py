@@ -3,12 +3,14 @@
 SQLite (WAL, busy timeout) by default; PostgreSQL when ``storage.url`` says so. Schema changes are
 Alembic revisions (:mod:`crawler.store.migrations`) applied on open, so an upgrade never needs a manual
 step. Several processes may share one PostgreSQL: sources are polled under a lease and outbox rows are
-claimed before they are sent, so each source has one poller and each delivery one sender at a time.
+claimed before they are sent, so each source has one poller and each delivery one sender at a time;
+items of the fetch queue are claimed the same way (:mod:`~crawler.store.workqueue`), each by one process.
 
 :class:`Store` is this module's engine, lifecycle and key binding plus five mixins: tokens and
 sightings (:mod:`~crawler.store.tokens`), the outbox (:mod:`~crawler.store.deliveries`), source
 state with its leases (:mod:`~crawler.store.leases`), parked documents (:mod:`~crawler.store.parked`)
-and the issuer's feedback (:mod:`~crawler.store.feedback`).
+the issuer's feedback (:mod:`~crawler.store.feedback`) and the fetch queue
+(:mod:`~crawler.store.fetches`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from crawler.kernel.errors import EncryptionKeyError, StoreError
 from crawler.store.crypto import Cipher
 from crawler.store.deliveries import DeliveryQueries
 from crawler.store.feedback import FeedbackQueries
+from crawler.store.fetches import FetchQueries
 from crawler.store.leases import LeaseQueries
 from crawler.store.migrations import BASELINE, Upgrade, upgrade
 from crawler.store.models import Meta, Token
@@ -64,7 +67,7 @@ def _wal(cur: Any, patience: float = 10.0) -> None:
             time.sleep(0.02)
 
 
-class Store(TokenQueries, DeliveryQueries, LeaseQueries, ParkedQueries, FeedbackQueries):
+class Store(TokenQueries, DeliveryQueries, LeaseQueries, ParkedQueries, FeedbackQueries, FetchQueries):
     """All database access goes through here."""
 
     def __init__(self, url: str, cipher: Cipher | None) -> None:

@@ -1,14 +1,15 @@
 """The delivery outbox and notifier state: the part of :class:`crawler.store.database.Store` that
-commits a row before the first attempt, claims it before sending and records each attempt."""
+commits a row before the first attempt, claims it before sending and records each attempt. The claim
+is the store's one work-queue mechanism (:mod:`crawler.store.workqueue`), shared with the fetch queue."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, update
+from sqlalchemy import ColumnElement, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -16,12 +17,13 @@ from crawler.kernel.clock import utcnow
 from crawler.kernel.status import Status
 from crawler.store.models import Delivery, NotifierState, Sighting, Token
 from crawler.store.tokens import first_sighting_query
+from crawler.store.workqueue import WorkTable
+
+OUTBOX = WorkTable(Delivery)
 
 
 def _due(now: datetime) -> ColumnElement[bool]:
-    """Pending, its next attempt reached, and not claimed (or the claim expired)."""
-    return and_(col(Delivery.status) == "pending", col(Delivery.next_attempt_at) <= now,
-                or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now))
+    return OUTBOX.due(now)
 
 
 class DeliveryQueries:
@@ -46,14 +48,9 @@ class DeliveryQueries:
 
     def claim(self, delivery_id: int, owner: str, ttl: float, now: datetime | None = None) -> Delivery | None:
         """Take one pending row for ``ttl`` seconds; ``None`` if someone else holds it."""
-        now = now or utcnow()
-        take = update(Delivery).where(
-            col(Delivery.id) == delivery_id, col(Delivery.status) == "pending",
-            or_(col(Delivery.claimed_until).is_(None), col(Delivery.claimed_until) < now,
-                col(Delivery.claimed_by) == owner),
-        ).values(claimed_by=owner, claimed_until=now + timedelta(seconds=ttl)).returning(Delivery)
+        take = OUTBOX.claim_one(delivery_id, owner, ttl, now or utcnow())
         with self.session() as s:
-            row = s.execute(take).scalars().first()
+            row: Delivery | None = s.execute(take).scalars().first()
             s.commit()
             return row
 
@@ -61,16 +58,9 @@ class DeliveryQueries:
         """Free the claims of pending rows whose owner ``is_dead`` (a killed process), so they are due
         again at once rather than when the claim expires; return how many rows were freed."""
         with self.session() as s:
-            owners = s.exec(select(Delivery.claimed_by).distinct().where(
-                col(Delivery.status) == "pending", col(Delivery.claimed_by).is_not(None))).all()
-            dead = [o for o in owners if o and is_dead(o)]
-            if not dead:
-                return 0
-            res = s.execute(update(Delivery).where(col(Delivery.status) == "pending",
-                                                   col(Delivery.claimed_by).in_(dead))
-                            .values(claimed_by=None, claimed_until=None))
+            freed = OUTBOX.release_dead(s, is_dead)
             s.commit()
-            return int(res.rowcount)  # type: ignore[attr-defined]
+            return freed
 
     def due_deliveries(self, now: datetime, limit: int = 100, token_id: int | None = None) -> list[Delivery]:
         with self.session() as s:
@@ -83,9 +73,8 @@ class DeliveryQueries:
                          now: datetime) -> tuple[list[Delivery], Token | None, Sighting | None]:
         """Right after a verdict: claim the token's deliverable rows for ``notifiers`` and read what
         their event needs (the token, its first sighting), in one transaction."""
-        take = update(Delivery).where(
-            col(Delivery.token_id) == token_id, col(Delivery.notifier).in_(list(notifiers)), _due(now),
-        ).values(claimed_by=owner, claimed_until=now + timedelta(seconds=ttl)).returning(Delivery)
+        take = OUTBOX.claim_where(owner, ttl, now, col(Delivery.token_id) == token_id,
+                                  col(Delivery.notifier).in_(list(notifiers)))
         with self.session() as s:
             tok = s.get(Token, token_id)
             if tok is None or tok.status == Status.PENDING:
@@ -125,7 +114,8 @@ class DeliveryQueries:
             row.attempts += 1
             row.status, row.last_error, row.last_status = status, error[:500], http_status
             row.last_attempt_at, row.next_attempt_at = now, next_attempt_at
-            row.claimed_by = row.claimed_until = None
+            for k, v in OUTBOX.finish_values().items():
+                setattr(row, k, v)
             if status == "delivered":
                 row.delivered_at = now
             s.add(row)

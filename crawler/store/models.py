@@ -159,3 +159,31 @@ class Feedback(SQLModel, table=True):
     notifier: str
     label: str  # true_positive | false_positive
     at: datetime | None = _dt(nullable=False)
+
+
+class FetchItem(SQLModel, table=True):
+    """The durable fetch queue: one row per item to fetch (a public push: repository id + head), shared
+    by every source that sees it and claimed like an outbox row (:mod:`crawler.store.workqueue`), so
+    each is fetched once across sources and processes. ``handler`` is the source that saw it first and
+    fetches it, in its ``lane`` (``realtime`` or ``backfill``); ``seen_*_at`` record which lanes saw
+    it (coverage). ``ref`` is what the handler needs to fetch it (JSON; never content). Rows stay after
+    they are done, as the record the coverage report counts."""
+
+    __tablename__ = "lp_fetch"
+    __table_args__ = (UniqueConstraint("key", name="uq_fetch_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    handler: str = Field(index=True)
+    lane: str = "realtime"
+    ref: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="pending", index=True)  # pending | done | skipped | dropped
+    attempts: int = 0
+    last_error: str = ""
+    published_at: datetime | None = _dt(index=True)
+    queued_at: datetime | None = _dt(nullable=False)
+    seen_realtime_at: datetime | None = _dt()
+    seen_backfill_at: datetime | None = _dt()
+    next_attempt_at: datetime | None = _dt(index=True)
+    fetched_at: datetime | None = _dt()
+    claimed_by: str | None = None
+    claimed_until: datetime | None = _dt()

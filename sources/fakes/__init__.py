@@ -23,5 +23,10 @@ def demo_kinds() -> tuple[str, ...]:
     return tuple(kind for kind, fake in FAKES.items() if fake.demo)
 
 
+def polled_kinds() -> tuple[str, ...]:
+    """The kinds ``leakpatrol demo`` configures: the planted ones plus those riding along with them."""
+    return tuple(kind for kind, fake in FAKES.items() if fake.demo or fake.rides_along)
+
+
 __all__ = ["FAKES", "Fake", "Published", "RequestRecord", "Service", "SourceTable", "build_services",
-           "demo_kinds"]
+           "demo_kinds", "polled_kinds"]

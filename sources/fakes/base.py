@@ -46,6 +46,9 @@ class Fake(Generic[S]):
     demo: bool = True
     """Planted into by ``leakpatrol demo`` and the benchmarks, which poll every second; a source
     paced far slower than that (code search: ~10 searches a minute per rule prefix) is left out."""
+    rides_along: bool = False
+    """Polled by ``leakpatrol demo`` without being planted into: it reads what the planted sources
+    publish (GH Archive: the same pushes as the events feed, once their hour has ended)."""
 
     @property
     def header(self) -> str:

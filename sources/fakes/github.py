@@ -6,14 +6,23 @@ repos/contents#get-repository-content). ``PushEvent`` payloads have the current 
 (``repository_id``, ``push_id``, ``ref``, ``head``, ``before``; no ``commits``), so a client must
 fetch the compare (or the commit, for a new branch whose ``before`` is 40 zeros).
 
+Every event also goes to the hour's GH Archive file, ``/archive/YYYY-MM-DD-H.json.gz`` (gzip NDJSON,
+served once the hour has ended; 404 before, as data.gharchive.org answers for an hour not yet
+published): the archive and the events feed are fed from the same push stream.
+
 ``/events`` sends a weak ``ETag`` (``If-None-Match`` → 304, which costs no quota), ``X-Poll-Interval``
 and ``Link``; every response carries ``X-RateLimit-*``. Human URLs live under ``/web`` and raw gist
 files under ``/raw/gist`` on the same loopback server.
+
+Size: one service, since the events feed, the archive, compare/commits and the raw files all read
+the same commits and events; gists and code search live in ``github_data``.
 """
 
 from __future__ import annotations
 
+import calendar
 import dataclasses
+import gzip
 import hashlib
 import itertools
 import json
@@ -58,6 +67,8 @@ class GitHubService(Service):
         self.core = RateWindow("core", rate_limit, 3600.0)
         self.search_quota = RateWindow("search", search_rate_limit, 60.0)
         self.events: list[dict[str, Any]] = []
+        self.archive: dict[str, list[dict[str, Any]]] = {}
+        """GH Archive: hour (``YYYY-MM-DD-H``) → every event created in it, oldest first."""
         self.repos: Bounded = Bounded(max_items)
         self.commits: Bounded = Bounded(max_items * 4)
         self.gists: Bounded = Bounded(max_items)
@@ -82,6 +93,7 @@ class GitHubService(Service):
     def routes(self) -> list[BaseRoute]:
         return [
             Route("/events", self.list_events),
+            Route("/archive/{hour}.json.gz", self.archive_hour),
             Route("/repos/{owner}/{repo}/compare/{basehead:path}", self.compare),
             Route("/repos/{owner}/{repo}/commits/{ref}", self.get_commit),
             Route("/web/{owner}/{repo}/raw/{sha}/{path:path}", self.raw_file),
@@ -93,7 +105,7 @@ class GitHubService(Service):
 
     def publish_push(self, repo: str, files: dict[str, str], *, removed: dict[str, str] | None = None,
                      ref: str = "refs/heads/main", message: str = "Update files",
-                     author: str = "sandbox-dev") -> Published:
+                     author: str = "sandbox-dev", lag: float = 0.0) -> Published:
         """Push one commit to ``repo`` (``owner/name``) and put its ``PushEvent`` on top of /events.
 
         ``files`` are written (added or modified); ``removed`` files existed before the push (a
@@ -110,7 +122,7 @@ class GitHubService(Service):
             for path in removed or {}:
                 tree.pop(path, None)
             commit = self._commit(r, ref, tree, message, author, now)
-            self._add_event("PushEvent", r, author, now, {
+            self._add_event("PushEvent", r, author, now - lag, {
                 "repository_id": r.id, "push_id": next(self._ids), "ref": ref,
                 "head": commit.sha, "before": before})
             for path, text in files.items():
@@ -161,6 +173,7 @@ class GitHubService(Service):
                  "payload": payload, "public": True, "created_at": iso(now)}
         self.events.insert(0, event)
         del self.events[MAX_EVENTS:]
+        self.archive.setdefault(archive_hour(now), []).append(event)
 
     def _user(self, login: str) -> dict[str, Any]:
         return user(self.api, self.web, login)
@@ -203,6 +216,18 @@ class GitHubService(Service):
             # A conditional request that matches costs no quota (docs: "Conditional requests").
             return Response(status_code=304, headers={**headers, **self.core.headers()})
         return self.respond(data, headers=headers)
+
+    async def archive_hour(self, request: Request) -> Response:
+        """One hour of GH Archive: gzip NDJSON once the hour has ended, 404 before (and for a bad name)."""
+        name = str(request.path_params["hour"])
+        start = parse_archive_hour(name)
+        if start is None or start + 3600 > time.time():
+            return Response(b"<?xml version='1.0' encoding='UTF-8'?><Error><Code>NoSuchKey</Code></Error>", 404,
+                            media_type="application/xml")
+        with self.lock:
+            events = list(self.archive.get(name, []))
+        body = b"".join(json.dumps(e, separators=(",", ":")).encode() + b"\n" for e in events)
+        return Response(gzip.compress(body), media_type="application/gzip")
 
     async def compare(self, request: Request) -> Response:
         repo = f"{request.path_params['owner']}/{request.path_params['repo']}"
@@ -258,11 +283,36 @@ class GitHubService(Service):
         return Response(commit.tree[path], media_type="text/plain; charset=utf-8")
 
 
+def archive_hour(ts: float) -> str:
+    """GH Archive's file name of the hour holding ``ts``: ``YYYY-MM-DD-H`` (UTC, no leading zero)."""
+    t = time.gmtime(ts)
+    return f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}-{t.tm_hour}"
+
+
+def parse_archive_hour(name: str) -> float | None:
+    try:
+        day, hour = name.rsplit("-", 1)
+        return calendar.timegm(time.strptime(day, "%Y-%m-%d")) + int(hour) * 3600 if 0 <= int(hour) < 24 else None
+    except ValueError:
+        return None
+
+
 # ---- registry entries (joined by kind in sources.fakes.FAKES) --------------------------------------
 
 
 def _table(gh: GitHubService) -> SourceTable:
     return SourceTable({"api_url": gh.api, "token_env": TOKEN_ENV}, gh.api, {TOKEN_ENV: FAKE_TOKEN})
+
+
+def _archive_table(gh: GitHubService) -> SourceTable:
+    return SourceTable({"api_url": gh.api, "archive_url": f"{gh.api}/archive", "token_env": TOKEN_ENV}, gh.api,
+                       {TOKEN_ENV: FAKE_TOKEN})
+
+
+def _archived_push(gh: GitHubService, text: str, n: int, org: str) -> Published:
+    """A push whose event the feed shows an hour late: it is in the archive of the last hour that ended."""
+    pushed = gh.publish_push(f"{org}/repo-{n % 3}", {f"deploy/cfg{n}.env": text}, lag=3600.0)
+    return dataclasses.replace(pushed, source="gharchive")
 
 
 def _push(gh: GitHubService, text: str, n: int, org: str) -> Published:
@@ -282,6 +332,7 @@ def _searchable(gh: GitHubService, text: str, n: int, org: str) -> Published:
 
 FAKES: tuple[Fake[GitHubService], ...] = (
     Fake("github_events", GitHubService, _table, _push),
+    Fake("gharchive", GitHubService, _archive_table, _archived_push, demo=False, rides_along=True),
     Fake("github_gists", GitHubService, _table, _gist),
     Fake("github_search", GitHubService, _table, _searchable, demo=False),
 )

@@ -232,14 +232,14 @@ def test_sandbox_thread_and_config(tmp_path: object) -> None:
     import tomllib
 
     data = tomllib.loads(text)
-    assert set(data["sources"]) == {"github_events", "github_gists", "github_search", "gitlab_snippets",
-                                    "pastebin", "paste_sites"}
+    assert set(data["sources"]) == {"github_events", "gharchive", "github_gists", "github_search",
+                                    "gitlab_snippets", "pastebin", "paste_sites"}
     assert data["rules"][0]["prefix"] == "demo_live_" and data["notifiers"][0]["on"] == ["live"]
     assert data["verifiers"][0]["client_secret_env"] in env
     token_envs = {t["token_env"] for t in data["sources"].values() if isinstance(t, dict) and "token_env" in t}
     assert token_envs == {"GITHUB_TOKEN", "GITLAB_TOKEN"} and token_envs <= set(env)
     cfg = build_config(data)  # the real config model accepts it (sources, verifier and notifier kinds)
-    assert {s.name for s in cfg.source_specs} == {"github_events", "github_gists", "github_search",
+    assert {s.name for s in cfg.source_specs} == {"github_events", "gharchive", "github_gists", "github_search",
                                                   "gitlab_snippets", "pastebin", "pastesite"}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,6 @@ from crawler.kernel.retry import RetryPolicy
 from crawler.plugins import build_config
 from crawler.store.crypto import Cipher
 from crawler.store.database import open_store
-from tests.pg import pg_schema
 from tests.pipeline.helpers import (
     INTROSPECT,
     INTROSPECT_SECRET_ENV,
@@ -44,15 +43,6 @@ API = "https://api.github.com"
 EVENTS = load("github_events.events")
 COMPARE = load("github_events.compare")
 GIVE_UP = 3600.0
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'lp.db'}"
-        return
-    with pg_schema() as (url, _):
-        yield url
 
 
 def config(tmp_path: Path, url: str, sources: dict[str, Any]) -> Any:

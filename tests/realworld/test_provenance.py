@@ -9,8 +9,10 @@ from sources import SOURCES
 from tests.realworld.replay import RECORDINGS, load, names, provenance
 
 KEYS = {"repository", "path", "commit", "licence", "what", "changes"}
-SHARED = {"github": ("github_events", "github_gists", "github_search")}
-"""Recordings named ``github.*`` (errors and limits of api.github.com) apply to every GitHub source."""
+SHARED = {"github": ("github_events", "gharchive", "github_gists", "github_search"),
+          "github_events": ("github_events", "gharchive")}
+"""Recordings named ``github.*`` (errors and limits of api.github.com) apply to every GitHub source; the
+recorded events page is replayed as a GH Archive hour too (the archive records the events API's objects)."""
 
 
 def test_at_least_twenty_recordings_each_with_its_provenance() -> None:

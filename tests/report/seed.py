@@ -23,6 +23,7 @@ from crawler.detect.redaction import fingerprint, redact
 from crawler.detect.rules import Rule, compile_rule
 from crawler.store.crypto import Cipher
 from crawler.store.database import Store, open_store
+from crawler.store.fetches import NewFetch
 
 RULES = {
     "acme-live": compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
@@ -150,7 +151,35 @@ def seed_golden(store: Store) -> Seeder:
     s.label("D", "true_positive", "11-25 14:00:46")
     s.label("F", "false_positive", "11-27 20:02:01")
     s.label("H", "true_positive", "11-30 03:00:21")
+    seed_pushes(store)
     return s
+
+
+def seed_pushes(store: Store) -> None:
+    """Pushes for the Coverage section (see ``test_coverage_numbers``). 24 Nov: P1, P2 seen by the
+    feed first (fetched after 40 s and 50 s), P3, P4 only by the archive (P3 fetched 3900 s after it
+    was published, P4 dropped at the queue's bound); the archive saw all four. 25 Nov: P5 seen by the
+    feed only (no archive that day), fetched after 20 s. 22 Nov (W47): P0, outside the period."""
+    def push(name: str, published: str) -> NewFetch:
+        return NewFetch(f"push:1:{name}", {"kind": "push"}, at(published))
+
+    def done(name: str, when: str, status: str = "done") -> None:
+        [row] = [r for r in store.fetch_items() if r.key == f"push:1:{name}"]
+        assert row.id is not None
+        store.finish_fetch(row.id, status, at(when))
+
+    store.queue_fetches([push("P0", "11-22 09:00")], handler="github_events", lane="realtime", now=at("11-22 09:01"))
+    done("P0", "11-22 09:01")
+    store.queue_fetches([push("P1", "11-24 10:00"), push("P2", "11-24 10:01")], handler="github_events",
+                        lane="realtime", now=at("11-24 10:01:30"))
+    done("P1", "11-24 10:00:40")
+    done("P2", "11-24 10:01:50")
+    store.queue_fetches([push(p, f"11-24 10:0{n}") for n, p in enumerate(["P1", "P2", "P3", "P4"])],
+                        handler="gharchive", lane="backfill", now=at("11-24 11:05"))
+    done("P3", "11-24 11:05:00")
+    done("P4", "11-24 11:05:00", "dropped")
+    store.queue_fetches([push("P5", "11-25 08:00")], handler="github_events", lane="realtime", now=at("11-25 08:00"))
+    done("P5", "11-25 08:00:20")
 
 
 DEMO_SOURCES = [

@@ -151,3 +151,29 @@ def test_periods() -> None:
             Period.iso_week(bad)
     with pytest.raises(ValueError, match="positive"):
         Period.since(0, NOW)
+
+
+def test_coverage_numbers(golden_report: dict[str, object]) -> None:
+    """The Coverage section of the seeded pushes (``tests.report.seed.seed_pushes``), by hand: 24 Nov, the
+    archive saw 4 pushes, 3 were scanned (2 by the feed after 40 s and 50 s → median 40 s by nearest
+    rank; 1 from the archive after 3780 s), 1 dropped; 25 Nov, no archive: the 1 push the feed saw,
+    scanned after 20 s. The period adds the days up (5 pushes, 4 scanned; feed delays 20, 40, 50 s)."""
+    cov = json.loads(json.dumps(golden_report))["coverage"]
+
+    def lanes(f: dict[str, object]) -> tuple[object, ...]:
+        rt, bf = f["realtime"], f["backfill"]
+        assert isinstance(rt, dict) and isinstance(bf, dict)
+        return (f["pushes"], f["denominator"], f["scanned"], f["scanned_pct"], rt["scanned"], rt["scanned_pct"],
+                rt["median_delay"], bf["scanned"], bf["scanned_pct"], bf["median_delay"], f["dropped"])
+
+    assert [d["day"] for d in cov["days"]] == ["2026-11-24", "2026-11-25"]  # 22 Nov is before the period
+    assert lanes(cov["days"][0]) == (4, "archive", 3, 75.0, 2, 50.0, 40.0, 1, 25.0, 3780.0, 1)
+    assert lanes(cov["days"][1]) == (1, "seen", 1, 100.0, 1, 100.0, 20.0, 0, 0.0, None, 0)
+    assert lanes(cov["total"]) == (5, "mixed", 4, 80.0, 3, 60.0, 40.0, 1, 20.0, 3780.0, 1)
+
+
+def test_the_coverage_section_is_rendered_in_markdown_and_html(golden_report: dict[str, object]) -> None:
+    md, html = render(golden_report, "md"), render(golden_report, "html")
+    assert "| 2026-11-24 | 4 | 75.0 % | 50.0 % | 40s | 25.0 % | 1h 3m | 1 |" in md
+    assert "| period | 5 (mixed) | 80.0 % |" in md
+    assert 'id="coverage"' in html and "2026-11-25" in html and "80.0 %" in html

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import gzip
 import json
 from typing import Any, ClassVar
 
@@ -91,6 +92,32 @@ class GithubEventsScenario(Scenario):
         router.get(f"{GH}/events", headers={"If-None-Match": self.etag}).mock(
             return_value=httpx.Response(304, headers={"X-Poll-Interval": "60", "ETag": self.etag}))
         return {"etag": self.etag, "seen": ["1"]}
+
+
+class GharchiveScenario(GithubEventsScenario):
+    """GH Archive: the hour that ended last (the test clock is 2026-11-28 22:00 UTC, so 21:00–22:00)
+    as a gzip NDJSON file of the same events, each push's compare mocked as for ``github_events``."""
+
+    kind = "gharchive"
+    table: ClassVar[dict[str, Any]] = {"backfill_hours": 1}
+    hour = "https://data.gharchive.org/2026-11-28-21.json.gz"
+    malformed: ClassVar[list[tuple[bytes, str]]] = [
+        (b'{"id": "1", "type": "PushEvent"', "application/gzip"),  # not gzip: an error page served with 200
+        (b"<html><body>Server Error</body></html>", "text/html"),
+    ]
+
+    def install(self, router: respx.MockRouter, docs: list[bytes]) -> respx.Route:
+        listing = super().install(router, docs)
+        events = list(reversed(json.loads(listing.return_value.content)))  # the archive is oldest first
+        noise = {**events[0], "id": "59999999999", "type": "WatchEvent", "payload": {"action": "started"}} \
+            if events else None
+        lines = [json.dumps(e) for e in ([noise] if noise else []) + events]
+        return router.get(self.hour).mock(return_value=httpx.Response(
+            200, content=gzip.compress("\n".join(lines).encode() + b"\n"),
+            headers={"Content-Type": "application/gzip"}))
+
+    def install_empty(self, router: respx.MockRouter) -> dict[str, Any]:
+        return {"hour": "2026-11-28-21"}  # nothing has ended since: no request at all
 
 
 class GithubGistsScenario(Scenario):
@@ -234,5 +261,5 @@ class PasteSitesScenario(Scenario):
 
 
 SCENARIOS: dict[str, Scenario] = {s.kind: s for s in (
-    GithubEventsScenario(), GithubGistsScenario(), GithubSearchScenario(), GitlabSnippetsScenario(),
-    PastebinScenario(), PasteSitesScenario())}
+    GithubEventsScenario(), GharchiveScenario(), GithubGistsScenario(), GithubSearchScenario(),
+    GitlabSnippetsScenario(), PastebinScenario(), PasteSitesScenario())}

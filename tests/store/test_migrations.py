@@ -29,7 +29,7 @@ from tests.store.legacy import fill_legacy_database, make_legacy_database, snaps
 TABLES = {"lp_meta", "lp_token", "lp_sighting", "lp_verification", "lp_delivery", "lp_source_state",
           "lp_notifier_state"}
 """The baseline's tables (what leakpatrol made before Alembic)."""
-HEAD_TABLES = TABLES | {"lp_parked_document", "lp_feedback"}
+HEAD_TABLES = TABLES | {"lp_parked_document", "lp_feedback", "lp_fetch"}
 """Every table at the head revision."""
 WRITES = ("CREATE", "ALTER", "DROP", "INSERT", "UPDATE", "DELETE")
 

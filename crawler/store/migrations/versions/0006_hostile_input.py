@@ -1,7 +1,7 @@
 """hostile input: lp_notifier_state.target, the endpoint a notifier was disabled at
 
 Revision ID: 0006_hostile_input
-Revises: 0003_partner_feedback
+Revises: 0005_fetch_queue
 Create Date: 2026-11-30
 
 ``target`` is the SHA-256 of the notifier's URL when its endpoint disabled it (410 Gone); a start
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006_hostile_input"
-down_revision: str | Sequence[str] | None = "0003_partner_feedback"
+down_revision: str | Sequence[str] | None = "0005_fetch_queue"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
