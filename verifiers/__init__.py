@@ -7,6 +7,7 @@ from verifiers.aws import AwsVerifier
 from verifiers.base import Verifier
 from verifiers.brevo import BrevoVerifier
 from verifiers.cloudflare import CloudflareVerifier
+from verifiers.cohere import CohereVerifier
 from verifiers.deepseek import DeepSeekVerifier
 from verifiers.digitalocean import DigitalOceanVerifier
 from verifiers.github import GitHubVerifier
@@ -24,9 +25,13 @@ from verifiers.openai import OpenAIVerifier
 from verifiers.postmark import PostmarkVerifier
 from verifiers.sendgrid import SendGridVerifier
 from verifiers.slack import SlackVerifier
+from verifiers.square import SquareVerifier
 from verifiers.stripe import StripeVerifier
+from verifiers.supabase import SupabaseVerifier
 from verifiers.terraform import TerraformVerifier
 from verifiers.twilio import TwilioVerifier
+from verifiers.vercel import VercelVerifier
+from verifiers.xai import XaiVerifier
 
 _ALL: tuple[type[Verifier], ...] = (
     # generic
@@ -37,5 +42,6 @@ _ALL: tuple[type[Verifier], ...] = (
     # providers added with the wider pack (issue 13); aws and twilio verify pairs only
     AwsVerifier, TwilioVerifier, CloudflareVerifier, GroqVerifier, DeepSeekVerifier, MistralVerifier,
     HerokuVerifier, NetlifyVerifier, PostmarkVerifier, BrevoVerifier, MailchimpVerifier, TerraformVerifier,
+    VercelVerifier, CohereVerifier, XaiVerifier, SupabaseVerifier, SquareVerifier,
 )
 VERIFIERS: dict[str, type[Verifier]] = {cls.kind: cls for cls in _ALL}
