@@ -448,3 +448,50 @@ CASES.update({c.kind: c for c in (
              Reply(200, {"errors": []}), HTML),
     ),
 )})
+CASES.update({c.kind: c for c in (
+    Case(
+        # https://developers.notion.com/reference/get-self, https://developers.notion.com/reference/status-codes
+        kind="notion", method="GET", url="https://api.notion.com/v1/users/me",
+        rule=provider_rule("notion-integration-token", "ntn_", "notion"),
+        sends_token=lambda req, tok: bearer(req, tok) and req.headers.get("notion-version") == "2022-06-28",
+        live=Reply(200, {"object": "user", "id": "16d84278-ab0e-484c-9bdd-b35da3bd8905", "name": "pied piper",
+                         "avatar_url": None, "type": "bot", "bot": {"owner": {"type": "workspace",
+                                                                              "workspace": True}}}),
+        inactive=Reply(401, {"object": "error", "status": 401, "code": "unauthorized",
+                             "message": "API token is invalid."}),
+        odd=(Reply(403, {"object": "error", "status": 403, "code": "restricted_resource"}),
+             Reply(400, {"object": "error", "status": 400, "code": "missing_version"}),
+             Reply(200, {"object": "error"}), HTML),
+    ),
+    Case(
+        # https://openrouter.ai/docs/api/api-reference/api-keys/get-current-key
+        kind="openrouter", method="GET", url="https://openrouter.ai/api/v1/key",
+        rule=provider_rule("openrouter-api-key", "sk-or-v1-", "openrouter"),
+        live=Reply(200, {"data": {"label": "sk-or-v1-116...0ce", "limit": 5, "usage": 0.1015644762,
+                                  "is_provisioning_key": False, "limit_remaining": 4.8984355238,
+                                  "is_free_tier": False, "rate_limit": {"requests": 50, "interval": "10s"}}}),
+        inactive=Reply(401, {"error": {"message": "No auth credentials found", "code": 401}}),
+        odd=(Reply(403, {"error": {"message": "Forbidden", "code": 403}}), Reply(200, {"error": {"code": 200}}), HTML),
+    ),
+    Case(
+        # https://airtable.com/developers/web/api/get-user-id-scopes,
+        # https://support.airtable.com/docs/airtable-api-common-troubleshooting
+        kind="airtable", method="GET", url="https://api.airtable.com/v0/meta/whoami",
+        rule=provider_rule("airtable-pat", "pat", "airtable"),
+        live=Reply(200, {"id": "usrL2PNC5o3H4lBEi", "scopes": ["data.records:read", "schema.bases:read"]}),
+        inactive=Reply(401, {"error": {"type": "AUTHENTICATION_REQUIRED",
+                                       "message": "You should provide valid api key to perform this operation"}}),
+        odd=(Reply(403, {"error": {"type": "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"}}),
+             Reply(200, {"error": {"type": "?"}}), HTML),
+    ),
+    Case(
+        # https://replicate.com/docs/reference/http#account.get
+        kind="replicate", method="GET", url="https://api.replicate.com/v1/account",
+        rule=provider_rule("replicate-api-token", "r8_", "replicate"),
+        live=Reply(200, {"type": "organization", "username": "acme", "name": "Acme Corp, Inc.",
+                         "github_url": "https://github.com/acme"}),
+        inactive=Reply(401, {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token",
+                             "status": 401}),
+        odd=(Reply(403, {"title": "Forbidden", "status": 403}), Reply(200, {"title": "?"}), HTML),
+    ),
+)})
