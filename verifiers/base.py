@@ -172,6 +172,8 @@ class IdentityVerifier(Verifier):
     provider: ClassVar[str]
     path: ClassVar[str]
     """Appended to the ``api_url`` option."""
+    method: ClassVar[str] = "GET"
+    """``POST`` only where the provider documents a bodiless, read-only check (Cohere's check-api-key)."""
     header: ClassVar[str] = "Authorization"
     scheme: ClassVar[str] = "Bearer "
     extra_headers: ClassVar[dict[str, str]] = {}
@@ -185,15 +187,20 @@ class IdentityVerifier(Verifier):
 
     async def check(self, token: str, rule: Rule) -> Verdict:
         headers = {**self.extra_headers, self.header: f"{self.scheme}{token}"}
-        resp = await self.request("GET", self.url(token), headers=headers)
+        resp = await self.request(self.method, self.url(token), headers=headers)
         if resp.status_code in self.inactive_status:
             # The provider's documented answer for an invalid, revoked or expired token (``docs``).
             return Verdict.inactive(f"{self.provider} rejected the token (HTTP {resp.status_code})")
-        if has_key(resp, self.live_key):
+        if self.accepted(resp):
             # The documented success body of the identity endpoint (``docs``): the token authenticated.
-            return self.judge(json_object(resp)) or Verdict.live(f"{self.provider} accepted the token "
-                                                                 f"(HTTP {resp.status_code})")
+            body = resp.json()
+            verdict = self.judge(body) if isinstance(body, dict) else None
+            return verdict or Verdict.live(f"{self.provider} accepted the token (HTTP {resp.status_code})")
         return unexpected(self.provider, resp)
+
+    def accepted(self, resp: httpx.Response) -> bool:
+        """The documented success shape: by default a 2xx JSON object carrying ``live_key``."""
+        return has_key(resp, self.live_key)
 
     def judge(self, body: dict[str, Any]) -> Verdict | None:
         """A subclass whose success body can still say "not usable" (Cloudflare's ``status``) decides here."""

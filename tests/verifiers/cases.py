@@ -384,3 +384,114 @@ CASES.update({c.kind: c for c in (
         odd=(Reply(404, {"errors": [{"status": "404", "title": "not found"}]}), Reply(200, {"errors": []}), HTML),
     ),
 )})
+
+# https://docs.x.ai/docs/api-reference#get-api-key-info (the documented example)
+XAI_KEY = {"redacted_api_key": "xai-...b14o", "user_id": "59fbe5f2-040b-46d5-8325-868bb8f23eb2",
+           "name": "My API Key", "create_time": "2024-01-01T12:55:18.139305Z",
+           "modify_time": "2024-08-28T17:20:12.343321Z", "modified_by": "3d38b4dc-4eb7-4785-ae26-c3fa8997ffc7",
+           "team_id": "5ea6f6bd-7815-4b8a-9135-28b2d7ba6722", "acls": ["api-key:model:*", "api-key:endpoint:*"],
+           "api_key_id": "ae1e1841-4326-4b36-a8a9-8a1a7237db11", "team_blocked": False,
+           "api_key_blocked": False, "api_key_disabled": False}
+
+CASES.update({c.kind: c for c in (
+    Case(
+        # https://vercel.com/docs/rest-api/user/get-the-user, https://vercel.com/docs/rest-api/errors
+        kind="vercel", method="GET", url="https://api.vercel.com/v2/user",
+        rule=provider_rule("vercel-token-env", "VERCEL_TOKEN=", "vercel"),
+        live=Reply(200, {"user": {"id": "AEIIDYVk59zbFF2Sxfyxxmua", "email": "leakpatrol@example.com",
+                                  "name": "Leak Patrol", "username": "leakpatrol", "avatar": None,
+                                  "defaultTeamId": None, "createdAt": 1630748523395, "softBlock": None}}),
+        inactive=Reply(401, {"error": {"code": "unauthorized", "message": "Not authorized"}}),
+        # 403 is also a live token without account-level scope (vercel.com/docs/sdk#troubleshooting).
+        odd=(Reply(403, {"error": {"code": "forbidden", "message": "Not authorized"}}),
+             Reply(200, {"error": {"code": "?"}}), HTML),
+    ),
+    Case(
+        # https://docs.cohere.com/reference/check-api-key
+        kind="cohere", method="POST", url="https://api.cohere.com/v1/check-api-key",
+        rule=provider_rule("cohere-api-key-env", "CO_API_KEY=", "cohere"),
+        live=Reply(200, {"valid": True, "organization_id": "0b2f6a5c-6f3d-4f2e-9a7e-1c2d3e4f5a6b",
+                         "owner_id": "7c8d9e0f-1a2b-4c3d-8e9f-0a1b2c3d4e5f"}),
+        inactive=Reply(401, {"id": "0", "message": "invalid api token"}),
+        odd=(Reply(200, {"valid": False}), Reply(400, {"message": "invalid request"}), Reply(200, {"id": "?"}), HTML),
+    ),
+    Case(
+        # https://docs.x.ai/docs/api-reference#get-api-key-info (the example response)
+        kind="xai", method="GET", url="https://api.x.ai/v1/api-key",
+        rule=provider_rule("xai-api-key", "xai-", "xai"),
+        live=Reply(200, XAI_KEY),
+        inactive=Reply(400, {"code": "Client specified an invalid argument", "error": "Incorrect API key provided"}),
+        odd=(Reply(200, {**XAI_KEY, "team_blocked": True}), Reply(401, {"error": "?"}), Reply(200, {"name": "?"}),
+             HTML),
+    ),
+    Case(
+        # https://supabase.com/docs/reference/api/introduction, .../v1-list-all-projects
+        kind="supabase", method="GET", url="https://api.supabase.com/v1/projects",
+        rule=provider_rule("supabase-access-token", "sbp_", "supabase"),
+        live=Reply(200, [{"id": "abcdefghijklmnopqrst", "ref": "abcdefghijklmnopqrst",
+                          "organization_id": "leakpatrol-org", "name": "demo", "region": "us-east-1",
+                          "created_at": "2023-03-29T16:32:59Z", "status": "ACTIVE_HEALTHY"}]),
+        inactive=Reply(401, {"message": "Unauthorized"}),
+        odd=(Reply(403, {"message": "Forbidden"}), Reply(200, {"message": "?"}), HTML),
+    ),
+    Case(
+        # https://developer.squareup.com/reference/square/merchants-api/retrieve-merchant,
+        # https://developer.squareup.com/docs/build-basics/handling-errors
+        kind="square", method="GET", url="https://connect.squareup.com/v2/merchants/me",
+        rule=provider_rule("square-legacy-access-token", "sq0atp-", "square"),
+        live=Reply(200, {"merchant": {"id": "DM7VKY8Q63GNP", "business_name": "Apple A Day", "country": "US",
+                                      "language_code": "en-US", "currency": "USD", "status": "ACTIVE",
+                                      "main_location_id": "9A65CGC72ZQG1"}}),
+        inactive=Reply(401, {"errors": [{"category": "AUTHENTICATION_ERROR", "code": "UNAUTHORIZED",
+                                         "detail": "This request could not be authorized."}]}),
+        odd=(Reply(403, {"errors": [{"category": "AUTHENTICATION_ERROR", "code": "FORBIDDEN"}]}),
+             Reply(200, {"errors": []}), HTML),
+    ),
+)})
+CASES.update({c.kind: c for c in (
+    Case(
+        # https://developers.notion.com/reference/get-self, https://developers.notion.com/reference/status-codes
+        kind="notion", method="GET", url="https://api.notion.com/v1/users/me",
+        rule=provider_rule("notion-integration-token", "ntn_", "notion"),
+        sends_token=lambda req, tok: bearer(req, tok) and req.headers.get("notion-version") == "2022-06-28",
+        live=Reply(200, {"object": "user", "id": "16d84278-ab0e-484c-9bdd-b35da3bd8905", "name": "pied piper",
+                         "avatar_url": None, "type": "bot", "bot": {"owner": {"type": "workspace",
+                                                                              "workspace": True}}}),
+        inactive=Reply(401, {"object": "error", "status": 401, "code": "unauthorized",
+                             "message": "API token is invalid."}),
+        odd=(Reply(403, {"object": "error", "status": 403, "code": "restricted_resource"}),
+             Reply(400, {"object": "error", "status": 400, "code": "missing_version"}),
+             Reply(200, {"object": "error"}), HTML),
+    ),
+    Case(
+        # https://openrouter.ai/docs/api/api-reference/api-keys/get-current-key
+        kind="openrouter", method="GET", url="https://openrouter.ai/api/v1/key",
+        rule=provider_rule("openrouter-api-key", "sk-or-v1-", "openrouter"),
+        live=Reply(200, {"data": {"label": "sk-or-v1-116...0ce", "limit": 5, "usage": 0.1015644762,
+                                  "is_provisioning_key": False, "limit_remaining": 4.8984355238,
+                                  "is_free_tier": False, "rate_limit": {"requests": 50, "interval": "10s"}}}),
+        inactive=Reply(401, {"error": {"message": "No auth credentials found", "code": 401}}),
+        odd=(Reply(403, {"error": {"message": "Forbidden", "code": 403}}), Reply(200, {"error": {"code": 200}}), HTML),
+    ),
+    Case(
+        # https://airtable.com/developers/web/api/get-user-id-scopes,
+        # https://support.airtable.com/docs/airtable-api-common-troubleshooting
+        kind="airtable", method="GET", url="https://api.airtable.com/v0/meta/whoami",
+        rule=provider_rule("airtable-pat", "pat", "airtable"),
+        live=Reply(200, {"id": "usrL2PNC5o3H4lBEi", "scopes": ["data.records:read", "schema.bases:read"]}),
+        inactive=Reply(401, {"error": {"type": "AUTHENTICATION_REQUIRED",
+                                       "message": "You should provide valid api key to perform this operation"}}),
+        odd=(Reply(403, {"error": {"type": "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"}}),
+             Reply(200, {"error": {"type": "?"}}), HTML),
+    ),
+    Case(
+        # https://replicate.com/docs/reference/http#account.get
+        kind="replicate", method="GET", url="https://api.replicate.com/v1/account",
+        rule=provider_rule("replicate-api-token", "r8_", "replicate"),
+        live=Reply(200, {"type": "organization", "username": "acme", "name": "Acme Corp, Inc.",
+                         "github_url": "https://github.com/acme"}),
+        inactive=Reply(401, {"title": "Unauthenticated", "detail": "You did not pass a valid authentication token",
+                             "status": 401}),
+        odd=(Reply(403, {"title": "Forbidden", "status": 403}), Reply(200, {"title": "?"}), HTML),
+    ),
+)})

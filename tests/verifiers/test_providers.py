@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from crawler.detect.mint import mint
 from crawler.detect.rules import compile_rule
 from crawler.http import make_client
-from tests.verifiers.cases import CASES, provider_rule
+from tests.verifiers.cases import CASES, XAI_KEY, provider_rule
 from verifiers import VERIFIERS
 from verifiers.base import Verdict
 
@@ -53,6 +53,24 @@ async def test_gitlab_reads_the_token_flags(body: dict[str, bool], expected: str
                                             no_network: respx.MockRouter) -> None:
     no_network.get(CASES["gitlab"].url).mock(return_value=httpx.Response(200, json={"id": 4, **body}))
     assert (await verify("gitlab", "gitlab-pat", "glpat-", client)).status == expected
+
+
+@pytest.mark.parametrize(("flags", "expected"), [
+    ({"api_key_disabled": True}, "inactive"),
+    ({"api_key_blocked": True}, "inactive"),
+    ({"team_blocked": True}, "unknown"),
+    ({}, "live"),
+])
+async def test_xai_reads_the_key_flags(flags: dict[str, bool], expected: str, client: httpx.AsyncClient,
+                                       no_network: respx.MockRouter) -> None:
+    no_network.get(CASES["xai"].url).mock(return_value=httpx.Response(200, json={**XAI_KEY, **flags}))
+    assert (await verify("xai", "xai-api-key", "xai-", client)).status == expected
+
+
+async def test_supabase_account_without_projects_is_live(client: httpx.AsyncClient,
+                                                         no_network: respx.MockRouter) -> None:
+    no_network.get(CASES["supabase"].url).mock(return_value=httpx.Response(200, json=[]))
+    assert (await verify("supabase", "supabase-access-token", "sbp_", client)).status == "live"
 
 
 @pytest.mark.parametrize("error", ["invalid_auth", "account_inactive", "token_revoked", "token_expired"])
