@@ -232,7 +232,11 @@ def run_leakpatrol(docs: Sequence[bytes], rules: list[Rule], hs: bool, repeat: i
 def write_tree(corpus: Corpus, key: str) -> Path:
     """The corpus as a file tree (one file per document) for the whole-process figure. It lives in
     the system's temporary folder, outside any git work tree, and is rebuilt when missing."""
-    tree = Path(tempfile.gettempdir()) / f"lp-bench-tree-{key}"
+    content = hashlib.sha256()
+    for doc in corpus.docs:
+        content.update(hashlib.sha256(doc).digest())
+    # Keyed by the documents themselves: a tree left by another checkout's corpus is never reused.
+    tree = Path(tempfile.gettempdir()) / f"lp-bench-tree-{key}-{content.hexdigest()[:16]}"
     marker = tree / ".complete"
     if not marker.exists():
         for i, doc in enumerate(corpus.docs):
