@@ -32,16 +32,21 @@ SOURCES = demo_kinds()
 """Every registered source quick enough for 1 s polling (the demo's; code search is left out)."""
 
 
-def machine() -> str:
-    """Date, CPU model, core count and Python version, for the figures' header."""
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
     cpu = platform.processor() or "unknown cpu"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+                return line.split(":", 1)[1].strip()
     except OSError:
         pass
+    return cpu
+
+
+def machine() -> str:
+    """Date, CPU model, core count and Python version, for the figures' header."""
+    cpu = cpu_model()
     return (f"date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC\nmachine: {cpu}, nproc {os.cpu_count()}, "
             f"{platform.system()} {platform.release()}, Python {platform.python_version()}")
 
