@@ -48,15 +48,21 @@ def serve_events(router: respx.MockRouter, events: list[dict[str, Any]]) -> None
     router.get(f"{API}/events").mock(return_value=EVENTS.response(data=events))
 
 
+def serve_pushes(router: respx.MockRouter, events: list[dict[str, Any]]) -> dict[str, str]:
+    """Serve the events page and, for each push on it, a recorded compare holding a fresh token."""
+    serve_events(router, events)
+    tokens = {}
+    for e in pushes(events):
+        tokens[e["id"]] = token()
+        serve(router, compare_url(e), COMPARE.response(data=compare_with(tokens[e["id"]])))
+    return tokens
+
+
 async def test_every_push_of_a_recorded_events_page_is_read() -> None:
     events = EVENTS.json()
     assert EVENTS.header("X-Poll-Interval") == "60" and EVENTS.header("ETag")
-    tokens = {}
     with respx.mock(assert_all_called=False) as router:
-        serve_events(router, events)
-        for e in pushes(events):
-            tokens[e["id"]] = token()
-            serve(router, compare_url(e), COMPARE.response(data=compare_with(tokens[e["id"]])))
+        tokens = serve_pushes(router, events)
         source = make_source(GithubEvents, {}, Clock())
         batches = await collect(source, {})
     assert len(tokens) >= 5
@@ -91,12 +97,8 @@ async def test_an_event_with_a_null_type_or_an_unreadable_item_does_not_reject_t
     watch["type"] = None  # GitHub's OpenAPI schema: "type": {"type": "string", "nullable": true}
     broken = next(e for e in events if e["type"] == "CommitCommentEvent")
     del broken["repo"]  # an item that cannot be understood
-    tokens = {}
     with respx.mock(assert_all_called=False) as router:
-        serve_events(router, events)
-        for e in pushes(events):
-            tokens[e["id"]] = token()
-            serve(router, compare_url(e), COMPARE.response(data=compare_with(tokens[e["id"]])))
+        tokens = serve_pushes(router, events)
         batches = await collect(make_source(GithubEvents, {}, Clock()), {})
     assert found(documents(batches)) == set(tokens.values())
     assert [(s.key, s.reason) for s in skipped(batches)] == [(broken["id"], "invalid")]
