@@ -259,6 +259,12 @@ def run_process(tree: Path, n_org: int, repeat: int) -> tuple[float, set[str], i
     """``leakpatrol scan`` on the tree as a whole process (start-up, walk, read, scan, JSON output),
     one process (``-j 1`` where the option exists); median wall of ``repeat`` runs."""
     exe = str(Path(sys.executable).parent / "leakpatrol")
+    # pip byte-compiles a wheel's modules when it installs them; an editable checkout run with
+    # PYTHONDONTWRITEBYTECODE would compile every module on every start instead (as bench/peers.py does).
+    root = Path(__file__).resolve().parent.parent
+    for package in ("crawler", "sources", "verifiers"):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / package)], check=True,
+                       stdout=subprocess.DEVNULL)
     help_text = subprocess.run([exe, "scan", "--help"], capture_output=True, text=True).stdout
     jobs = ["-j", "1"] if " -j" in help_text else []
     with tempfile.TemporaryDirectory() as tmp:
