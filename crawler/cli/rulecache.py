@@ -71,7 +71,7 @@ def _decode(value: Any, pool: list[bytes]) -> Any:
     if "dc" in value:
         return _PARTS[value["dc"]](**{k: _decode(v, pool) for k, v in value["f"].items()})
     if "re2" in value:
-        return linear_pattern(pool[value["re2"]])
+        return LazyLinear(pool[value["re2"]])
     pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
     flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
     return LazyPattern(pattern, flags)
@@ -100,6 +100,31 @@ class LazyPattern:
 
     def __hash__(self) -> int:
         return hash((self.pattern, self.flags))
+
+
+class LazyLinear:
+    """A rule body's RE2 pattern compiled on its first use, as :class:`LazyPattern` does for ``re``:
+    RE2 compiles the pack's long bounded repeats slowly (most of a second for the whole pack), and a
+    scan needs only the rules it has candidates for. Equal to the compiled pattern it stands for."""
+
+    __slots__ = ("_compiled", "pattern")
+
+    def __init__(self, pattern: bytes) -> None:
+        self.pattern = pattern
+        self._compiled: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # match, fullmatch, search, ...
+        if self._compiled is None:
+            self._compiled = linear_pattern(self.pattern)
+        return getattr(self._compiled, name)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, LazyLinear | LINEAR_PATTERN):
+            return bytes(self.pattern) == bytes(other.pattern)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(bytes(self.pattern))
 
 
 def _package() -> Any:
