@@ -102,8 +102,14 @@ class Verifier(abc.ABC):
             return Verdict.unknown(f"verifier {self.id} does not serve rule {rule.id}")
         async with self._sem:
             await self._rate.wait()
+            deadline = DEADLINE_FACTOR * self.config.timeout
             try:
-                return await self.check(token, rule)
+                # A whole check within twice the per-read timeout: an answer trickled a byte at a time
+                # never hits the read timeout and would hold the verification (and its token) forever.
+                async with asyncio.timeout(deadline):
+                    return await self.check(token, rule)
+            except TimeoutError:
+                return Verdict.unknown(f"no complete answer within {deadline:g}s")
             except httpx.TimeoutException:
                 return Verdict.unknown("timeout")
             except httpx.HTTPError as exc:
@@ -118,6 +124,10 @@ class Verifier(abc.ABC):
     async def request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """One request with this verifier's ``timeout``; transport errors reach :meth:`verify`."""
         return await self.client.request(method, url, timeout=self.config.timeout, **kwargs)
+
+
+DEADLINE_FACTOR = 2
+"""A verifier's whole check (every request and body) has ``DEADLINE_FACTOR × timeout`` at most."""
 
 
 def status_verdict(resp: httpx.Response, *, live: frozenset[int] = frozenset({200}),

@@ -78,3 +78,21 @@ def test_invalid_options_are_rejected(extras: dict[str, object], problem: str) -
 def test_loopback_url_may_use_plain_http() -> None:
     opts = HttpOptions.model_validate({"url": "http://127.0.0.1:8080/check", "headers": {"A": "{token}"}})
     assert opts.live_status == (200,) and opts.inactive_status == (401, 403)
+
+
+async def test_an_answer_that_never_completes_is_unknown_within_the_deadline(
+        client: httpx.AsyncClient, no_network: respx.MockRouter) -> None:
+    """A trickled answer never trips the per-read timeout; the whole check has twice ``timeout``."""
+    import asyncio
+    import time
+
+    async def trickle(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(30)
+        return httpx.Response(200)
+
+    no_network.get(URL).mock(side_effect=trickle)
+    started = time.monotonic()
+    v = verifier(client, timeout=0.1, headers={"Authorization": "Bearer {token}"})
+    verdict = await v.verify(mint(RULE), RULE)
+    assert verdict.status == "unknown" and "no complete answer within 0.2s" in verdict.reason
+    assert time.monotonic() - started < 5
