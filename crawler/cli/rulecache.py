@@ -71,7 +71,7 @@ def _decode(value: Any, pool: list[bytes]) -> Any:
     if "dc" in value:
         return _PARTS[value["dc"]](**{k: _decode(v, pool) for k, v in value["f"].items()})
     if "re2" in value:
-        return LazyLinear(pool[value["re2"]])
+        return LazyPattern(pool[value["re2"]], linear=True)
     pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
     flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
     return LazyPattern(pattern, flags)
@@ -79,52 +79,37 @@ def _decode(value: Any, pool: list[bytes]) -> Any:
 
 class LazyPattern:
     """A regex compiled on its first use: most rules' regexes are never needed by a scan (no
-    candidate of theirs), and compiling the pack's hundred of them costs a start-up noticeable
-    time. Equal to the compiled pattern it stands for."""
+    candidate of theirs), and compiling the pack's hundred of them costs start-up time — RE2 takes
+    most of a second for the PEM rules' long bounded repeats alone. ``linear`` says which engine:
+    RE2 for a rule's body (:func:`~crawler.detect.rules.linear_pattern`), else ``re``. Equal to the
+    compiled pattern it stands for."""
 
-    __slots__ = ("_compiled", "flags", "pattern")
+    __slots__ = ("_compiled", "flags", "linear", "pattern")
 
-    def __init__(self, pattern: str | bytes, flags: int) -> None:
-        self.pattern, self.flags = pattern, flags
-        self._compiled: re.Pattern[Any] | None = None
-
-    def __getattr__(self, name: str) -> Any:  # match, search, finditer, groups, ...
-        if self._compiled is None:
-            self._compiled = re.compile(self.pattern, self.flags)
-        return getattr(self._compiled, name)
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, LazyPattern | re.Pattern):
-            return (self.pattern, self.flags) == (other.pattern, other.flags)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash((self.pattern, self.flags))
-
-
-class LazyLinear:
-    """A rule body's RE2 pattern compiled on its first use, as :class:`LazyPattern` does for ``re``:
-    RE2 compiles the pack's long bounded repeats slowly (most of a second for the whole pack), and a
-    scan needs only the rules it has candidates for. Equal to the compiled pattern it stands for."""
-
-    __slots__ = ("_compiled", "pattern")
-
-    def __init__(self, pattern: bytes) -> None:
-        self.pattern = pattern
+    def __init__(self, pattern: str | bytes, flags: int = 0, *, linear: bool = False) -> None:
+        self.pattern, self.flags, self.linear = pattern, flags, linear
         self._compiled: Any = None
 
-    def __getattr__(self, name: str) -> Any:  # match, fullmatch, search, ...
+    def __getattr__(self, name: str) -> Any:  # match, fullmatch, search, finditer, groups, ...
         if self._compiled is None:
-            self._compiled = linear_pattern(self.pattern)
+            self._compiled = (linear_pattern(bytes(self.pattern)) if self.linear  # type: ignore[arg-type]
+                              else re.compile(self.pattern, self.flags))
         return getattr(self._compiled, name)
 
+    def _key(self) -> tuple[bool, str | bytes, int]:
+        return self.linear, self.pattern, self.flags
+
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, LazyLinear | LINEAR_PATTERN):
-            return bytes(self.pattern) == bytes(other.pattern)
+        if isinstance(other, LazyPattern):
+            return self._key() == other._key()
+        if isinstance(other, LINEAR_PATTERN):
+            return self._key() == (True, bytes(other.pattern), 0)
+        if isinstance(other, re.Pattern):
+            return self._key() == (False, other.pattern, other.flags)
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(bytes(self.pattern))
+        return hash(self._key())
 
 
 def _package() -> Any:
