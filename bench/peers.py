@@ -46,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script
     sys.path.insert(0, str(ROOT))
 
-from bench.scan import CONTEXTS, _count, org_rules, source_files  # noqa: E402
+from bench.scan import CONTEXTS, _count, byte_compile, org_rules, source_files  # noqa: E402
 from crawler.config.model import RuleConfig  # noqa: E402
 from crawler.detect.mint import mint  # noqa: E402
 from crawler.detect.redaction import fingerprint  # noqa: E402
@@ -306,9 +306,7 @@ def main(argv: Sequence[str] = ()) -> str:
     from bench.common import machine
 
     tree = build_tree(args.mb, args.org_rules)
-    # pip byte-compiles a wheel's modules when it installs them; an editable checkout run with
-    # PYTHONDONTWRITEBYTECODE=1 would compile every module from source on every run instead.
-    subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "crawler")], check=True, stdout=subprocess.DEVNULL)
+    byte_compile()
     folder = CACHE / "peers-rules"
     files = write_rule_files(folder, org_rules(args.org_rules))
     mb = tree.size / 1e6

@@ -255,16 +255,21 @@ def org_config(n_org: int, folder: Path) -> Path:
     return cfg
 
 
-def run_process(tree: Path, n_org: int, repeat: int) -> tuple[float, set[str], int, str]:
-    """``leakpatrol scan`` on the tree as a whole process (start-up, walk, read, scan, JSON output),
-    one process (``-j 1`` where the option exists); median wall of ``repeat`` runs."""
-    exe = str(Path(sys.executable).parent / "leakpatrol")
-    # pip byte-compiles a wheel's modules when it installs them; an editable checkout run with
-    # PYTHONDONTWRITEBYTECODE would compile every module on every start instead (as bench/peers.py does).
+def byte_compile() -> None:
+    """pip byte-compiles a wheel's modules when it installs them; an editable checkout run with
+    ``PYTHONDONTWRITEBYTECODE=1`` would compile every module from source on every start instead, so
+    the whole-process figures (here and in ``bench/peers.py``) byte-compile the package first."""
     root = Path(__file__).resolve().parent.parent
     for package in ("crawler", "sources", "verifiers"):
         subprocess.run([sys.executable, "-m", "compileall", "-q", str(root / package)], check=True,
                        stdout=subprocess.DEVNULL)
+
+
+def run_process(tree: Path, n_org: int, repeat: int) -> tuple[float, set[str], int, str]:
+    """``leakpatrol scan`` on the tree as a whole process (start-up, walk, read, scan, JSON output),
+    one process (``-j 1`` where the option exists); median wall of ``repeat`` runs."""
+    exe = str(Path(sys.executable).parent / "leakpatrol")
+    byte_compile()
     help_text = subprocess.run([exe, "scan", "--help"], capture_output=True, text=True).stdout
     jobs = ["-j", "1"] if " -j" in help_text else []
     with tempfile.TemporaryDirectory() as tmp:
@@ -314,14 +319,9 @@ def check(label: str, found: list[list[Match]], corpus: Corpus) -> bool:
 
 
 def machine() -> str:
-    model = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    from bench.common import cpu_model
+
+    model = cpu_model()
     hs = "not installed"
     if HAVE_HYPERSCAN:
         from importlib.metadata import version
