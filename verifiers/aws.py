@@ -14,7 +14,7 @@ from typing import ClassVar
 from urllib.parse import urlsplit
 
 from crawler.config.model import Url
-from crawler.detect.rules import Rule
+from crawler.detect.rules import Rule, split_pair
 from verifiers.base import Verdict, Verifier, VerifierOptions, unexpected
 
 BODY = b"Action=GetCallerIdentity&Version=2011-06-15"
@@ -59,9 +59,10 @@ class AwsVerifier(Verifier):
     rules: ClassVar[frozenset[str]] = frozenset({"aws-access-key"})
 
     async def check(self, token: str, rule: Rule) -> Verdict:
-        key_id, sep, secret = token.partition(":")
-        if not sep or not secret:
+        pair = split_pair(token)
+        if pair is None:
             return Verdict.unknown("an access key id alone cannot be verified (no secret access key paired)")
+        key_id, secret = pair
         url = self.options.api_url.rstrip("/") + "/"
         headers = {"Host": urlsplit(url).netloc, "X-Amz-Date": datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ"),
                    "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}

@@ -12,7 +12,7 @@ from typing import ClassVar
 import httpx
 
 from crawler.config.model import Url
-from crawler.detect.rules import Rule
+from crawler.detect.rules import Rule, split_pair
 from verifiers.base import Verdict, Verifier, VerifierOptions, has_key, unexpected
 
 SID = re.compile(r"AC[0-9a-f]{32}")
@@ -32,9 +32,10 @@ class TwilioVerifier(Verifier):
     rules: ClassVar[frozenset[str]] = frozenset({"twilio-account-sid-auth-token"})
 
     async def check(self, token: str, rule: Rule) -> Verdict:
-        sid, sep, secret = token.partition(":")
-        if not sep or not secret or not SID.fullmatch(sid):
+        pair = split_pair(token)
+        if pair is None or not SID.fullmatch(pair[0]):
             return Verdict.unknown("an Account SID alone cannot be verified (no auth token paired)")
+        sid, secret = pair
         url = f"{self.options.api_url.rstrip('/')}/2010-04-01/Accounts.json"
         resp = await self.request("GET", url, auth=httpx.BasicAuth(sid, secret))
         if resp.status_code == 401:

@@ -18,8 +18,8 @@ except ImportError:  # pragma: no cover
     import sre_parse  # type: ignore[no-redef,unused-ignore]
 
 from crawler.detect.checksum import CHECKSUMS
-from crawler.detect.rules import _DIGITS, CHARSETS, Rule
-from crawler.detect.scanner import PAIR_JOIN, Scanner
+from crawler.detect.rules import _DIGITS, CHARSETS, PAIR_JOIN, Rule
+from crawler.detect.scanner import Scanner
 from crawler.kernel.errors import RuleError
 
 

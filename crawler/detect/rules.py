@@ -83,6 +83,17 @@ MAX_REGEX_WIDTH = 8192
 a bounded amount of work whatever the input."""
 
 
+PAIR_JOIN = b":"
+"""A paired finding's token is ``<match>:<companion>`` (e.g. ``AKIA…:<secret access key>``): one
+fingerprint for the pair, and what the pair's verifier receives."""
+
+
+def split_pair(token: str) -> tuple[str, str] | None:
+    """A paired token's two halves (the match and its companion); ``None`` for a token alone."""
+    first, sep, second = token.partition(PAIR_JOIN.decode())
+    return (first, second) if sep and second else None
+
+
 @dataclass(frozen=True)
 class Companion:
     """The compiled :class:`~crawler.config.model.CompanionConfig`: the other half of a pair."""

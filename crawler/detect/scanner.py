@@ -43,7 +43,7 @@ from crawler.detect.prefixes import FOLLOW, PrefixFinder
 from crawler.detect.prefixes import byte_class as _class
 from crawler.detect.prefixes import literal as _literal
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import WORD, Companion, Rule
+from crawler.detect.rules import PAIR_JOIN, WORD, Companion, Rule
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,6 @@ _WORD_TABLE = bytes(1 if b in WORD else 0 for b in range(256))
 BATCH_BYTES = 1 << 20
 ALONE_BYTES = 8 << 10  # Python engine: joining costs more than a search of its own above a few KiB
 SEPARATOR = b"\x00"
-PAIR_JOIN = b":"
-"""A paired finding's token is ``<match>:<companion>`` (e.g. ``AKIA…:<secret access key>``): one
-fingerprint for the pair, and what the pair's verifier receives."""
 
 
 @dataclass(frozen=True, slots=True)
