@@ -79,10 +79,16 @@ def test_two_claimers_at_once_take_disjoint_items_and_all_of_them(db: Db, store:
     store.queue_fetches(pushes(200), handler="github_events", lane="realtime", now=T0)
     other = open_store(db.url, store.cipher)
     taken: dict[str, list[str]] = {"a": [], "b": []}
-    start = threading.Barrier(2)
+    start, both_claimed = threading.Barrier(2), threading.Barrier(2)
 
     def claimer(name: str, s: Store) -> None:
+        # The first claims race each other; then both wait until each has claimed once, so that a
+        # claimer whose SQLite busy handler slept through the other's whole run cannot pass for
+        # "took nothing" (SQLite serialises writers: one may legitimately drain all 200 alone).
         start.wait()
+        first = s.claim_fetches(["github_events"], f"{name}:1", 600, T0, limit=7)
+        taken[name] += [r.key for r in first]
+        both_claimed.wait(30)
         while rows := s.claim_fetches(["github_events"], f"{name}:1", 600, T0, limit=7):
             taken[name] += [r.key for r in rows]
 
@@ -96,7 +102,7 @@ def test_two_claimers_at_once_take_disjoint_items_and_all_of_them(db: Db, store:
         other.close()
     assert not set(taken["a"]) & set(taken["b"])
     assert sorted(taken["a"] + taken["b"]) == sorted(p.key for p in pushes(200))
-    assert taken["a"] and taken["b"]  # both really claimed
+    assert taken["a"] and taken["b"]  # both really claimed, each at least its first batch
 
 
 def test_an_unknown_lane_is_refused(store: Store) -> None:
