@@ -42,10 +42,11 @@ class WorkTable:
         return {"claimed_by": owner, "claimed_until": now + timedelta(seconds=ttl)}
 
     def claim_one(self, row_id: int, owner: str, ttl: float, now: datetime) -> Update:
-        """Take one pending row (due or not: the caller chose it), unless someone else holds it."""
+        """Take one pending row (due or not: the caller chose it), unless it is held, even by ``owner``
+        itself: in one process the delivery job may have listed a row just before the hot path after
+        a verdict claimed it, and taking it again would send it twice."""
         return (update(self.model)
-                .where(self.id == row_id, self.status == "pending",
-                       or_(self.unclaimed(now), self.claimed_by == owner))
+                .where(self.id == row_id, self.status == "pending", self.unclaimed(now))
                 .values(**self.claim_values(owner, ttl, now)).returning(self.model))
 
     def claim_where(self, owner: str, ttl: float, now: datetime, *where: ColumnElement[bool]) -> Update:
