@@ -127,6 +127,11 @@ class ScannerConfig(Model):
     """Documents are scanned up to this many bytes (after decompression) and flagged truncated."""
     builtin_rules: bool | list[str] = True
     """``true`` loads the whole built-in pack, ``false`` none, or a list of built-in rule ids."""
+    workers: int = Field(default=2, ge=1, le=64)
+    """Worker processes that scan the crawled documents (off the daemon's event loop)."""
+    time_limit: Duration = Field(default=10.0, gt=0, le=600)
+    """Seconds one document's scan may take; past it the document is skipped (``scan_time_limit``)
+    and its worker replaced."""
 
 
 class CompanionConfig(Model):

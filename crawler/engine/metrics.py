@@ -15,7 +15,8 @@ class Metrics:
         self.truncated = Counter("leakpatrol_documents_truncated", "Documents cut at max_document_bytes",
                                  ["source"], registry=r)
         self.documents_skipped = Counter("leakpatrol_documents_skipped",
-                                         "Documents skipped alone (gone, not content, invalid, gave_up)",
+                                         "Documents skipped alone (gone, not content, invalid, gave_up, "
+                                         "scan_time_limit, scan_failed)",
                                          ["source", "reason"], registry=r)
         self.documents_parked = Counter("leakpatrol_documents_parked",
                                         "Per-document fetches that failed transiently and were parked",

@@ -3,6 +3,10 @@ all in the pass that found the hit.
 
 :class:`Engine` holds what one process needs (rules, scanner, store, verifiers, notifiers, metrics)
 and is used by ``crawl``, ``run``, ``demo`` and the benches alike.
+
+Size: the Engine's start (notifier states, signing key, scan workers) and its per-batch path (scan,
+record, verify, deliver) are one object every entry point opens; the steps themselves live in their
+own modules (:mod:`.scanning`, :mod:`.verification`, :mod:`.delivery`), this one only orders them.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from typing import Any
 from crawler.config.model import Config
 from crawler.detect.diff import new_file_line
 from crawler.detect.rules import Rule, load_rules
-from crawler.detect.scanner import Match, Scanner
+from crawler.detect.scanner import Match
 from crawler.engine.delivery import Outbox, webhook_id
 from crawler.engine.logs import Scrubber
 from crawler.engine.metrics import Metrics
+from crawler.engine.scanning import NotScanned, ScanWorkers, scan_pool
 from crawler.engine.verification import VerifierSet
 from crawler.http import make_client
 from crawler.kernel.backoff import Backoff
@@ -65,7 +70,9 @@ class Engine:
         self.metrics = metrics or Metrics()
         self.rules: list[Rule] = load_rules(cfg)
         self.rules_by_id = {r.id: r for r in self.rules}
-        self.scanner = Scanner(self.rules, max_document_bytes=cfg.scanner.max_document_bytes)
+        self.scanner = ScanWorkers(self.rules, scan_pool(cfg.scanner.workers), time_limit=cfg.scanner.time_limit,
+                                   max_document_bytes=cfg.scanner.max_document_bytes)
+        """Scans documents in worker processes (never on the event loop), each under a time limit."""
         self.notifiers: dict[str, Notifier] = {}
         self.sleeping: dict[str, Notifier] = {}
         """Notifiers their endpoint disabled: they join :attr:`notifiers` again once re-enabled."""
@@ -88,6 +95,8 @@ class Engine:
 
     async def __aenter__(self) -> Engine:
         await self._stack.__aenter__()
+        warming = asyncio.ensure_future(self.scanner.warm())  # the workers start while the rest opens
+        warming.add_done_callback(lambda t: t.cancelled() or t.exception())  # retrieved, if never awaited
         disabled = await self.db(self.store.notifier_states)
         if needs_signing_key(self.cfg):
             await asyncio.to_thread(open_signing_key, self.cfg)
@@ -112,6 +121,10 @@ class Engine:
             self.notifiers[nc.id] = notifier
         await self.outbox.release_dead_claims()
         self.metrics.set_precision(await self.db(self.store.feedback_counts))
+        try:
+            await warming
+        except Exception as exc:  # the first batch starts them again; its documents say what failed
+            logger.warning("scan workers did not start: %s", exc)
         return self
 
     async def __aexit__(self, et: type[BaseException] | None, e: BaseException | None,
@@ -151,11 +164,16 @@ class Engine:
         holds up the crawl — and since the token is already stored as ``pending`` and due, a crash
         before its verdict only means the re-check verifies it."""
         cap = self.cfg.scanner.max_document_bytes
-        results = self.scanner.scan_batch([d.content for d in docs])
+        results = await self.scanner.scan([d.content for d in docs])
         self._count_bad_checksums()
         added, before = 0, set(self._inflight)
         found: list[tuple[Document, Match]] = []
         for doc, matches in zip(docs, results, strict=True):
+            if isinstance(matches, NotScanned):
+                self.metrics.documents_skipped.labels(doc.source, matches.reason).inc()
+                logger.warning("%s: document %s not scanned (%s): %s", doc.source, self.scrub(doc.url),
+                               matches.reason, matches.detail)
+                continue
             counted, scanned = self._per_source(doc.source)
             counted.inc()
             scanned.inc(min(len(doc.content), cap))
@@ -176,7 +194,7 @@ class Engine:
         return self._source_counters[source]
 
     def _count_bad_checksums(self) -> None:
-        for rule, n in self.scanner.stats.bad_checksum.items():
+        for rule, n in self.scanner.bad_checksum.items():
             delta = n - self._bad_seen.get(rule, 0)
             if delta:
                 self.metrics.bad_checksum.labels(rule).inc(delta)

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
+import logging
 import multiprocessing
 import multiprocessing.connection
 import threading
@@ -22,6 +24,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 R = TypeVar("R")
+logger = logging.getLogger(__name__)
 WORKERS = 2
 """Processes in the shared pool: enough that one slow page does not queue the next source's page."""
 
@@ -38,7 +41,15 @@ class WorkFailed(Exception):
     """The worker died or raised; ``str`` names the error type only (no content)."""
 
 
-def _serve(conn: multiprocessing.connection.Connection) -> None:  # pragma: no cover - runs in the child
+START_TIMEOUT = 60.0
+"""Seconds a new worker may take to start and import its modules (not counted in a call's limit)."""
+
+
+def _serve(conn: multiprocessing.connection.Connection,
+           preload: tuple[str, ...]) -> None:  # pragma: no cover - runs in the child
+    for module in preload:
+        importlib.import_module(module)
+    conn.send("ready")
     while True:
         try:
             fn, args = conn.recv()
@@ -51,12 +62,21 @@ def _serve(conn: multiprocessing.connection.Connection) -> None:  # pragma: no c
 
 
 class _Worker:
-    def __init__(self) -> None:
+    def __init__(self, preload: tuple[str, ...]) -> None:
         ctx = multiprocessing.get_context("spawn")
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child,), daemon=True, name="leakpatrol-worker")
+        self.process = ctx.Process(target=_serve, args=(child, preload), daemon=True, name="leakpatrol-worker")
         self.process.start()
         child.close()
+        try:  # started and its modules imported: only then does a call's time limit run
+            if not self.conn.poll(START_TIMEOUT) or self.conn.recv() != "ready":
+                raise WorkFailed(f"a worker process did not start within {START_TIMEOUT:g}s")
+        except (EOFError, OSError):
+            self.kill()
+            raise WorkFailed("a worker process died while starting") from None
+        except WorkFailed:
+            self.kill()
+            raise
 
     def call(self, fn: Callable[..., Any], args: tuple[Any, ...], limit: float) -> tuple[bool, Any]:
         self.conn.send((fn, args))
@@ -76,8 +96,9 @@ class _Worker:
 class WorkerPool:
     """At most ``size`` worker processes, started when first needed."""
 
-    def __init__(self, size: int = WORKERS) -> None:
-        self.size = size
+    def __init__(self, size: int = WORKERS, preload: tuple[str, ...] = ()) -> None:
+        self.size, self.preload = size, preload
+        """``preload``: modules a worker imports before it is ready (their import time is not a call's)."""
         self._idle: list[_Worker] = []
         self._slots = threading.BoundedSemaphore(size)
         self._lock = threading.Lock()
@@ -86,9 +107,14 @@ class WorkerPool:
 
     def _take(self) -> _Worker:
         with self._lock:
-            if self._idle:
-                return self._idle.pop()
-        return _Worker()
+            while self._idle:
+                worker = self._idle.pop()
+                if worker.process.is_alive():
+                    return worker
+                logger.warning("a worker process died while idle (exit code %s); replaced", worker.process.exitcode)
+                worker.kill()
+                self.replaced += 1
+        return _Worker(self.preload)
 
     def _call(self, fn: Callable[..., R], args: tuple[Any, ...], limit: float, what: str) -> R:
         with self._slots:
@@ -102,7 +128,7 @@ class WorkerPool:
             except (EOFError, OSError, BrokenPipeError):
                 worker.kill()
                 self.replaced += 1
-                raise WorkFailed(f"{what}: the worker process died") from None
+                raise WorkFailed(f"{what}: the worker process died (exit code {worker.process.exitcode})") from None
             with self._lock:
                 self._idle.append(worker)
             if not ok:

@@ -4,8 +4,9 @@
 Its archive page (``/lists``) answers each request with the next attack of its list, then keeps
 answering ``Retry-After: 1e20``: ``nested`` (150,000 nested ``<div>`` s, over a minute of parsing),
 ``huge`` (a 40 MB page), ``trickle`` (a body of one byte every half second, never ending), ``links``
-(10,000 paste links), ``loop`` (a redirect to itself) and ``retry_after``. Raw pastes answer a line
-without a token. :meth:`table` is its ``[[sources.paste_sites]]`` entry.
+(10,000 paste links), ``loop`` (a redirect to itself), ``candidates`` (one paste of 9.5 MiB of the demo rule's
+look-alikes, whose checksums fail: seconds of confirmation) and ``retry_after``. Other raw
+pastes answer a line without a token. :meth:`table` is its ``[[sources.paste_sites]]`` entry.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from starlette.routing import Route
 
 from crawler.kernel.serve import AppServer
 
-ATTACKS = ("nested", "huge", "trickle", "links", "loop", "retry_after")
+ATTACKS = ("nested", "huge", "trickle", "links", "loop", "candidates", "retry_after")
 DEPTH = 150_000
 HTML = {"Content-Type": "text/html"}
+LOOKALIKES = (b"demo_live_" + b"A" * 36 + b"\n") * (19 * 512 * 1024 // 47)
 
 
 class HostilePasteSite:
@@ -56,6 +58,8 @@ class HostilePasteSite:
 
     async def paste(self, request: Request) -> Response:
         self.raw += 1
+        if request.path_params["key"] == "lookalikes":
+            return Response(LOOKALIKES, media_type="text/plain")
         return Response("nothing here\n", media_type="text/plain")
 
     def nested(self) -> Response:
@@ -75,6 +79,9 @@ class HostilePasteSite:
     def links(self) -> Response:
         page = "".join(f'<a href="/view/k{i:05d}">p</a>' for i in range(10_000))
         return Response(f"<html><body>{page}</body></html>", headers=HTML)
+
+    def candidates(self) -> Response:
+        return Response('<html><body><a href="/view/lookalikes">p</a></body></html>', headers=HTML)
 
     def loop(self) -> Response:
         return Response(status_code=302, headers={"Location": "/lists"})

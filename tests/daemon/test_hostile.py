@@ -1,7 +1,8 @@
 """Issue 11 on a running daemon: two hostile paste sites attack while the benign sources keep
 delivering. Their archive pages answer, poll after poll: 150,000 nested ``<div>`` s (a minute of
 parsing: it once froze the event loop, ``/healthz`` and SIGTERM) then a 40 MB page; and 10,000
-links, a redirect loop, a body trickled byte by byte, ``Retry-After: 1e20``. Meanwhile ≥ 90 % of the
+links, a redirect loop, a body trickled byte by byte, ``Retry-After: 1e20``; a third serves one
+paste of 9.5 MiB of token look-alikes (seconds of scanning: its worker is stopped after 1 s). Meanwhile ≥ 90 % of the
 benign sources' tokens reach the receiver within 5 s, ``/healthz`` answers, the daemon and its
 workers stay under 500 MB of RSS, and SIGTERM stops it cleanly."""
 
@@ -28,12 +29,16 @@ WITHIN, SHARE, RSS_LIMIT = 5.0, 0.9, 500 * 1024 * 1024
 async def test_a_hostile_paste_site_never_freezes_silences_or_bloats_the_daemon(
         sb: Sandbox, receiver: RecordingReceiver, tmp_path: Path) -> None:
     async with HostilePasteSite("nested", "huge") as heavy, \
-            HostilePasteSite("links", "loop", "trickle", "retry_after") as stalling:
+            HostilePasteSite("links", "loop", "trickle", "retry_after") as stalling, \
+            HostilePasteSite("candidates") as slow_scan:
         setup = make_setup(sb, receiver, tmp_path, sources=(*BENIGN, "pastebin"))
         with setup.config.open("a", encoding="utf-8") as f:
-            for n, site in enumerate((heavy, stalling)):
+            for n, site in enumerate((heavy, stalling, slow_scan)):
                 f.write(site.table(f"hostile-{n}", parse_time_limit="3s"))
             f.write('\n[http]\nfetch_deadline = "4s"\n')
+        text = setup.config.read_text(encoding="utf-8")
+        assert "[scanner]\n" in text and "\ntime_limit" not in text
+        setup.config.write_text(text.replace("[scanner]\n", '[scanner]\ntime_limit = "1s"\n', 1), encoding="utf-8")
         daemon = setup.daemon()
         published: dict[str, float] = {}
         peak, health_times = 0, []
@@ -67,5 +72,6 @@ async def test_a_hostile_paste_site_never_freezes_silences_or_bloats_the_daemon(
             assert await daemon.wait_exit(15) == 0
             log = daemon.log_text()
             assert "took longer than 3s" in log and "max_archive_bytes" in log
+            assert slow_scan.requests[0] == "candidates" and "not scanned (scan_time_limit)" in log
         finally:
             await daemon.kill()
