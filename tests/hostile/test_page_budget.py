@@ -6,6 +6,7 @@ itself ends the poll's paging at once."""
 from __future__ import annotations
 
 import copy
+import gzip
 import logging
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import respx
 from crawler.config.model import HttpConfig
 from crawler.plugins import build_config
 from sources.base import SourceContext
+from sources.gharchive import Gharchive
 from sources.github_search import GithubSearch
 from tests.hostile.helpers import gists_runner, source_runner
 from tests.sources.helpers import Clock, collect, fixture_json, make_source
@@ -150,6 +152,22 @@ async def test_code_search_cut_short_by_its_page_budget_resumes_at_the_next_pref
         cursor = dict(batches[-1].cursor)
     assert queries == [['"aa_"', '"bb_"'], ['"cc_"', '"aa_"'], ['"bb_"', '"cc_"']]  # every prefix in turn
     assert set(cursor["shas"]) == {"aa_sha", "bb_sha", "cc_sha"}
+
+
+async def test_gharchive_hours_count_as_pages_and_the_next_poll_goes_on_from_the_last_hour_read(
+        no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-not-a-real-one")
+    hours = no_network.get(url__startswith="https://data.gharchive.org/").mock(
+        return_value=httpx.Response(200, content=gzip.compress(b""), headers={"Content-Type": "application/gzip"}))
+    source = make_source(Gharchive, {"backfill_hours": 5}, Clock())  # the clock says 22:00: hours 17 to 21
+    source.ctx.max_poll_pages = 2
+    source.ctx.new_poll()
+    first = await collect(source, {})
+    source.ctx.new_poll()
+    second = await collect(source, first[-1].cursor)
+    names = [c.request.url.path.rsplit("/", 1)[-1] for c in hours.calls]
+    assert names == [f"2026-11-28-{h}.json.gz" for h in (17, 18, 19, 20)]
+    assert first[-1].cursor == {"hour": "2026-11-28-18"} and second[-1].cursor == {"hour": "2026-11-28-20"}
 
 
 @pytest.mark.parametrize("value", [0, -1, "many"])
