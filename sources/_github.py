@@ -189,10 +189,11 @@ class GithubPushes(Source):
     async def _all_commits(self, resp: Any, diff: Diff, head: str) -> list[str]:
         """Every commit of a compare, across its pages, the head commit included."""
         shas = [c.sha for c in diff.commits or []]
-        nxt = next_link(resp)
+        nxt, asked = next_link(resp), {str(resp.request.url)}
         for _ in range(MAX_COMPARE_PAGES - 1):
-            if nxt is None or (diff.total_commits is not None and len(shas) >= diff.total_commits):
-                break
+            if nxt is None or nxt in asked or (diff.total_commits is not None and len(shas) >= diff.total_commits):
+                break  # the last page, a page that repeats itself, or every commit listed
+            asked.add(nxt)
             resp, data = await self.ctx.document_json(nxt, headers=self.headers())
             shas += [c.sha for c in validate(self.ctx.name, Diff, data, "compare").commits or []]
             nxt = next_link(resp)
@@ -206,10 +207,11 @@ class GithubPushes(Source):
         """A commit response plus all its files (the commit endpoint pages them)."""
         resp, data = await self.ctx.document_json(url, headers=self.headers())
         diff = validate(self.ctx.name, Diff, data, "commit diff")
-        files, nxt = list(diff.files or []), next_link(resp)
+        files, nxt, asked = list(diff.files or []), next_link(resp), {str(resp.request.url)}
         for _ in range(MAX_FILE_PAGES - 1):
-            if nxt is None:
+            if nxt is None or nxt in asked:  # the last page, or one that repeats itself
                 break
+            asked.add(nxt)
             resp, data = await self.ctx.document_json(nxt, headers=self.headers())
             files += validate(self.ctx.name, Diff, data, "commit diff").files or []
             nxt = next_link(resp)

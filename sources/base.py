@@ -31,7 +31,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, TypeGuard, TypeVar, cast
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -188,13 +188,48 @@ class SourceContext:
     """Longest wait a server can impose (``[http] max_server_wait``)."""
     max_poll_bytes: int = 256 * 1024 * 1024
     """Bytes one poll may read (``[http] max_poll_bytes``); past it, requests raise :class:`BudgetSpent`."""
+    max_poll_pages: int = 100
+    """Listing pages one poll may request (``[http] max_poll_pages``); past it a listing stops paging
+    (:class:`Listing`) and :meth:`page` raises :class:`BudgetSpent`."""
     spent: int = 0
-    """Bytes read in this poll so far (the runner resets it when a poll starts)."""
+    """Bytes read in this poll so far (:meth:`new_poll` resets it)."""
+    pages: int = 0
+    """Listing pages requested in this poll so far (:meth:`new_poll` resets it)."""
+    _told: bool = field(default=False, repr=False)
+
+    def new_poll(self) -> None:
+        """A poll starts: its budgets are whole again (the runner calls this)."""
+        self.spent, self.pages, self._told = 0, 0, False
 
     @property
     def budget_spent(self) -> bool:
         """A listing stops paging here, so that the documents it has are fetched in this poll."""
         return self.spent >= self.max_poll_bytes
+
+    @property
+    def pages_spent(self) -> bool:
+        return self.pages >= self.max_poll_pages
+
+    def may_page(self, url: str) -> bool:
+        """Whether a listing may request one more page: not once the poll's page or byte budget is
+        spent (then the listing stops, its documents are fetched, and the poll ends keeping its
+        progress; logged once per poll)."""
+        if not (self.pages_spent or self.budget_spent):
+            return True
+        if not self._told:
+            self._told = True
+            logger.info("%s: listing stopped before %s: this poll %s; the rest comes next poll", self.name,
+                        url.split("?")[0], f"requested its {self.max_poll_pages} pages (max_poll_pages)"
+                        if self.pages_spent else f"read its {self.max_poll_bytes} bytes (max_poll_bytes)")
+        return False
+
+    def page(self, url: str) -> None:
+        """Count one listing page this poll requests; past ``max_poll_pages`` the poll ends here
+        (:class:`BudgetSpent`: not a failure, the batches yielded so far are kept)."""
+        if self.pages_spent:
+            raise BudgetSpent(self.name, f"this poll requested its {self.max_poll_pages} listing pages "
+                                         f"(max_poll_pages); {url.split('?')[0]} comes next poll")
+        self.pages += 1
 
     def after(self, seconds: float, what: str) -> datetime:
         """The moment ``seconds`` from now a server asked for (``X-Poll-Interval``), clamped to
@@ -244,7 +279,9 @@ class SourceContext:
 
     async def get_json(self, url: str, *, params: Mapping[str, Any] | None = None,
                        headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:
-        """GET a JSON API page. 304 → ``(resp, None)``. Non-2xx or bad JSON → :class:`MalformedPage`."""
+        """GET a JSON API listing page (counted against ``max_poll_pages``: see :meth:`page`).
+        304 → ``(resp, None)``. Non-2xx or bad JSON → :class:`MalformedPage`."""
+        self.page(url)
         body = await self.request(url, params=params, headers=headers)
         resp = body.response
         if resp.status_code == 304:
@@ -258,6 +295,40 @@ class SourceContext:
             return resp, json.loads(body.content)
         except (ValueError, UnicodeDecodeError) as exc:
             raise MalformedPage(self.name, f"invalid JSON from {where}: {exc}") from None
+
+
+class Listing:
+    """The pages of one listing in one poll: it stops at the last page (no next one), at the
+    source's own ``limit``, at a page it requested already (a listing that repeats itself: a
+    ``Link: next`` pointing back, a page number that does not move), and when the poll's page or
+    byte budget is spent (:meth:`SourceContext.may_page`). Each of those ends the listing, never the
+    poll: the items of the pages it has are still fetched, and the cursor keeps the progress."""
+
+    def __init__(self, ctx: SourceContext, limit: int) -> None:
+        self.ctx, self.limit, self.count = ctx, limit, 0
+        self.visited: set[str] = set()
+
+    @staticmethod
+    def _where(url: str, params: Mapping[str, Any] | None) -> str:
+        return str(httpx.URL(url).copy_merge_params(dict(params)) if params else httpx.URL(url))
+
+    def more(self, url: str | None, params: Mapping[str, Any] | None = None) -> TypeGuard[str]:
+        """Whether to request ``url`` (``None``: there is no next page) as this listing's next page."""
+        if url is None or self.count >= self.limit:
+            return False
+        if self._where(url, params) in self.visited:
+            logger.warning("%s: listing stopped at %s: it repeats itself", self.ctx.name, url.split("?")[0])
+            return False
+        return self.ctx.may_page(url)
+
+    async def get_json(self, url: str, *, params: Mapping[str, Any] | None = None,
+                       headers: Mapping[str, str] | None = None) -> tuple[httpx.Response, Any]:
+        """:meth:`SourceContext.get_json`, remembered as visited (as asked and as requested)."""
+        self.count += 1
+        self.visited.add(self._where(url, params))
+        resp, data = await self.ctx.get_json(url, params=params, headers=headers)
+        self.visited.add(str(resp.request.url))
+        return resp, data
 
 
 class Source(abc.ABC):

@@ -85,6 +85,10 @@ class Gharchive(GithubPushes):
         hour = done + HOUR
         skip = int(cursor.get("line") or 0) if cursor.get("partial") == hour_name(hour) else 0
         while hour <= ended:
+            url = f"{self.options.archive_url.rstrip('/')}/{hour_name(hour)}.json.gz"
+            if not self.ctx.may_page(url):  # the poll's budgets are spent: the next poll goes on from this hour
+                break
+            self.ctx.page(url)
             published = True
             async for batch in self._hour(hour, done, skip):
                 if batch is None:

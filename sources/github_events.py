@@ -19,7 +19,18 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from sources._github import Event, GithubOptions, GithubPushes
-from sources.base import Batch, Fetch, Skip, item_key, next_link, prefetched, remember, seen_list, validate_items
+from sources.base import (
+    Batch,
+    Fetch,
+    Listing,
+    Skip,
+    item_key,
+    next_link,
+    prefetched,
+    remember,
+    seen_list,
+    validate_items,
+)
 
 logger = logging.getLogger(__name__)
 MAX_EVENTS = 300  # the public timeline holds at most 300 events
@@ -70,15 +81,13 @@ class GithubEvents(GithubPushes):
         url: str | None = f"{self.options.api_url.rstrip('/')}/events"
         headers = {**self.headers(), **({"If-None-Match": etag} if etag else {})}
         params: dict[str, Any] | None = {"per_page": 100}
-        pages = max(1, self.options.backfill_pages) if first else MAX_EVENTS // 100
+        listing = Listing(self.ctx, max(1, self.options.backfill_pages) if first else MAX_EVENTS // 100)
         events: dict[str, Event] = {}
         skipped: list[Skip] = []
         new_etag = etag
-        for page in range(pages):
-            if url is None:
-                break
-            resp, data = await self.ctx.get_json(url, params=params, headers=headers)
-            if page == 0:
+        while listing.more(url, params):
+            resp, data = await listing.get_json(url, params=params, headers=headers)
+            if listing.count == 1:
                 self._poll_interval(resp.headers.get("X-Poll-Interval"))
                 if data is None:
                     return None, etag, []

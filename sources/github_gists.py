@@ -21,6 +21,7 @@ from crawler.config.model import Url, secret
 from crawler.kernel.clock import iso
 from sources.base import (
     Batch,
+    Listing,
     Outcome,
     SeenWindow,
     Shape,
@@ -95,18 +96,11 @@ class GithubGists(Source):
         if since is not None:
             query["since"] = iso(since - timedelta(seconds=1))  # overlap; the seen-list de-duplicates
         params: dict[str, Any] | None = query
-        pages = max(1, self.options.backfill_pages) if first else MAX_PAGES
+        listing = Listing(self.ctx, max(1, self.options.backfill_pages) if first else MAX_PAGES)
         gists: list[Gist] = []
         skipped: list[Skip] = []
-        visited: set[str] = set()
-        for _ in range(pages):
-            if url is None or url in visited or self.ctx.budget_spent:
-                if url is not None:  # a listing that repeats itself, or one past the poll's byte budget
-                    logger.warning("%s: listing stopped at %s (%s)", self.ctx.name, url.split("?")[0],
-                                   "it repeats itself" if url in visited else "the poll's byte budget is spent")
-                break
-            resp, data = await self.ctx.get_json(url, params=params, headers=self._headers())
-            visited |= {url, str(resp.request.url)}
+        while listing.more(url, params):  # a listing that repeats itself, or one past the poll's budgets, stops
+            resp, data = await listing.get_json(url, params=params, headers=self._headers())
             if data is None:  # 304
                 break
             items, bad = validate_items(self.ctx.name, Gist, data, "gists page", item_key("id"))

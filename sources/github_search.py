@@ -24,6 +24,7 @@ from crawler.kernel.errors import MalformedPage
 from sources.base import (
     Batch,
     Document,
+    Listing,
     Outcome,
     Shape,
     Source,
@@ -90,21 +91,27 @@ class GithubSearch(Source):
         shas = seen_list(cursor, "shas")
         known = set(shas)
         pages = max(1, self.options.backfill_pages) if not cursor else 1
-        searches = 0
-        for prefix in self.ctx.prefixes:
+        prefixes = list(self.ctx.prefixes)
+        start = prefixes.index(cursor["resume"]) if cursor.get("resume") in prefixes else 0
+        order = prefixes[start:] + prefixes[:start]  # from where the last poll stopped (its page budget)
+        searches, last = 0, None  # last: the prefix the last batch's cursor resumes at
+        for prefix in order:
             url: str | None = f"{self.options.api_url.rstrip('/')}/search/code"
             params: dict[str, Any] | None = {"q": f'"{prefix}"', "per_page": self.options.per_page}
-            for _ in range(pages):
-                if url is None:
-                    break
+            listing = Listing(self.ctx, pages)
+            if not listing.more(url, params):  # the poll's budgets are spent: the next poll starts here
+                yield Batch([], {"shas": shas, "resume": prefix})
+                return
+            while listing.more(url, params):
                 if searches:
                     await self.ctx.sleep(60.0 / self.options.searches_per_minute)
                 searches += 1
-                resp, data = await self.ctx.get_json(url, params=params, headers=self._headers(TEXT_MATCH))
+                resp, data = await listing.get_json(url, params=params, headers=self._headers(TEXT_MATCH))
                 items = validate(self.ctx.name, Results, data, "search results").items
                 hits, skipped = validate_items(self.ctx.name, Hit, items, "search results", item_key("sha", "path"))
                 if skipped:
-                    yield Batch([], {"shas": shas}, skipped=skipped)
+                    last = prefix
+                    yield Batch([], {"shas": shas, "resume": prefix}, skipped=skipped)
                 url, params = next_link(resp), None
                 for hit in hits:
                     if hit.sha in known:
@@ -112,8 +119,10 @@ class GithubSearch(Source):
                     ref = {"kind": "hit", "hit": hit.model_dump()}
                     outcome = await guard(self.ctx, hit.sha, ref, functools.partial(self._document, hit))
                     known.add(hit.sha)
-                    shas = remember(shas, [hit.sha], SEEN)
-                    yield outcome.batch({"shas": shas})
+                    shas, last = remember(shas, [hit.sha], SEEN), prefix
+                    yield outcome.batch({"shas": shas, "resume": prefix})  # a poll cut short goes on from here
+        if last is not None and last != order[0]:  # every prefix searched:
+            yield Batch([], {"shas": shas, "resume": order[0]})  # the next poll starts where this one did
 
     async def refetch(self, key: str, ref: Mapping[str, Any]) -> Outcome:
         if ref.get("kind") == "hit":

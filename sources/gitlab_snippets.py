@@ -21,6 +21,7 @@ from crawler.http import host_of
 from crawler.kernel.clock import iso
 from sources.base import (
     Batch,
+    Listing,
     Outcome,
     SeenWindow,
     Shape,
@@ -109,8 +110,9 @@ class GitlabSnippets(Source):
             params["created_after"] = iso(after - timedelta(seconds=1))  # overlap; seen-list de-duplicates
         snippets: list[Snippet] = []
         skipped: list[Skip] = []
-        for _ in range(max(1, self.options.backfill_pages) if first else MAX_PAGES):
-            resp, data = await self.ctx.get_json(url, params=params, headers=self._headers())
+        listing = Listing(self.ctx, max(1, self.options.backfill_pages) if first else MAX_PAGES)
+        while listing.more(url, params):  # a page number that does not move repeats the listing: it stops
+            resp, data = await listing.get_json(url, params=params, headers=self._headers())
             if data is None:
                 break
             items, bad = validate_items(self.ctx.name, Snippet, data, "snippets page", item_key("id"))

@@ -202,6 +202,7 @@ class PasteSites(Source):
 
     async def _archive(self) -> bytes:
         url = self.options.archive_url
+        self.ctx.page(url)  # the one listing page of a poll
         body = await self.ctx.request(url, max_bytes=self.options.max_archive_bytes)
         status, ctype = body.response.status_code, body.response.headers.get("Content-Type", "text/html")
         if not 200 <= status < 300:

@@ -108,6 +108,7 @@ class Pastebin(Source):
         return await guard(self.ctx, paste.key, ref, functools.partial(self._document, url, paste))
 
     async def _list(self, url: str) -> tuple[list[Paste], list[Skip]]:
+        self.ctx.page(url)  # the one listing page of a poll
         body = await self.ctx.request(url, params={"limit": self.options.limit})
         if NO_ACCESS in body.content[:512]:
             raise SourceDisabled(self.ctx.name, "this IP is not whitelisted for the scraping API "

@@ -118,6 +118,10 @@ class HttpConfig(Model):
     its progress, and the next poll goes on from there."""
     max_poll_documents: int = Field(default=20_000, ge=1)
     """Documents one poll of one source processes; past it the poll ends keeping its progress."""
+    max_poll_pages: int = Field(default=100, ge=1)
+    """Listing pages one poll of one source requests (pages followed by ``Link: next`` or a page
+    number, archive pages, hourly archive files); past it the listing stops there, the poll ends
+    keeping its progress (logged once) and the next poll goes on from there."""
     max_crawl_delay: Duration = Field(default=60.0, ge=0)
     """Longest ``robots.txt`` ``Crawl-delay`` honoured between two fetches; a longer one is clamped and logged."""
 

@@ -45,11 +45,17 @@ class Parking:
         self.engine.metrics.documents_skipped.labels(self.source, skip.reason).inc()
         logger.info("%s: document %s skipped (%s): %s", self.source, skip.key, skip.reason, skip.detail)
 
+    def stored_key(self, key: str) -> str:
+        """A document key as the store keeps it: a token in it (a gist's file name is part of its
+        key) redacted. The ref, which must keep it to fetch the document again, is stored sealed."""
+        return self.engine.scrub(key)
+
     async def park(self, park: Park, attempts: int) -> None:
         now = self.engine.clock()
         wait = min(park.retry_after, MAX_SERVER_WAIT) if park.retry_after is not None else None
         retry_at = now + timedelta(seconds=RETRY.delay(attempts + 1, retry_after=wait))
-        await self.engine.db(self.engine.store.park, self.source, park.key, park.ref, reason=park.reason,
+        await self.engine.db(self.engine.store.park, self.source, self.stored_key(park.key), park.ref,
+                             reason=park.reason,
                              detail=self.engine.scrub.cut(park.detail, 500), now=now, retry_at=retry_at)
         self.engine.metrics.documents_parked.labels(self.source, park.reason).inc()
         logger.info("%s: document %s parked (%s), next attempt in %.0fs: %s", self.source, park.key, park.reason,
@@ -67,7 +73,7 @@ class Parking:
                 self.skip(skip)
             again = None
             for park in outcome.parked:
-                if park.key == row.key:
+                if self.stored_key(park.key) == row.key:
                     again = park
                 else:
                     await self.park(park, attempts=0)

@@ -98,6 +98,7 @@ class SourceRunner:
                                 max_crawl_delay=self.engine.cfg.http.max_crawl_delay,
                                 max_server_wait=self.engine.cfg.http.max_server_wait,
                                 max_poll_bytes=self.engine.cfg.http.max_poll_bytes,
+                                max_poll_pages=self.engine.cfg.http.max_poll_pages,
                                 queue=self.queue is not None, shared=self.engine.shared)
             self.source = self.cls(opts, ctx)
         return self.source
@@ -150,7 +151,7 @@ class SourceRunner:
         outcome: dict[str, Any] = {}
         try:
             source = await self._instance()
-            source.ctx.spent = 0
+            source.ctx.new_poll()
             parking = self.parking
             out.sightings += await parking.retry_due(source)
             saved_at = time.monotonic()

@@ -12,6 +12,7 @@
     │   ├── MalformedPage      a page that is not what the API documents
     │   ├── SourceDisabled     a configuration problem found at run time (e.g. pastebin IP not whitelisted)
     │   ├── ForbiddenURL       a request to a host (or over a scheme) the source is not built to fetch
+    │   ├── BudgetSpent        the poll spent its byte or page budget: it ends keeping its progress
     │   ├── DocumentSkipped    one document that cannot be had (gone, not content): skipped, counted
     │   └── DocumentNotReady   one document the service asks us to fetch later: parked
     ├── DeliveryError          a notifier could not be built or called
@@ -116,7 +117,8 @@ class DocumentNotReady(SourceError):
 
 
 class BudgetSpent(SourceError):
-    """The poll read its ``[http] max_poll_bytes``: it ends here, keeping its progress (not a failure)."""
+    """The poll spent its ``[http] max_poll_bytes`` or ``max_poll_pages``: it ends here, keeping its
+    progress (not a failure)."""
 
 
 class RateLimited(SourceError):

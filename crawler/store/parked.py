@@ -6,10 +6,17 @@ from it): :meth:`~ParkedQueries.park` a document (again), list the :meth:`~Parke
 ones, :meth:`~ParkedQueries.unpark` one that was fetched or skipped, :meth:`~ParkedQueries.give_up` on
 one past its give-up age (the row stays, as the record that it was skipped), and
 :meth:`~ParkedQueries.parked_documents` to look at them.
+
+The ``ref`` is stored sealed with the store's cipher (AES-GCM, bound to its row): it is built from
+names the public chose (a gist's file name, a paste's title, a snippet's path) and may hold a token,
+which is never stored in plaintext. A row written before refs were sealed is read as it is. The
+engine stores the key with any token in it redacted (:meth:`crawler.engine.parking.Parking.stored_key`).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -19,14 +26,46 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from crawler.kernel.errors import EncryptionKeyError
+from crawler.store.crypto import Cipher
 from crawler.store.models import ParkedDocument
+
+SEALED = "sealed"
+"""The one key of a stored ``ref``: base64 of the cipher's ``nonce || ciphertext+tag`` of its JSON."""
+
+
+def _aad(source: str, key: str) -> bytes:
+    return f"parked\0{source}\0{key}".encode()
 
 
 class ParkedQueries:
     """Mixed into ``Store``, which supplies ``session()``."""
 
     if TYPE_CHECKING:
+        cipher: Cipher | None
+
         def session(self) -> AbstractContextManager[Session]: ...
+
+    def _seal(self, source: str, key: str, ref: Mapping[str, Any]) -> dict[str, Any]:
+        if self.cipher is None:
+            raise EncryptionKeyError("no key loaded")
+        plain = json.dumps(dict(ref), separators=(",", ":")).encode()
+        return {SEALED: base64.b64encode(self.cipher.encrypt(plain, _aad(source, key))).decode("ascii")}
+
+    def _opened(self, rows: list[ParkedDocument]) -> list[ParkedDocument]:
+        """The rows with their refs unsealed (a row from before sealing is left as it is)."""
+        for row in rows:
+            sealed = row.ref.get(SEALED) if isinstance(row.ref, dict) and len(row.ref) == 1 else None
+            if not isinstance(sealed, str):
+                continue
+            if self.cipher is None:
+                raise EncryptionKeyError("no key loaded")
+            try:
+                blob = base64.b64decode(sealed, validate=True)
+            except (binascii.Error, ValueError):
+                raise EncryptionKeyError(f"the stored ref of parked document {row.key!r} is not sealed data") from None
+            row.ref = json.loads(self.cipher.decrypt(blob, _aad(row.source, row.key)))
+        return rows
 
     def park(self, source: str, key: str, ref: Mapping[str, Any], *, reason: str, detail: str,
              now: datetime, retry_at: datetime) -> ParkedDocument:
@@ -37,13 +76,13 @@ class ParkedQueries:
             if row is None:
                 row = ParkedDocument(source=source, key=key, first_failed_at=now)
             if row.given_up_at is None:
-                row.ref = json.loads(json.dumps(dict(ref)))
+                row.ref = self._seal(source, key, ref)
                 row.reason, row.detail = reason, detail[:500]
                 row.attempts += 1
                 row.next_attempt_at = retry_at
             s.add(row)
             s.commit()
-            return row
+        return self._opened([row])[0]
 
     def due_parked(self, source: str, now: datetime, limit: int = 50) -> list[ParkedDocument]:
         """Parked documents of ``source`` whose next attempt has come, the longest due first."""
@@ -52,7 +91,8 @@ class ParkedQueries:
                         col(ParkedDocument.next_attempt_at) <= now)
                  .order_by(col(ParkedDocument.next_attempt_at)).limit(limit))
         with self.session() as s:
-            return list(s.exec(query).all())
+            rows = list(s.exec(query).all())
+        return self._opened(rows)
 
     def unpark(self, source: str, key: str) -> None:
         """Forget a parked document: it was fetched, or skipped for good."""
@@ -78,7 +118,8 @@ class ParkedQueries:
             given = col(ParkedDocument.given_up_at)
             query = query.where(given.is_not(None) if given_up else given.is_(None))
         with self.session() as s:
-            return list(s.exec(query).all())
+            rows = list(s.exec(query).all())
+        return self._opened(rows)
 
     def count_parked(self) -> dict[str, int]:
         """Documents waiting for another attempt, per source (``/healthz``)."""

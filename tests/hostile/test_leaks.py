@@ -104,3 +104,34 @@ def test_a_key_file_others_can_read_and_a_world_writable_data_folder_are_named(t
     problems = loose_permissions(cfg)
     assert any(str(key) in p and "0644" in p for p in problems)
     assert any(str(data) in p and "world-writable" in p for p in problems)
+
+
+async def test_a_parked_gist_whose_file_name_holds_a_token_is_stored_without_it_and_fetched_again(
+        tmp_path: Path, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The parked document's key and ref are built from the file name: the key is stored redacted,
+    the ref (the raw URL is needed to fetch it again) sealed with the store's cipher."""
+    in_name, in_body = token(), token()
+    name = f"{in_name}.env"
+    raw = f"{RAW}/someone/abc123/raw/0123abcd/{name}"
+    no_network.get(f"{API}/gists/public").mock(return_value=httpx.Response(200, json=[{
+        "id": "abc123", "html_url": "https://gist.github.com/someone/abc123", "updated_at": "2026-01-01T00:00:00Z",
+        "owner": {"login": "someone"}, "files": {name: {"raw_url": raw}}}]))
+    content = no_network.get(raw).mock(return_value=httpx.Response(503))
+    async with gists_runner(tmp_path, monkeypatch) as (h, runner):
+        parked = await runner.poll()
+        [row] = h.store.parked_documents("github_gists")
+        files = {p.name: p.read_bytes() for p in tmp_path.glob("lp.db*")}
+        content.mock(return_value=httpx.Response(200, text=f"KEY={in_body}\n"))
+        h.clock.advance(3600)
+        fetched = await runner.poll()
+        left = h.store.parked_documents("github_gists")
+        sightings = h.store.sightings()
+    assert parked.ok and parked.documents == 0 and content.call_count > 1  # parked, not lost
+    assert row.ref["url"] == raw and row.ref["path"] == name  # what the source reads back is whole
+    assert row.key.startswith("abc123/acme_live_") and "sha256:" in row.key
+    assert "lp.db" in files
+    for file, data in files.items():
+        assert_absent([in_name], data, f"the database file {file}")
+    assert fetched.ok and left == []  # fetched again from the stored ref
+    assert [s.line for s in sightings] == [1] and sightings[0].path and sightings[0].path.endswith(".env")
+    assert_absent([in_name], sightings[0].path, "the sighting's path")

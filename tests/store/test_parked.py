@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from crawler.store.database import Store
 from tests.store.helpers import T0
 
@@ -39,3 +41,20 @@ def test_unpark_forgets_and_give_up_keeps_the_record(store: Store) -> None:
                retry_at=T0 + timedelta(days=2))  # parked again by a re-poll: it stays given up
     assert store.parked_documents("pastebin", given_up=True)[0].given_up_at == T0 + timedelta(days=1)
     assert store.count_parked() == {}
+
+
+def test_a_stored_ref_is_sealed_bound_to_its_row_and_read_back_whole(store: Store) -> None:
+    from sqlalchemy import text
+
+    from crawler.kernel.errors import EncryptionKeyError
+
+    store.park("github_gists", "1/f.env@t", REF, reason="unavailable", detail="", now=T0, retry_at=T0)
+    with store.session() as s:
+        [(stored,)] = s.execute(text("SELECT ref FROM lp_parked_document")).all()
+    assert "gist.githubusercontent.com" not in str(stored) and "sealed" in str(stored)
+    assert store.parked_documents("github_gists")[0].ref == REF
+    with store.session() as s:  # a sealed ref moved to another row does not open there
+        s.execute(text("UPDATE lp_parked_document SET key = 'other'"))
+        s.commit()
+    with pytest.raises(EncryptionKeyError):
+        store.parked_documents("github_gists")
