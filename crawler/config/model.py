@@ -8,6 +8,9 @@ Plug-in tables (``[sources.*]``, ``[[verifiers]]``, ``[[notifiers]]``) keep thei
 extras here; :mod:`crawler.plugins` validates them against the registered plug-in's ``Options``
 model and stores the validated options in the config (``source_specs``, ``plugin_options``).
 Loading is in :mod:`crawler.config.loading`.
+
+Size: one model mirrors the one file format, table by table, as the README's configuration table
+does; splitting it would scatter the defaults a reader looks up side by side.
 """
 
 from __future__ import annotations
