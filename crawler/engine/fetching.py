@@ -12,11 +12,12 @@ be had is skipped, one that fails transiently is handed to the parked documents 
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from crawler.engine.delivery import owner_is_dead
 from crawler.engine.parking import Parking
@@ -58,8 +59,8 @@ class FetchQueue:
         """Store a batch's queued items (before its cursor is kept) and count the pushes seen."""
         if not batch.queued:
             return
-        items = [NewFetch(f.key, dict(f.ref), f.published_at) for f in batch.queued]
         engine = self.engine
+        items = [self._item(f.key, dict(f.ref), f.published_at) for f in batch.queued]
         done = await engine.db(engine.store.queue_fetches, items, handler=self.source, lane=self.lane,
                                now=engine.clock(), bound=self.bound)
         engine.metrics.pushes.labels(self.source).inc(len(items))
@@ -67,6 +68,13 @@ class FetchQueue:
             engine.metrics.queue_dropped.labels(self.source).inc(done.dropped)
             logger.warning("%s: fetch queue at its bound (%d): the %d oldest pushes dropped", self.source,
                            self.bound, done.dropped)
+
+    def _item(self, key: str, ref: dict[str, Any], published_at: datetime | None) -> NewFetch:
+        """A queued push as stored: a token in its key (a repository may be named like one) redacted,
+        and its ref, which must keep the names to fetch the push, sealed when it holds one."""
+        scrub = self.engine.scrub
+        text = json.dumps(ref)
+        return NewFetch(scrub(key), ref, published_at, sealed=scrub(text) != text)
 
     async def drain(self, source: Source, seconds: float = DRAIN_SECONDS, limit: int | None = None) -> Drained:
         """Fetch due items of this source for up to ``seconds`` (or ``limit`` items)."""

@@ -21,10 +21,18 @@ from sqlalchemy import delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
+from crawler.store.crypto import Cipher
 from crawler.store.models import FetchItem
+from crawler.store.sealing import seal, unseal
 from crawler.store.workqueue import WorkTable
 
 FETCHES = WorkTable(FetchItem)
+
+
+def _aad(handler: str, key: str) -> bytes:
+    return f"fetch\0{handler}\0{key}".encode()
+
+
 LANES = ("realtime", "backfill")
 CHUNK = 500
 
@@ -36,6 +44,8 @@ class NewFetch:
     key: str
     ref: dict[str, Any]
     published_at: datetime | None = None
+    sealed: bool = False
+    """Store the ref sealed (:mod:`crawler.store.sealing`): it holds something token-like."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ class FetchQueries:
 
     if TYPE_CHECKING:
         is_sqlite: bool
+        cipher: Cipher | None
 
         def session(self) -> AbstractContextManager[Session]: ...
 
@@ -76,7 +87,7 @@ class FetchQueries:
             keys = list(unique)
             for start in range(0, len(keys), CHUNK):
                 chunk = [unique[k] for k in keys[start:start + CHUNK]]
-                rows = [{"key": i.key, "handler": handler, "lane": lane, "ref": json.loads(json.dumps(i.ref)),
+                rows = [{"key": i.key, "handler": handler, "lane": lane, "ref": self._stored_ref(handler, i),
                          "status": "pending", "attempts": 0, "last_error": "", "published_at": i.published_at,
                          "queued_at": now, "next_attempt_at": now, seen: now} for i in chunk]
                 stmt = insert(FetchItem).values(rows).on_conflict_do_nothing(index_elements=["key"])
@@ -91,6 +102,12 @@ class FetchQueries:
                 dropped = self._keep_bound(s, handler, bound, now)
             s.commit()
         return Queued(new, known, dropped)
+
+    def _stored_ref(self, handler: str, item: NewFetch) -> dict[str, Any]:
+        if item.sealed:
+            return seal(self.cipher, _aad(handler, item.key), item.ref)
+        plain: dict[str, Any] = json.loads(json.dumps(item.ref))
+        return plain
 
     def _keep_bound(self, s: Session, handler: str, bound: int, now: datetime) -> int:
         pending = (col(FetchItem.handler) == handler, col(FetchItem.status) == "pending")
@@ -112,6 +129,8 @@ class FetchQueries:
             rows: list[FetchItem] = FETCHES.claim_next(s, owner, ttl, now, limit, order,
                                                        col(FetchItem.handler).in_(list(handlers)))
             s.commit()
+        for row in rows:
+            row.ref = unseal(self.cipher, _aad(row.handler, row.key), row.ref, f"queued item {row.key!r}")
         far = datetime.max.replace(tzinfo=now.tzinfo) - timedelta(days=1)
         return sorted(rows, key=lambda r: (r.published_at or far, r.id or 0), reverse=True)
 

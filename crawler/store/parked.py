@@ -15,9 +15,6 @@ engine stores the key with any token in it redacted (:meth:`crawler.engine.parki
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -26,12 +23,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from crawler.kernel.errors import EncryptionKeyError
 from crawler.store.crypto import Cipher
 from crawler.store.models import ParkedDocument
-
-SEALED = "sealed"
-"""The one key of a stored ``ref``: base64 of the cipher's ``nonce || ciphertext+tag`` of its JSON."""
+from crawler.store.sealing import seal, unseal
 
 
 def _aad(source: str, key: str) -> bytes:
@@ -47,24 +41,12 @@ class ParkedQueries:
         def session(self) -> AbstractContextManager[Session]: ...
 
     def _seal(self, source: str, key: str, ref: Mapping[str, Any]) -> dict[str, Any]:
-        if self.cipher is None:
-            raise EncryptionKeyError("no key loaded")
-        plain = json.dumps(dict(ref), separators=(",", ":")).encode()
-        return {SEALED: base64.b64encode(self.cipher.encrypt(plain, _aad(source, key))).decode("ascii")}
+        return seal(self.cipher, _aad(source, key), ref)
 
     def _opened(self, rows: list[ParkedDocument]) -> list[ParkedDocument]:
         """The rows with their refs unsealed (a row from before sealing is left as it is)."""
         for row in rows:
-            sealed = row.ref.get(SEALED) if isinstance(row.ref, dict) and len(row.ref) == 1 else None
-            if not isinstance(sealed, str):
-                continue
-            if self.cipher is None:
-                raise EncryptionKeyError("no key loaded")
-            try:
-                blob = base64.b64decode(sealed, validate=True)
-            except (binascii.Error, ValueError):
-                raise EncryptionKeyError(f"the stored ref of parked document {row.key!r} is not sealed data") from None
-            row.ref = json.loads(self.cipher.decrypt(blob, _aad(row.source, row.key)))
+            row.ref = unseal(self.cipher, _aad(row.source, row.key), row.ref, f"parked document {row.key!r}")
         return rows
 
     def park(self, source: str, key: str, ref: Mapping[str, Any], *, reason: str, detail: str,

@@ -5,6 +5,8 @@ daemon drains the queue in its own job, and polls without draining."""
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 from contextlib import AsyncExitStack
 from datetime import timedelta
@@ -99,3 +101,33 @@ async def test_the_daemon_drains_each_queue_in_its_own_job(tmp_path: Path, monke
         jobs = {j.id for j in daemon.scheduler.get_jobs()}
     assert {"source:github_events", "fetch:github_events", "source:github_gists"} <= jobs
     assert "fetch:github_gists" not in jobs  # gists are fetched in the poll, no queue
+
+
+async def test_a_push_to_a_repository_named_like_a_token_is_queued_without_it_in_plaintext(
+        tmp_path: Path, db_url: str, no_network: respx.MockRouter, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A queued push's key and ref name its repository: one named like a token (underscores and 100
+    characters are allowed) has its key stored redacted and its ref sealed, and is still fetched."""
+    secrets(monkeypatch)
+    monkeypatch.setenv("GITHUB_TOKEN", "ghp-not-a-real-one")
+    named, planted = token(), token()
+    push = copy.deepcopy(PUSHES[0])
+    push["repo"]["name"] = f"someone/{named}"
+    push["repo"]["url"] = f"{API}/repos/someone/{named}"
+    issuer, _hook = Issuer(no_network), endpoint(no_network)
+    issuer.live.add(planted)
+    no_network.get(f"{API}/events").mock(return_value=EVENTS.response(data=[push]))
+    compare = no_network.get(compare_url(push)).mock(return_value=httpx.Response(200, json=compare_with(planted)))
+    cfg = config(tmp_path, db_url, {"github_events": {}})
+    async with running(cfg) as h, AsyncExitStack() as stack:
+        runner = SourceRunner(h.engine, cfg.source_specs[0], stack, RetryPolicy(sleep=no_sleep))
+        assert (await runner.poll(interval=False, drain=0)).ok
+        [row] = h.store.fetch_items()
+        assert named not in row.key and named not in json.dumps(row.ref) and list(row.ref) == ["sealed"]
+        drained = await runner.drain()
+        await h.engine.settle()
+        assert compare.call_count == 1 and drained.sightings == 1  # fetched with the real name
+        sighting = h.store.sightings([t.id for t in h.store.tokens()])[0]
+        assert named not in sighting.url
+    if db_url.startswith("sqlite"):
+        raw = b"".join(p.read_bytes() for p in tmp_path.glob("lp.db*"))
+        assert named.encode() not in raw and planted.encode() not in raw
