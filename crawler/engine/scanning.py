@@ -159,10 +159,3 @@ def scan_pool(size: int) -> WorkerPool:
         _pools[size] = WorkerPool(size, preload=(__name__,))
     return _pools[size]
 
-
-def close_pools() -> None:
-    """Stop every scan worker (at exit; the workers are daemonic processes anyway)."""
-    for pool in _pools.values():
-        pool.close()
-    _pools.clear()
-
