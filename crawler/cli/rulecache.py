@@ -58,16 +58,21 @@ def _encode(value: Any, pool: dict[bytes, int]) -> Any:
 
 
 def _decode(value: Any, pool: list[bytes]) -> Any:
-    if isinstance(value, list):
+    # Run on every value of every cached rule at each start: plain values (most of them) return at
+    # once, and a tuple or set of plain values is built without a call per item.
+    kind = type(value)
+    if kind is list:
         return [_decode(v, pool) for v in value]
-    if not isinstance(value, dict):
+    if kind is not dict:
         return value
     if "b" in value:
         return pool[value["b"]]
     if "t" in value:
-        return tuple(_decode(v, pool) for v in value["t"])
+        items = value["t"]
+        return tuple(items) if _plain(items) else tuple(_decode(v, pool) for v in items)
     if "fs" in value:
-        return frozenset(_decode(v, pool) for v in value["fs"])
+        items = value["fs"]
+        return frozenset(items) if _plain(items) else frozenset(_decode(v, pool) for v in items)
     if "dc" in value:
         return _PARTS[value["dc"]](**{k: _decode(v, pool) for k, v in value["f"].items()})
     if "re2" in value:
@@ -75,6 +80,11 @@ def _decode(value: Any, pool: list[bytes]) -> Any:
     pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
     flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
     return LazyPattern(pattern, flags)
+
+
+def _plain(items: list[Any]) -> bool:
+    """No item needs decoding (JSON gives back what was written for these)."""
+    return not any(type(v) is dict or type(v) is list for v in items)
 
 
 class LazyPattern:

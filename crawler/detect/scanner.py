@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -111,9 +112,17 @@ def _union(tables: tuple[bytes, ...]) -> bytes:
 
 
 @functools.cache
+def _table_class(table: bytes) -> bytes:
+    """The regex class of the bytes a 256-entry table allows. Cached: the rules share a few dozen
+    tables, and building the Hyperscan expressions (the key of their cached database) is part of
+    every ``scan``'s start-up."""
+    return _class(bytes(itertools.compress(range(256), table)))
+
+
+@functools.cache
 def _run_re(allowed: bytes) -> re.Pattern[bytes]:
     """The body run of a charset rule: one character class, starred, so it cannot backtrack."""
-    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"*")
+    return re.compile(_table_class(allowed) + b"*")
 
 
 def cache_dir() -> Path:
@@ -193,9 +202,9 @@ class Scanner:
         for r in self.rules:
             pat = _literal(r.prefix_bytes)
             if r.lead is not None:
-                pat = _class(bytes(b for b in range(256) if r.lead.allowed[b])) + b"{%d}" % r.lead.min_len + pat
+                pat = _table_class(r.lead.allowed) + b"{%d}" % r.lead.min_len + pat
             if r.body_regex is None:
-                pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
+                pat += _table_class(r.allowed) + b"{%d}" % r.min_len
             else:  # the regex's fixed-width start: runs of one class, as class{n}
                 pat += _head_pattern(r.head)
             exprs.append(pat)
@@ -353,6 +362,7 @@ class Scanner:
         return matches
 
 
+@functools.cache
 def _head_pattern(head: bytes) -> bytes:
     tables = [head[i:i + 256] for i in range(0, len(head), 256)]
     out, i = b"", 0
@@ -360,7 +370,7 @@ def _head_pattern(head: bytes) -> bytes:
         j = i
         while j < len(tables) and tables[j] == tables[i]:
             j += 1
-        out += _class(bytes(b for b in range(256) if tables[i][b])) + (b"{%d}" % (j - i) if j - i > 1 else b"")
+        out += _table_class(tables[i]) + (b"{%d}" % (j - i) if j - i > 1 else b"")
         i = j
     return out
 
@@ -379,7 +389,7 @@ def _left_ok(doc: bytes, at: int) -> bool:
 @functools.cache
 def _runs_re(allowed: bytes) -> re.Pattern[bytes]:
     """Maximal runs of a companion's charset: one character class, so it cannot backtrack."""
-    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"+")
+    return re.compile(_table_class(allowed) + b"+")
 
 
 def _find_companion(doc: bytes, start: int, end: int, comp: Companion) -> tuple[int, int] | None:
