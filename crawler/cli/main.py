@@ -8,6 +8,7 @@ stdout went away.
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import os
 import sys
@@ -54,12 +55,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def run() -> NoReturn:
     """The console entry point (also ``python -m crawler``): :func:`main`, then exit with its code.
 
-    After ``scan`` the interpreter's own clean-up is skipped (``os._exit`` once the output is
-    flushed): freeing every object one by one takes 10-20 ms of a scan's whole process, which a
-    pre-commit hook waits for on every commit, and ``scan`` leaves nothing behind that needs it (its
-    listing thread and worker processes are done, no ``atexit`` work is registered)."""
+    ``scan`` runs as a short-lived batch job, and two of Python's whole-process costs are left out:
+
+    * the cyclic garbage collector: it ran ~50 times in a scan of 8k files (~8 ms of the process)
+      and found nothing to free; the scan path makes no reference cycles per file (after a scan of
+      7,866 files there are as many unreachable objects as after one of ten), memory is freed as
+      usual by reference counting;
+    * the interpreter's clean-up at exit (``os._exit`` once the output is flushed): freeing every
+      object one by one takes 10-20 ms, which a pre-commit hook waits for on every commit, and scan
+      leaves nothing behind that needs it (its listing thread and worker processes are done, no
+      ``atexit`` work is registered).
+    """
+    scan = sys.argv[1:2] == ["scan"]
+    if scan:
+        gc.disable()
     code = main()
-    if sys.argv[1:2] != ["scan"]:
+    if not scan:
         sys.exit(code)
     try:
         sys.stdout.flush()
