@@ -55,7 +55,8 @@ def _encode(value: Any, shared: dict[bytes, bytes]) -> Any:
         items = tuple(_encode(v, shared) for v in sorted(value))
         return frozenset(items) if all(type(v) is not dict for v in items) else {"fs": list(items)}
     if type(value).__name__ in _PARTS and is_dataclass(value):  # a rule's companion, lead or allowlist
-        return {"dc": type(value).__name__, "f": {f.name: _encode(getattr(value, f.name), shared) for f in fields(value)}}
+        parts = {f.name: _encode(getattr(value, f.name), shared) for f in fields(value)}
+        return {"dc": type(value).__name__, "f": parts}
     if isinstance(value, LINEAR_PATTERN):  # a regex rule's body: RE2, and RE2 again when read back
         return {"re2": bytes(value.pattern)}
     if isinstance(value, re.Pattern):
