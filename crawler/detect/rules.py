@@ -295,7 +295,7 @@ def windowed(rule: Rule) -> BodyPattern | None:
     if rule.body_regex is None:
         return None
     pattern = bytes(rule.body_regex.pattern)
-    pieces = []
+    pieces: list[re.Match[bytes]] = []
     at = 0
     for m in _BIG_REPEAT_BYTES.finditer(pattern):
         if m.start() != at or (pieces and m.group(1) != pieces[0].group(1)):

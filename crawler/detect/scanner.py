@@ -44,7 +44,7 @@ from crawler.detect.prefixes import FOLLOW, PrefixFinder
 from crawler.detect.prefixes import byte_class as _class
 from crawler.detect.prefixes import literal as _literal
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import PAIR_JOIN, WORD, Companion, Rule, windowed
+from crawler.detect.rules import PAIR_JOIN, WORD, BodyPattern, Companion, Rule, windowed
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +179,7 @@ class Scanner:
         self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else len(r.head) // 256)
                        for lead, r in zip(self._lead, self.rules, strict=True)]
         self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
-        self._bodies: list[Any] = [None] * len(self.rules)
+        self._bodies: list[BodyPattern | None] = [None] * len(self.rules)
         self._by_prefix: dict[bytes, list[int]] = {}
         for i, r in enumerate(self.rules):
             self._by_prefix.setdefault(r.prefix_bytes, []).append(i)
@@ -285,7 +285,7 @@ class Scanner:
         if run is None:
             body = self._bodies[rid]
             if body is None:  # first use: the regex as matched inside this window (see rules.windowed)
-                body = self._bodies[rid] = windowed(rule) or rule.body_regex
+                body = self._bodies[rid] = windowed(rule) or cast(BodyPattern, rule.body_regex)
             m = body.match(doc, body_at, stop)
             if m is None:
                 return -1
