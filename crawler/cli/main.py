@@ -29,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "scan":
+        from crawler.cli.local import start_listing
+
+        args.listing = start_listing(args)  # before the imports below: git lists meanwhile
     from crawler.detect.rules import load_rules
     from crawler.engine.logs import setup_logging
 
