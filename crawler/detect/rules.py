@@ -251,7 +251,14 @@ def linear_pattern(pattern: bytes) -> BodyPattern:
 
 RE2_MAX_REPEAT = 1000
 """RE2 refuses a repetition count above 1000; a longer run of one atom is written as several."""
-_BIG_REPEAT = re.compile(r"(\[(?:\\.|[^\]\\])*\]|\\.|[^\\()\[\]{}|?*+])\{(\d+)(,(\d*))?\}")
+_BIG_REPEAT = r"(\[(?:\\.|[^\]\\])*\]|\\.|[^\\()\[\]{}|?*+])\{(\d+)(,(\d*))?\}"
+"""One atom (a class, an escape or a character) and its ``{m}`` or ``{m,n}`` (compiled on first use by
+:func:`_big_repeat`: ``scan`` starts without it)."""
+
+
+@functools.cache
+def _big_repeat(kind: type[str] | type[bytes]) -> re.Pattern[Any]:
+    return re.compile(_BIG_REPEAT if kind is str else _BIG_REPEAT.encode("ascii"))
 
 
 def _split_repeats(pattern: str) -> str:
@@ -273,7 +280,7 @@ def _split_repeats(pattern: str) -> str:
             rest -= step
         return "".join(parts)
 
-    return _BIG_REPEAT.sub(split, pattern)
+    return _big_repeat(str).sub(split, pattern)
 
 
 def _fixed_repeat(atom: bytes, n: int) -> bytes:
@@ -297,7 +304,7 @@ def windowed(rule: Rule) -> BodyPattern | None:
     pattern = bytes(rule.body_regex.pattern)
     pieces: list[re.Match[bytes]] = []
     at = 0
-    for m in _BIG_REPEAT_BYTES.finditer(pattern):
+    for m in _big_repeat(bytes).finditer(pattern):
         if m.start() != at or (pieces and m.group(1) != pieces[0].group(1)):
             break
         pieces.append(m)
@@ -318,9 +325,6 @@ def windowed(rule: Rule) -> BodyPattern | None:
         return None
     compiled: BodyPattern = re2.compile(_fixed_repeat(atom, lo) + atom + b"*" + rest)
     return compiled
-
-
-_BIG_REPEAT_BYTES = re.compile(_BIG_REPEAT.pattern.encode("ascii"))
 
 
 def _linear_time(rule_id: str, pattern: str) -> BodyPattern:
