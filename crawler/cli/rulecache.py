@@ -29,7 +29,7 @@ from typing import Any
 
 import crawler
 from crawler import __version__
-from crawler.detect.rules import LINEAR_PATTERN, Allowlist, Companion, Lead, Rule, linear_pattern, load_rules
+from crawler.detect.rules import Allowlist, Companion, Lead, Rule, linear_pattern, linear_pattern_type, load_rules
 from crawler.detect.scanner import cache_dir
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,7 @@ def _encode(value: Any, shared: dict[bytes, bytes]) -> Any:
     if type(value).__name__ in _PARTS and is_dataclass(value):  # a rule's companion, lead or allowlist
         parts = {f.name: _encode(getattr(value, f.name), shared) for f in fields(value)}
         return {"dc": type(value).__name__, "f": parts}
-    if isinstance(value, LINEAR_PATTERN):  # a regex rule's body: RE2, and RE2 again when read back
+    if isinstance(value, linear_pattern_type()):  # a regex rule's body: RE2, and RE2 again when read back
         return {"re2": bytes(value.pattern)}
     if isinstance(value, re.Pattern):
         return {"re": value.pattern, "flags": value.flags}
@@ -119,7 +119,7 @@ class LazyPattern:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LazyPattern):
             return self._key() == other._key()
-        if isinstance(other, LINEAR_PATTERN):
+        if isinstance(other, linear_pattern_type()):
             return self._key() == (True, bytes(other.pattern), 0)
         if isinstance(other, re.Pattern):
             return self._key() == (False, other.pattern, other.flags)

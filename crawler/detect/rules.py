@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import re2  # type: ignore[import-untyped,unused-ignore]
-
 try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
     import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
     import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
@@ -239,13 +237,23 @@ def _regex_width(rule_id: str, pattern: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-LINEAR_PATTERN: type[Any] = type(re2.compile(b"a"))
-"""The type of a compiled RE2 pattern (a rule cache stores and rebuilds it as such)."""
+def _re2() -> Any:
+    """The RE2 module, imported when a regex is first compiled (a ``scan`` that meets no candidate of
+    a regex rule starts without it)."""
+    import re2  # type: ignore[import-untyped,unused-ignore]
+
+    return re2
+
+
+@functools.cache
+def linear_pattern_type() -> type[Any]:
+    """The type of a compiled RE2 pattern (a rule cache stores and rebuilds it as such)."""
+    return type(_re2().compile(b"a"))
 
 
 def linear_pattern(pattern: bytes) -> BodyPattern:
     """A body pattern, already checked and split, compiled on RE2 again (the rule cache)."""
-    compiled: BodyPattern = re2.compile(pattern)
+    compiled: BodyPattern = _re2().compile(pattern)
     return compiled
 
 
@@ -323,12 +331,13 @@ def windowed(rule: Rule) -> BodyPattern | None:
         return None
     if atom_width != (1, 1) or rest_width[0] != rest_width[1] or rule.max_len != hi + rest_width[0]:
         return None
-    compiled: BodyPattern = re2.compile(_fixed_repeat(atom, lo) + atom + b"*" + rest)
+    compiled: BodyPattern = _re2().compile(_fixed_repeat(atom, lo) + atom + b"*" + rest)
     return compiled
 
 
 def _linear_time(rule_id: str, pattern: str) -> BodyPattern:
     """The body regex on RE2 (linear time in the text, whatever the pattern)."""
+    re2 = _re2()
     try:
         compiled: BodyPattern = re2.compile(_split_repeats(pattern).encode("ascii"))
     except re2.error as exc:
