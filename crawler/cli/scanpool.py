@@ -73,6 +73,9 @@ def _child(worker: Any, parts: Sequence[P], limits: Limits, claims: int, out: in
     """The forked process's whole life: parts as long as there are any, each one's results into ``out``."""
     code = 1
     try:
+        # This process never writes to stdout: it does not hold it open either, so whoever reads the
+        # report sees its end when the first process ends, not when this one's memory is taken down.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), 1)
         index = {id(r): k for k, r in enumerate(worker.scanner.rules)}
         while (i := _claim(claims)) is not None:
             _send(out, _frame(i, _work_one(worker, parts[i], limits, scan_part), index))
@@ -125,13 +128,27 @@ class _Results:
         del buf[:at]
 
     def close(self) -> None:
-        """Read to the end and reap the process; a torn last frame is left out (scanned again)."""
+        """Read to the end (a torn last frame is left out: scanned again). The process has closed its
+        end and is exiting; it is reaped now if it is gone, else by the next pool (:func:`_reap`), so
+        the scan does not wait while its memory is taken down."""
         self.read(wait=True)
         os.close(self.fd)
-        _, status = os.waitpid(self.pid, 0)
-        if os.waitstatus_to_exitcode(status) != 0:
+        pid, status = os.waitpid(self.pid, os.WNOHANG)
+        if pid == 0:
+            _EXITING.append(self.pid)
+        elif os.waitstatus_to_exitcode(status) != 0:
             logger.debug("scan worker %d ended with status %d; the parts it did not return are scanned again",
                          self.pid, os.waitstatus_to_exitcode(status))
+
+
+_EXITING: list[int] = []
+"""Forked processes that had sent everything but not yet exited when their pool ended."""
+
+
+def _reap() -> None:
+    while _EXITING:
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(_EXITING.pop(), 0)
 
 
 def _offer(feed: int, n: int) -> int:
@@ -160,6 +177,7 @@ def _pipe() -> tuple[int, int]:
 def run_forked(worker: Any, parts: Sequence[P], limits: Limits, jobs: int, scan_part: ScanPart[P]) -> None:
     """Scan ``parts`` with this process and ``jobs - 1`` forked ones; add everything to ``worker``
     in the parts' order."""
+    _reap()
     claims, feed = os.pipe()
     written = _offer(feed, len(parts))
     children: list[_Results] = []
