@@ -56,7 +56,7 @@ def _json_item(f: Finding) -> str:
     s = _string
     text = (f'    {{\n      "rule": {s(f.rule.id)},\n      "fingerprint": {s(f.fingerprint)},\n'
             f'      "redacted": {s(f.redacted)},\n      "path": {s(printable(f.path))},\n'
-            f'      "line": {_scalar(f.line)},\n      "column": {_scalar(f.column)},\n'
+            f'      "line": {int.__repr__(f.line)},\n      "column": {int.__repr__(f.column)},\n'
             f'      "severity": {s(f.rule.severity)}')
     if f.revealed is not None:
         text += f',\n      "token": {s(f.revealed)}'
@@ -79,6 +79,8 @@ def _scalar(value: Any) -> str:
 def printable(path: str) -> str:
     """A file name as printable text: bytes that are not UTF-8 (kept by Python as surrogates) are
     written as ``\\xNN`` escapes, so every output format can carry the name."""
+    if path.isascii():  # nearly every name: nothing to escape
+        return path
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
