@@ -178,7 +178,7 @@ class Scanner:
         self._lead = [r.lead.min_len if r.lead else 0 for r in self.rules]
         self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else len(r.head) // 256)
                        for lead, r in zip(self._lead, self.rules, strict=True)]
-        self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
+        self._runs: list[re.Pattern[bytes] | None] = [None] * len(self.rules)  # compiled on a rule's first candidate
         self._bodies: list[BodyPattern | None] = [None] * len(self.rules)
         self._by_prefix: dict[bytes, list[int]] = {}
         for i, r in enumerate(self.rules):
@@ -281,16 +281,18 @@ class Scanner:
             return -1
         body_at = start + self._plen[rid]
         stop = min(len(doc), body_at + rule.max_len)
-        run = self._runs[rid]
-        if run is None:
+        if rule.body_regex is not None:
             body = self._bodies[rid]
             if body is None:  # first use: the regex as matched inside this window (see rules.windowed)
-                body = self._bodies[rid] = windowed(rule) or cast(BodyPattern, rule.body_regex)
+                body = self._bodies[rid] = windowed(rule) or rule.body_regex
             m = body.match(doc, body_at, stop)
             if m is None:
                 return -1
             end = m.end()
         else:
+            run = self._runs[rid]
+            if run is None:
+                run = self._runs[rid] = _run_re(rule.allowed)
             end = run.match(doc, body_at, stop).end()  # type: ignore[union-attr]
             if end - body_at < rule.min_len:
                 return -1
