@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import sys
+from crawler.cli import run
 
-from crawler.cli import main
-
-sys.exit(main())
+run()

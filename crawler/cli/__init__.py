@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from crawler.cli.main import main
+from crawler.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

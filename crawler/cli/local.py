@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from crawler.cli.common import EXIT_FOUND, EXIT_OK, EXIT_USAGE, err, load, load_if_present, out
 
 if TYPE_CHECKING:
+    from crawler.cli.walk import Listing
     from crawler.detect.rules import Rule
 
 logger = logging.getLogger(__name__)
@@ -56,13 +57,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_scan(args: argparse.Namespace) -> int:
+def start_listing(args: argparse.Namespace) -> Listing | None:
+    """The listing of ``scan``'s paths, started at once in a thread: git lists the files while the
+    rest is imported and the rules load (``main`` calls this before it sets up logging, whose imports
+    take a good part of the start-up). ``None`` for stdin, ``--staged``/``--git`` or a missing path."""
     from crawler.cli.walk import Listing
 
     paths = args.paths or ["."]
-    listing = None  # started first: git lists the files while the rest is imported and the rules load
     if not (args.staged or args.git) and "-" not in paths and all(os.path.lexists(p) for p in paths):
-        listing = Listing(list(paths), args.no_ignore, args.follow_symlinks)
+        return Listing(list(paths), args.no_ignore, args.follow_symlinks)
+    return None
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    paths = args.paths or ["."]
+    listing = args.listing if "listing" in args else start_listing(args)
     from crawler.cli.inputs import Limits
     from crawler.cli.output import to_json, to_sarif, to_text
     from crawler.cli.rulecache import scan_rules

@@ -7,10 +7,13 @@ stdout went away.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from crawler.cli.common import EXIT_USAGE, err
 from crawler.cli.parser import HANDLERS, build_parser
@@ -20,11 +23,16 @@ logger = logging.getLogger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    if args.command == "scan":
+        from crawler.cli.local import start_listing
+
+        args.listing = start_listing(args)  # before the imports below: git lists meanwhile
     from crawler.detect.rules import load_rules
     from crawler.engine.logs import setup_logging
 
@@ -48,5 +56,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def run() -> NoReturn:
+    """The console entry point (also ``python -m crawler``): :func:`main`, then exit with its code.
+
+    ``scan`` runs as a short-lived batch job, and two of Python's whole-process costs are left out:
+
+    * the cyclic garbage collector: it ran ~50 times in a scan of 8k files (~8 ms of the process)
+      and found nothing to free; the scan path makes no reference cycles per file (after a scan of
+      7,866 files there are as many unreachable objects as after one of ten), memory is freed as
+      usual by reference counting;
+    * the interpreter's clean-up at exit (``os._exit`` once the output is flushed): freeing every
+      object one by one takes 10-20 ms, which a pre-commit hook waits for on every commit, and scan
+      leaves nothing behind that needs it (its listing thread and worker processes are done, no
+      ``atexit`` work is registered).
+    """
+    scan = sys.argv[1:2] == ["scan"]
+    if scan:
+        gc.disable()
+    code = main()
+    if not scan:
+        sys.exit(code)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader left during the last write: as main reports it
+        code = 141
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -42,27 +42,29 @@ class Finding:
 
 
 def to_json(findings: Sequence[Finding], stats: dict[str, Any] | None = None) -> str:
-    items = []
-    for f in findings:
-        item: dict[str, Any] = {"rule": f.rule.id, "fingerprint": f.fingerprint, "redacted": f.redacted,
-                                "path": printable(f.path), "line": f.line, "column": f.column,
-                                "severity": f.rule.severity}
-        if f.revealed is not None:
-            item["token"] = f.revealed
-        if f.status is not None:
-            item["status"] = f.status
-            item["status_reason"] = f.status_reason
-        if f.commit is not None:
-            item["commit"], item["date"] = f.commit, f.date
-        items.append(item)
     text = json.dumps({"version": 1, "findings": [], "stats": stats or {}}, indent=2, ensure_ascii=False)
-    if not items:
+    if not findings:
         return text
     # What json.dumps(indent=2) writes for the list of flat items, without its pure-Python indenting
     # encoder (a tenth of a second for ten thousand findings); a test holds the two texts equal.
-    rendered = ",\n".join("    {\n" + ",\n".join(f"      {_string(k)}: {_scalar(v)}" for k, v in item.items())
-                          + "\n    }" for item in items)
+    rendered = ",\n".join(map(_json_item, findings))
     return text.replace('\n  "findings": [],', '\n  "findings": [\n' + rendered + "\n  ],", 1)
+
+
+def _json_item(f: Finding) -> str:
+    """One finding as json.dumps(indent=2) writes it inside the list: one f-string, no dict."""
+    s = _string
+    text = (f'    {{\n      "rule": {s(f.rule.id)},\n      "fingerprint": {s(f.fingerprint)},\n'
+            f'      "redacted": {s(f.redacted)},\n      "path": {s(printable(f.path))},\n'
+            f'      "line": {int.__repr__(f.line)},\n      "column": {int.__repr__(f.column)},\n'
+            f'      "severity": {s(f.rule.severity)}')
+    if f.revealed is not None:
+        text += f',\n      "token": {s(f.revealed)}'
+    if f.status is not None:
+        text += f',\n      "status": {s(f.status)},\n      "status_reason": {_scalar(f.status_reason)}'
+    if f.commit is not None:
+        text += f',\n      "commit": {s(f.commit)},\n      "date": {_scalar(f.date)}'
+    return text + "\n    }"
 
 
 _string = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False (the C one if built)
@@ -77,6 +79,8 @@ def _scalar(value: Any) -> str:
 def printable(path: str) -> str:
     """A file name as printable text: bytes that are not UTF-8 (kept by Python as surrogates) are
     written as ``\\xNN`` escapes, so every output format can carry the name."""
+    if path.isascii():  # nearly every name: nothing to escape
+        return path
     return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 

@@ -7,14 +7,14 @@ exposures, run, report, demo, receiver); they never import this module.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from typing import NoReturn
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from crawler import __version__
 from crawler.cli.common import EXIT_USAGE, Handler, err
 from crawler.cli.local import cmd_check, cmd_init, cmd_rules, cmd_scan, cmd_token
-from crawler.cli.notifiers import cmd_notifiers
-from crawler.kernel.status import STATUSES
 
 
 def _daemon(name: str) -> Handler:
@@ -30,15 +30,48 @@ def _daemon(name: str) -> Handler:
     return handler
 
 
+def _cmd_notifiers(args: argparse.Namespace) -> int:
+    from crawler.cli.notifiers import cmd_notifiers  # its clock and store are not on scan's path
+
+    return cmd_notifiers(args)
+
+
 HANDLERS: dict[str, Handler] = {
     "init": cmd_init, "check": cmd_check, "scan": cmd_scan, "token": cmd_token, "rules": cmd_rules,
     "crawl": _daemon("cmd_crawl"), "exposures": _daemon("cmd_exposures"), "run": _daemon("cmd_run"),
     "report": _daemon("cmd_report"), "demo": _daemon("cmd_demo"), "receiver": _daemon("cmd_receiver"),
-    "notifiers": cmd_notifiers,
+    "notifiers": _cmd_notifiers,
 }
 
 
+def _columns() -> int:
+    """``shutil.get_terminal_size().columns`` without importing shutil (and the compression modules
+    it imports): ``$COLUMNS``, else the terminal's width, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or 80
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, made for every ``add_argument``; its width found as argparse would."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position, _columns() - 2 if width is None else width)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> NoReturn:  # argparse exits 2 too; keep its message short
         self.print_usage(sys.stderr)
         err(f"leakpatrol: error: {message}")
@@ -63,14 +96,20 @@ def _size(text: str) -> int:
     return n
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; for a command line starting with ``scan``, the top level and scan alone
+    (every ``add_argument`` costs start-up time, which a pre-commit hook pays on each commit; such a
+    command line parses the same either way)."""
     parser = _Parser(prog="leakpatrol", description="Self-hosted public-leak monitor for API-token issuers.")
     parser.add_argument("--version", action="version", version=f"leakpatrol {__version__}")
     parser.add_argument("--log-format", choices=["human", "json"], default="human")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    _local_commands(sub)
-    _daemon_commands(sub)
+    if argv and argv[0] == "scan":
+        _scan_command(sub)
+    else:
+        _local_commands(sub)
+        _daemon_commands(sub)
     return parser
 
 
@@ -81,6 +120,26 @@ def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("check", help="validate the config and print what will run")
     _config_arg(p)
 
+    _scan_command(sub)
+
+    p = sub.add_parser("token", help="issuer helpers: mint a well-formed token, check one offline")
+    tsub = p.add_subparsers(dest="token_command", metavar="mint|check", parser_class=_Parser, required=True)
+    tm = tsub.add_parser("mint", help="mint a well-formed (checksummed) token for RULE_ID")
+    tm.add_argument("rule_id")
+    tm.add_argument("-n", "--count", type=int, default=1)
+    _config_arg(tm)
+    tc = tsub.add_parser("check", help="say which rule TOKEN matches and whether its checksum holds")
+    tc.add_argument("token")
+    _config_arg(tc)
+
+    p = sub.add_parser("rules", help="the token rules: check that every rule proves its examples, or list them")
+    rsub = p.add_subparsers(dest="rules_command", metavar="check|list", parser_class=_Parser, required=True)
+    for name, what in (("check", "every example matches, no negative does, checksums hold; exit 1 on a problem"),
+                       ("list", "one line per rule: id, severity, verifier, checksum")):
+        _config_arg(rsub.add_parser(name, help=what))
+
+
+def _scan_command(sub: argparse._SubParsersAction[_Parser]) -> None:
     p = sub.add_parser("scan", help="scan files, directories or stdin (exit 0 clean, 1 findings, 2 error)")
     p.add_argument("paths", nargs="*", metavar="PATH", help="files or directories, or - for stdin (default: .)")
     _config_arg(p)
@@ -104,24 +163,10 @@ def _local_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
     p.add_argument("--max-archive-bytes", type=_size, default=1 << 30, metavar="SIZE",
                    help="decompressed bytes read from one archive (default 1G); a bigger one is skipped")
 
-    p = sub.add_parser("token", help="issuer helpers: mint a well-formed token, check one offline")
-    tsub = p.add_subparsers(dest="token_command", metavar="mint|check", parser_class=_Parser, required=True)
-    tm = tsub.add_parser("mint", help="mint a well-formed (checksummed) token for RULE_ID")
-    tm.add_argument("rule_id")
-    tm.add_argument("-n", "--count", type=int, default=1)
-    _config_arg(tm)
-    tc = tsub.add_parser("check", help="say which rule TOKEN matches and whether its checksum holds")
-    tc.add_argument("token")
-    _config_arg(tc)
-
-    p = sub.add_parser("rules", help="the token rules: check that every rule proves its examples, or list them")
-    rsub = p.add_subparsers(dest="rules_command", metavar="check|list", parser_class=_Parser, required=True)
-    for name, what in (("check", "every example matches, no negative does, checksums hold; exit 1 on a problem"),
-                       ("list", "one line per rule: id, severity, verifier, checksum")):
-        _config_arg(rsub.add_parser(name, help=what))
-
 
 def _daemon_commands(sub: argparse._SubParsersAction[_Parser]) -> None:
+    from crawler.kernel.status import STATUSES
+
     p = sub.add_parser("crawl", help="one poll of each (or one) source through the whole pipeline, then exit")
     _config_arg(p)
     p.add_argument("--source", metavar="NAME")

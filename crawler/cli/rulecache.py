@@ -1,80 +1,97 @@
 """The rules ``scan`` uses, without validating the config and the rule pack on every run.
 
 Validating them imports pydantic and builds its models: about a tenth of a second, which a
-pre-commit hook would pay on every commit. The compiled rules are kept as JSON in the cache folder
-(beside the compiled Hyperscan database), keyed by everything they are made from: the leakpatrol
-version and the source of the rule and config models, the rule pack's files, the config file's bytes
-and path, and the ``LEAKPATROL_*`` environment. Any change is a miss, and a miss validates
-everything as before (so a bad config is still an error). A rule field of a kind this module does
-not know how to store means no cache, never a wrong rule.
+pre-commit hook would pay on every commit. The compiled rules are kept in the cache folder (beside
+the compiled Hyperscan database), keyed by everything they are made from: the leakpatrol version and
+the source of the rule and config models, the rule pack's files, the config file's bytes and path,
+and the ``LEAKPATROL_*`` environment. Any change is a miss, and a miss validates everything as before
+(so a bad config is still an error); so is a damaged or unreadable file. A rule field of a kind this
+module does not know how to store means no cache, never a wrong rule.
+
+The file is :mod:`marshal` data (about 1 MB for the pack, uncompressed: decompressing took longer
+than reading it): plain values (strings, numbers, bytes, tuples, frozensets) are stored as they are,
+each distinct bytes value once (the rules share their 256-byte tables); a rule's parts (companion,
+lead, allowlist) and regexes are small tagged dicts. Reading it takes a few milliseconds (JSON with a
+decoding pass over every value took three to four times as long), and unlike pickle, loading it runs
+no code.
 """
 
 from __future__ import annotations
 
-import binascii
 import hashlib
-import json
 import logging
+import marshal
 import os
 import re
-import zlib
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
 import crawler
 from crawler import __version__
-from crawler.detect.rules import LINEAR_PATTERN, Allowlist, Companion, Lead, Rule, linear_pattern, load_rules
+from crawler.detect.rules import Allowlist, Companion, Lead, Rule, linear_pattern, linear_pattern_type, load_rules
 from crawler.detect.scanner import cache_dir
 
 logger = logging.getLogger(__name__)
 _PARTS: dict[str, Any] = {cls.__name__: cls for cls in (Companion, Lead, Allowlist)}
-FORMAT = 3
-"""The cache file's layout (3: every distinct bytes value once, compressed, in ``pool``: the rules share
-their 256-byte tables, and a regex rule's head is one table per position); part of the key."""
+_FIELDS = tuple(f.name for f in fields(Rule))
+FORMAT = 4
+"""The cache file's layout (4: marshal, one tuple of field values per rule in ``Rule``'s field order);
+part of the key and of the file."""
+_PLAIN = (type(None), bool, int, float, str)
 
 
-def _encode(value: Any, pool: dict[bytes, int]) -> Any:
-    """``value`` as JSON; bytes go into ``pool`` once each (the rules share their 256-byte tables)."""
-    if value is None or isinstance(value, bool | int | float | str):
+def _encode(value: Any, shared: dict[bytes, bytes]) -> Any:
+    """``value`` as marshal stores it; equal bytes become one object (marshal writes it once)."""
+    kind = type(value)
+    if kind in _PLAIN:
         return value
-    if isinstance(value, bytes):
-        return {"b": pool.setdefault(value, len(pool))}
-    if isinstance(value, tuple):
-        return {"t": [_encode(v, pool) for v in value]}
-    if isinstance(value, frozenset):
-        return {"fs": [_encode(v, pool) for v in sorted(value)]}
+    if kind is bytes:
+        return shared.setdefault(value, value)
+    if kind is tuple:
+        items = tuple(_encode(v, shared) for v in value)
+        return items if all(type(v) is not dict for v in items) else {"t": list(items)}
+    if kind is frozenset:
+        items = tuple(_encode(v, shared) for v in sorted(value))
+        return frozenset(items) if all(type(v) is not dict for v in items) else {"fs": list(items)}
     if type(value).__name__ in _PARTS and is_dataclass(value):  # a rule's companion, lead or allowlist
-        return {"dc": type(value).__name__, "f": {f.name: _encode(getattr(value, f.name), pool) for f in fields(value)}}
-    if isinstance(value, list):
-        return [_encode(v, pool) for v in value]
-    if isinstance(value, LINEAR_PATTERN):  # a regex rule's body: RE2, and RE2 again when read back
-        return {"re2": pool.setdefault(bytes(value.pattern), len(pool))}
+        parts = {f.name: _encode(getattr(value, f.name), shared) for f in fields(value)}
+        return {"dc": type(value).__name__, "f": parts}
+    if isinstance(value, linear_pattern_type()):  # a regex rule's body: RE2, and RE2 again when read back
+        return {"re2": bytes(value.pattern)}
     if isinstance(value, re.Pattern):
-        pattern = value.pattern
-        return {"re": pattern.hex() if isinstance(pattern, bytes) else pattern, "bytes": isinstance(pattern, bytes),
-                "flags": value.flags}
+        return {"re": value.pattern, "flags": value.flags}
     raise TypeError(type(value).__name__)
 
 
-def _decode(value: Any, pool: list[bytes]) -> Any:
-    if isinstance(value, list):
-        return [_decode(v, pool) for v in value]
-    if not isinstance(value, dict):
+def _decode(value: Any) -> Any:
+    """A stored field value back; only the tagged dicts need work (run for every field at each start)."""
+    if type(value) is not dict:
         return value
-    if "b" in value:
-        return pool[value["b"]]
     if "t" in value:
-        return tuple(_decode(v, pool) for v in value["t"])
+        return tuple(map(_decode, value["t"]))
     if "fs" in value:
-        return frozenset(_decode(v, pool) for v in value["fs"])
+        return frozenset(map(_decode, value["fs"]))
     if "dc" in value:
-        return _PARTS[value["dc"]](**{k: _decode(v, pool) for k, v in value["f"].items()})
+        return _PARTS[value["dc"]](**{k: _decode(v) for k, v in value["f"].items()})
     if "re2" in value:
-        return LazyPattern(pool[value["re2"]], linear=True)
-    pattern = bytes.fromhex(value["re"]) if value["bytes"] else value["re"]
-    flags = value["flags"] & ~re.UNICODE if value["bytes"] else value["flags"]
-    return LazyPattern(pattern, flags)
+        return LazyPattern(value["re2"], linear=True)
+    pattern = value["re"]
+    return LazyPattern(pattern, value["flags"] & ~re.UNICODE if isinstance(pattern, bytes) else value["flags"])
+
+
+def _dump(rules: list[Rule]) -> bytes:
+    shared: dict[bytes, bytes] = {}
+    rows = [tuple(_encode(getattr(r, name), shared) for name in _FIELDS) for r in rules]
+    return marshal.dumps((FORMAT, _FIELDS, rows), 4)
+
+
+def _load(data: bytes) -> list[Rule]:
+    """The rules in a cache file; ``ValueError`` (or the error of a damaged file) when it is not one."""
+    form, names, rows = marshal.loads(data)
+    if form != FORMAT or names != _FIELDS or any(type(row) is not tuple or len(row) != len(_FIELDS) for row in rows):
+        raise ValueError("not a rule cache of this layout")
+    return [Rule(*map(_decode, row)) for row in rows]
 
 
 class LazyPattern:
@@ -102,7 +119,7 @@ class LazyPattern:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, LazyPattern):
             return self._key() == other._key()
-        if isinstance(other, LINEAR_PATTERN):
+        if isinstance(other, linear_pattern_type()):
             return self._key() == (True, bytes(other.pattern), 0)
         if isinstance(other, re.Pattern):
             return self._key() == (False, other.pattern, other.flags)
@@ -124,7 +141,7 @@ def _package() -> Any:
 
 
 def _key(config: Path | None) -> str:
-    h = hashlib.sha256(f"{__version__}|{FORMAT}|{sorted(f.name for f in fields(Rule))}".encode())
+    h = hashlib.sha256(f"{__version__}|{FORMAT}|{_FIELDS}".encode())
     pkg = _package()
     for part in (pkg / "detect" / "rules.py", pkg / "config" / "model.py"):
         h.update(part.read_bytes() if part.is_file() else b"-")
@@ -133,8 +150,13 @@ def _key(config: Path | None) -> str:
     if config is not None:
         h.update(str(config.resolve()).encode() + b"\0" + config.read_bytes())
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("LEAKPATROL") and k != "LEAKPATROL_CACHE_DIR")
-    h.update(json.dumps(env).encode())
+    h.update(repr(env).encode())
     return h.hexdigest()[:32]
+
+
+def cache_file(config: Path | None) -> Path:
+    """Where the rules made from ``config`` (and the pack, and the environment) are cached."""
+    return cache_dir() / f"rules-{_key(config)}.bin"
 
 
 def scan_rules(explicit: str | None) -> list[Rule]:
@@ -145,29 +167,24 @@ def scan_rules(explicit: str | None) -> list[Rule]:
     path = Path(named) if named else (default if default.exists() else None)
     file: Path | None = None
     try:
-        file = cache_dir() / f"rules-{_key(path)}.json"
-        doc = json.loads(file.read_text("utf-8"))
-        pool = [zlib.decompress(binascii.a2b_base64(b)) for b in doc["pool"]]
-        rules = [Rule(**{k: _decode(v, pool) for k, v in item.items()}) for item in doc["rules"]]
+        file = cache_file(path)
+        rules = _load(file.read_bytes())
         from crawler.engine.logs import scrub_with
 
         scrub_with(rules)
         return rules
-    except (OSError, ValueError, TypeError, KeyError, IndexError, zlib.error):
+    except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError):
         pass  # no cache (or one this version cannot read, or a damaged one): validate
     rules = _validated(named if path is not None else None, path is not None)
     if file is None:
         return rules
     try:
-        shared: dict[bytes, int] = {}
-        items = [{f.name: _encode(getattr(r, f.name), shared) for f in fields(Rule)} for r in rules]
-        data = json.dumps({"pool": [binascii.b2a_base64(zlib.compress(b), newline=False).decode() for b in shared],
-                           "rules": items})
+        data = _dump(rules)
         file.parent.mkdir(parents=True, exist_ok=True)
         tmp = file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(data, encoding="utf-8")
+        tmp.write_bytes(data)
         os.replace(tmp, file)
-    except (OSError, TypeError) as exc:
+    except (OSError, TypeError, ValueError) as exc:
         logger.debug("rules not cached: %s", exc)
     return rules
 

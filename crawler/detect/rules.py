@@ -24,8 +24,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import re2  # type: ignore[import-untyped,unused-ignore]
-
 try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
     import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
     import re._parser as sre_parse  # type: ignore[import-not-found,unused-ignore]
@@ -239,19 +237,36 @@ def _regex_width(rule_id: str, pattern: str) -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-LINEAR_PATTERN: type[Any] = type(re2.compile(b"a"))
-"""The type of a compiled RE2 pattern (a rule cache stores and rebuilds it as such)."""
+def _re2() -> Any:
+    """The RE2 module, imported when a regex is first compiled (a ``scan`` that meets no candidate of
+    a regex rule starts without it)."""
+    import re2  # type: ignore[import-untyped,unused-ignore]
+
+    return re2
+
+
+@functools.cache
+def linear_pattern_type() -> type[Any]:
+    """The type of a compiled RE2 pattern (a rule cache stores and rebuilds it as such)."""
+    return type(_re2().compile(b"a"))
 
 
 def linear_pattern(pattern: bytes) -> BodyPattern:
     """A body pattern, already checked and split, compiled on RE2 again (the rule cache)."""
-    compiled: BodyPattern = re2.compile(pattern)
+    compiled: BodyPattern = _re2().compile(pattern)
     return compiled
 
 
 RE2_MAX_REPEAT = 1000
 """RE2 refuses a repetition count above 1000; a longer run of one atom is written as several."""
-_BIG_REPEAT = re.compile(r"(\[(?:\\.|[^\]\\])*\]|\\.|[^\\()\[\]{}|?*+])\{(\d+)(,(\d*))?\}")
+_BIG_REPEAT = r"(\[(?:\\.|[^\]\\])*\]|\\.|[^\\()\[\]{}|?*+])\{(\d+)(,(\d*))?\}"
+"""One atom (a class, an escape or a character) and its ``{m}`` or ``{m,n}`` (compiled on first use by
+:func:`_big_repeat`: ``scan`` starts without it)."""
+
+
+@functools.cache
+def _big_repeat(kind: type[str] | type[bytes]) -> re.Pattern[Any]:
+    return re.compile(_BIG_REPEAT if kind is str else _BIG_REPEAT.encode("ascii"))
 
 
 def _split_repeats(pattern: str) -> str:
@@ -273,11 +288,56 @@ def _split_repeats(pattern: str) -> str:
             rest -= step
         return "".join(parts)
 
-    return _BIG_REPEAT.sub(split, pattern)
+    return _big_repeat(str).sub(split, pattern)
+
+
+def _fixed_repeat(atom: bytes, n: int) -> bytes:
+    """``atom{n}`` in pieces RE2 accepts (``{1000}`` at most each)."""
+    out = atom + b"{%d}" % RE2_MAX_REPEAT
+    return out * (n // RE2_MAX_REPEAT) + (atom + b"{%d}" % (n % RE2_MAX_REPEAT) if n % RE2_MAX_REPEAT else b"")
+
+
+def windowed(rule: Rule) -> BodyPattern | None:
+    """The rule's body regex for matching inside the window the scanner gives it (``pos`` to ``pos +
+    max_len``), compiled with its long run left open: ``A{64,7900}TAIL`` as ``A{64}A*TAIL``. RE2 takes
+    ~0.1 s to compile each of the PEM rules' split ``{64,7900}`` runs, and a scan pays it whenever it
+    meets a private-key header; the open run compiles at once. ``None`` when that is not provably the
+    same within the window, i.e. unless the pattern is a leading run of one single-character atom
+    followed by a rest of fixed width ``W`` and ``max_len`` is the run's maximum plus ``W``: then any
+    match of the open form that fits the window has at most the run's maximum of ``A`` (the rest
+    takes exactly ``W``), so both forms have the same matches, in the same order of preference
+    (greedy: the most ``A`` that still lets the rest match)."""
+    if rule.body_regex is None:
+        return None
+    pattern = bytes(rule.body_regex.pattern)
+    pieces: list[re.Match[bytes]] = []
+    at = 0
+    for m in _big_repeat(bytes).finditer(pattern):
+        if m.start() != at or (pieces and m.group(1) != pieces[0].group(1)):
+            break
+        pieces.append(m)
+        at = m.end()
+    if not pieces:
+        return None
+    atom, rest = pieces[0].group(1), pattern[at:]
+    lo = sum(int(m.group(2)) for m in pieces)
+    hi = sum(int(m.group(4)) if m.group(3) else int(m.group(2)) for m in pieces)
+    if hi <= RE2_MAX_REPEAT:  # compiles fast as it is
+        return None
+    try:
+        atom_width = sre_parse.parse(atom.decode("ascii")).getwidth()
+        rest_width = sre_parse.parse(rest.decode("ascii")).getwidth() if rest else (0, 0)
+    except (re.error, UnicodeDecodeError):
+        return None
+    if atom_width != (1, 1) or rest_width[0] != rest_width[1] or rule.max_len != hi + rest_width[0]:
+        return None
+    compiled: BodyPattern = _re2().compile(_fixed_repeat(atom, lo) + atom + b"*" + rest)
+    return compiled
 
 
 def _linear_time(rule_id: str, pattern: str) -> BodyPattern:
     """The body regex on RE2 (linear time in the text, whatever the pattern)."""
+    re2 = _re2()
     try:
         compiled: BodyPattern = re2.compile(_split_repeats(pattern).encode("ascii"))
     except re2.error as exc:

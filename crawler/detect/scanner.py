@@ -30,6 +30,7 @@ from __future__ import annotations
 import bisect
 import functools
 import hashlib
+import itertools
 import logging
 import os
 import re
@@ -43,7 +44,7 @@ from crawler.detect.prefixes import FOLLOW, PrefixFinder
 from crawler.detect.prefixes import byte_class as _class
 from crawler.detect.prefixes import literal as _literal
 from crawler.detect.redaction import fingerprint, redact
-from crawler.detect.rules import PAIR_JOIN, WORD, Companion, Rule
+from crawler.detect.rules import PAIR_JOIN, WORD, BodyPattern, Companion, Rule, windowed
 
 logger = logging.getLogger(__name__)
 
@@ -111,9 +112,17 @@ def _union(tables: tuple[bytes, ...]) -> bytes:
 
 
 @functools.cache
+def _table_class(table: bytes) -> bytes:
+    """The regex class of the bytes a 256-entry table allows. Cached: the rules share a few dozen
+    tables, and building the Hyperscan expressions (the key of their cached database) is part of
+    every ``scan``'s start-up."""
+    return _class(bytes(itertools.compress(range(256), table)))
+
+
+@functools.cache
 def _run_re(allowed: bytes) -> re.Pattern[bytes]:
     """The body run of a charset rule: one character class, starred, so it cannot backtrack."""
-    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"*")
+    return re.compile(_table_class(allowed) + b"*")
 
 
 def cache_dir() -> Path:
@@ -169,7 +178,8 @@ class Scanner:
         self._lead = [r.lead.min_len if r.lead else 0 for r in self.rules]
         self._width = [lead + len(r.prefix_bytes) + (r.min_len if r.body_regex is None else len(r.head) // 256)
                        for lead, r in zip(self._lead, self.rules, strict=True)]
-        self._runs = [None if r.body_regex is not None else _run_re(r.allowed) for r in self.rules]
+        self._runs: list[re.Pattern[bytes] | None] = [None] * len(self.rules)  # compiled on a rule's first candidate
+        self._bodies: list[BodyPattern | None] = [None] * len(self.rules)
         self._by_prefix: dict[bytes, list[int]] = {}
         for i, r in enumerate(self.rules):
             self._by_prefix.setdefault(r.prefix_bytes, []).append(i)
@@ -193,9 +203,9 @@ class Scanner:
         for r in self.rules:
             pat = _literal(r.prefix_bytes)
             if r.lead is not None:
-                pat = _class(bytes(b for b in range(256) if r.lead.allowed[b])) + b"{%d}" % r.lead.min_len + pat
+                pat = _table_class(r.lead.allowed) + b"{%d}" % r.lead.min_len + pat
             if r.body_regex is None:
-                pat += _class(bytes(b for b in range(256) if r.allowed[b])) + b"{%d}" % r.min_len
+                pat += _table_class(r.allowed) + b"{%d}" % r.min_len
             else:  # the regex's fixed-width start: runs of one class, as class{n}
                 pat += _head_pattern(r.head)
             exprs.append(pat)
@@ -271,13 +281,18 @@ class Scanner:
             return -1
         body_at = start + self._plen[rid]
         stop = min(len(doc), body_at + rule.max_len)
-        run = self._runs[rid]
-        if run is None:
-            m = rule.body_regex.match(doc, body_at, stop)  # type: ignore[union-attr]
+        if rule.body_regex is not None:
+            body = self._bodies[rid]
+            if body is None:  # first use: the regex as matched inside this window (see rules.windowed)
+                body = self._bodies[rid] = windowed(rule) or rule.body_regex
+            m = body.match(doc, body_at, stop)
             if m is None:
                 return -1
             end = m.end()
         else:
+            run = self._runs[rid]
+            if run is None:
+                run = self._runs[rid] = _run_re(rule.allowed)
             end = run.match(doc, body_at, stop).end()  # type: ignore[union-attr]
             if end - body_at < rule.min_len:
                 return -1
@@ -353,6 +368,7 @@ class Scanner:
         return matches
 
 
+@functools.cache
 def _head_pattern(head: bytes) -> bytes:
     tables = [head[i:i + 256] for i in range(0, len(head), 256)]
     out, i = b"", 0
@@ -360,7 +376,7 @@ def _head_pattern(head: bytes) -> bytes:
         j = i
         while j < len(tables) and tables[j] == tables[i]:
             j += 1
-        out += _class(bytes(b for b in range(256) if tables[i][b])) + (b"{%d}" % (j - i) if j - i > 1 else b"")
+        out += _table_class(tables[i]) + (b"{%d}" % (j - i) if j - i > 1 else b"")
         i = j
     return out
 
@@ -379,7 +395,7 @@ def _left_ok(doc: bytes, at: int) -> bool:
 @functools.cache
 def _runs_re(allowed: bytes) -> re.Pattern[bytes]:
     """Maximal runs of a companion's charset: one character class, so it cannot backtrack."""
-    return re.compile(_class(bytes(b for b in range(256) if allowed[b])) + b"+")
+    return re.compile(_table_class(allowed) + b"+")
 
 
 def _find_companion(doc: bytes, start: int, end: int, comp: Companion) -> tuple[int, int] | None:

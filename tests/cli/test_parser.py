@@ -38,6 +38,28 @@ def test_each_command_has_help(command: str, capsys: pytest.CaptureFixture[str])
     assert f"leakpatrol {command}" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("argv", [
+    ["scan"], ["scan", "a", "b", "-c", "x.toml", "--format", "json", "-j", "2", "--max-file-size", "50M"],
+    ["scan", "--git", "--reveal", "-o", "out.txt", "--no-ignore", "--follow-symlinks", "--baseline", "b.json"],
+])
+def test_scan_alone_parses_as_the_whole_parser(argv: list[str]) -> None:
+    """``scan`` builds only its own subparser (start-up); the namespace is the same as the whole one's."""
+    assert _subcommands(build_parser(argv)) == {"scan"}
+    assert build_parser(argv).parse_args(argv) == build_parser().parse_args(argv)
+
+
+def test_scan_alone_helps_and_refuses_as_the_whole_parser(capsys: pytest.CaptureFixture[str]) -> None:
+    texts = []
+    for parser in (build_parser(["scan"]), build_parser()):
+        for argv in (["scan", "--help"], ["scan", "--colour"], ["scan", "-j", "two"]):
+            with pytest.raises(SystemExit) as exc:
+                parser.parse_args(argv)
+            captured = capsys.readouterr()
+            texts.append((exc.value.code, captured.out, captured.err))
+    assert texts[:3] == texts[3:]
+    assert "--max-archive-bytes" in texts[0][1] and texts[1][0] == texts[2][0] == 2
+
+
 def _imports(path: Path) -> set[str]:
     """Every ``crawler.cli.*`` module that ``path`` imports, at any depth (functions too)."""
     found: set[str] = set()

@@ -3,7 +3,7 @@ a bad config is still an error, and a warm start imports neither pydantic nor th
 
 from __future__ import annotations
 
-import json
+import marshal
 import subprocess
 import sys
 from pathlib import Path
@@ -55,24 +55,30 @@ def test_cached_rules_equal_validated_ones(work: Path) -> None:
     assert second == first == load_rules(read_config(str(cfg)))
 
 
+def _other_layout(data: bytes) -> bytes:
+    form, names, rows = marshal.loads(data)
+    return marshal.dumps((form, names, [row[:-1] for row in rows]))
+
+
 @pytest.mark.parametrize("damage", [
-    pytest.param(lambda doc: doc["pool"].__setitem__(0, "bm90IHpsaWI="), id="pool-entry-not-zlib"),
-    pytest.param(lambda doc: doc["pool"].clear(), id="pool-entry-missing"),
-    pytest.param(lambda doc: doc.pop("pool"), id="no-pool"),
-    pytest.param(lambda doc: doc["rules"][0].__setitem__("allowed", {"b": "x"}), id="pool-index-not-a-number"),
+    pytest.param(lambda data: data[: len(data) // 2], id="cut-short"),
+    pytest.param(lambda data: b"\xff not marshal", id="not-marshal"),
+    pytest.param(lambda data: marshal.dumps({"rules": []}), id="not-a-triple"),
+    pytest.param(lambda data: marshal.dumps((3, (), [])), id="older-format"),
+    pytest.param(lambda data: marshal.dumps((4, "not the fields", [])), id="other-fields"),
+    pytest.param(_other_layout, id="rows-of-another-length"),
+    pytest.param(lambda data: b"", id="empty"),
 ])
 def test_a_damaged_cache_is_validated_again(work: Path, damage: Any) -> None:
-    from crawler.cli.rulecache import _key
-    from crawler.detect.scanner import cache_dir
+    from crawler.cli.rulecache import cache_file
 
     cfg = write_config(work)
     first = scan_rules(str(cfg))
-    cached = cache_dir() / f"rules-{_key(Path(str(cfg)))}.json"
-    doc = json.loads(cached.read_text(encoding="utf-8"))
-    damage(doc)
-    cached.write_text(json.dumps(doc), encoding="utf-8")
+    cached = cache_file(Path(str(cfg)))
+    good = cached.read_bytes()
+    cached.write_bytes(damage(good))
     assert scan_rules(str(cfg)) == first  # validated again, not a crash
-    assert json.loads(cached.read_text(encoding="utf-8"))["pool"], "and the cache rewritten"
+    assert cached.read_bytes() == good, "and the cache rewritten"
 
 
 def test_a_warm_scan_imports_no_pydantic(tmp_path: Path) -> None:
