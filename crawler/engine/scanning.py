@@ -48,9 +48,9 @@ Hit = tuple[str, int, int, int, int, bytes, tuple[int, int] | None]
 
 
 def scan_in_worker(key: str, rules: bytes | None, max_bytes: int | None,
-                   docs: list[bytes]) -> str | tuple[list[list[Hit]], dict[str, int], dict[str, int]]:
+                   docs: list[bytes]) -> str | tuple[list[list[Hit]], dict[str, int]]:
     """Runs in a worker: scan ``docs`` with the rules named ``key`` (unpickled from ``rules`` when
-    given). Returns the hits per document and the bad-checksum and allowlisted counts of this call."""
+    given). Returns the hits per document and the bad-checksum counts of this call."""
     scanner = _scanners.get(key)
     if scanner is None:
         if rules is None:
@@ -59,10 +59,9 @@ def scan_in_worker(key: str, rules: bytes | None, max_bytes: int | None,
             del _scanners[next(iter(_scanners))]
         scanner = _scanners[key] = Scanner(pickle.loads(rules), max_document_bytes=max_bytes)
     scanner.stats.bad_checksum.clear()
-    scanner.stats.allowlisted.clear()
     hits = [[(m.rule.id, m.start, m.end, m.line, m.column, m.token, m.companion) for m in found]
             for found in scanner.scan_batch(docs)]
-    return hits, dict(scanner.stats.bad_checksum), dict(scanner.stats.allowlisted)
+    return hits, dict(scanner.stats.bad_checksum)
 
 
 @dataclass(frozen=True)
@@ -83,7 +82,6 @@ class ScanWorkers:
         self._blob = pickle.dumps(list(rules), protocol=pickle.HIGHEST_PROTOCOL)
         self.key = hashlib.sha256(self._blob + repr(max_document_bytes).encode()).hexdigest()
         self.bad_checksum: Counter[str] = Counter()
-        self.allowlisted: Counter[str] = Counter()
 
     async def warm(self) -> None:
         """Start the pool's workers and give them the rules (the first document is then not delayed)."""
@@ -114,18 +112,18 @@ class ScanWorkers:
     async def _scan_chunk(self, docs: list[bytes], *, retry: bool = True) -> list[list[Match] | NotScanned]:
         try:
             return self._matches(await self._call(docs))
-        except (WorkTimedOut, WorkFailed) as exc:
-            if len(docs) == 1 and not (isinstance(exc, WorkFailed) and retry):
-                reason = "scan_time_limit" if isinstance(exc, WorkTimedOut) else "scan_failed"
-                return [NotScanned(reason, str(exc))]
+        except WorkTimedOut as exc:
+            if len(docs) == 1:
+                return [NotScanned("scan_time_limit", str(exc))]
+        except WorkFailed as exc:
             if len(docs) == 1:  # its worker died: once more, on a fresh one
-                return await self._scan_chunk(docs, retry=False)
+                return await self._scan_chunk(docs, retry=False) if retry else [NotScanned("scan_failed", str(exc))]
         out: list[list[Match] | NotScanned] = []
         for doc in docs:  # the chunk failed: alone, each document gets the whole limit
             out += await self._scan_chunk([doc])
         return out
 
-    async def _call(self, docs: list[bytes]) -> tuple[list[list[Hit]], dict[str, int], dict[str, int]]:
+    async def _call(self, docs: list[bytes]) -> tuple[list[list[Hit]], dict[str, int]]:
         what = f"scanning {len(docs)} document(s)"
         for _ in range(self.pool.size + 1):  # the pool hands out the worker it got back last: one load is the rule
             answer = await self.pool.run(scan_in_worker, self.key, None, self.max_bytes, docs,
@@ -140,11 +138,9 @@ class ScanWorkers:
             raise WorkFailed(f"{what}: the worker answered {answer!r}")
         return answer
 
-    def _matches(self, answer: tuple[list[list[Hit]], dict[str, int], dict[str, int]],
-                 ) -> list[list[Match] | NotScanned]:
-        hits, bad, allowed = answer
+    def _matches(self, answer: tuple[list[list[Hit]], dict[str, int]]) -> list[list[Match] | NotScanned]:
+        hits, bad = answer
         self.bad_checksum.update(bad)
-        self.allowlisted.update(allowed)
         return [[Match(self.rules[rid], start, end, line, col, token, pair)
                  for rid, start, end, line, col, token, pair in found] for found in hits]
 

@@ -23,9 +23,8 @@ from crawler.engine import scanning
 from crawler.engine.scanning import NotScanned, ScanWorkers
 from crawler.kernel.isolate import WorkerPool
 from tests.pipeline.helpers import build, doc, rule, running, secrets
+from tests.sources.helpers import ACME as RULE
 
-RULE = compile_rule(RuleConfig(id="acme-live", prefix="acme_live_", charset="base62", length=36,
-                               checksum="crc32-base62"))
 HOSTILE = (b"acme_live_" + b"A" * 36 + b" ") * (19 * 512 * 1024 // 47)
 """9.5 MiB of candidates whose checksums fail: over two seconds of confirmation, whatever the engine
 (the limit in these tests is a fifth of that; a benign document takes a millisecond)."""
