@@ -9,21 +9,12 @@ import pytest
 
 from crawler.detect.mint import mint
 from crawler.detect.rules import builtin_rule_ids
-from tests.cli.helpers import ACME, run, write_config
+from tests.cli.helpers import ACME, ACME_RULE, run, write_config
 
 
 def _org_rule(examples: list[str], negatives: list[str]) -> str:
     quoted = lambda xs: "[" + ", ".join(f'"{x}"' for x in xs) + "]"  # noqa: E731
-    return f"""
-[[rules]]
-id = "acme-live"
-prefix = "acme_live_"
-charset = "base62"
-length = 36
-checksum = "crc32-base62"
-examples = {quoted(examples)}
-negative_examples = {quoted(negatives)}
-"""
+    return ACME_RULE + f"examples = {quoted(examples)}\nnegative_examples = {quoted(negatives)}\n"
 
 
 @pytest.fixture(autouse=True)
