@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from stat import S_ISREG
 from typing import IO, TYPE_CHECKING, Any
 
 from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents, plain
@@ -120,9 +121,25 @@ def _file_opener(path: str) -> Any:
 
 
 def _scan_part(worker: Worker, part: Sequence[Target | Skipped | Entry], limits: Limits) -> None:
-    """Read and scan one part of the listing; an entry not yet looked at is judged here first."""
+    """Read and scan one part of the listing; an entry not yet looked at is judged here first.
+
+    The common entry, a small regular file (``lstat``: not a link, not special) that is plain text,
+    is read at once; anything else, or a file that fails or changes on the way, is judged and read
+    as always (its ``lstat`` is then made again)."""
+    cap = limits.max_file_size
     for t in part:
+        tried = False  # read once already, and not plain text: straight to documents()
         if isinstance(t, tuple):
+            try:
+                st = os.lstat(t[0])
+            except OSError:
+                pass
+            else:
+                size = st.st_size
+                if S_ISREG(st.st_mode) and size < CHUNK and (cap is None or size <= cap):
+                    if _add_plain(worker, t[0], size):
+                        continue
+                    tried = True
             judged = judge(*t)
             if judged is None:
                 continue
@@ -133,29 +150,29 @@ def _scan_part(worker: Worker, part: Sequence[Target | Skipped | Entry], limits:
         if limits.max_file_size is not None and t.size > limits.max_file_size:
             worker.add(Skipped(t.path, OVER_SIZE))
             continue
-        if t.size < CHUNK and _add_plain(worker, t):
+        if t.size < CHUNK and not tried and _add_plain(worker, t.path, t.size):
             continue
         add_file(worker, documents(t.path, _file_opener(t.path), limits))
     worker.flush()
 
 
-def _add_plain(worker: Worker, t: Target) -> bool:
+def _add_plain(worker: Worker, path: str, size: int) -> bool:
     """The common case in one ``read``: a small file that is plain text (no archive, no byte-order mark,
     not binary). Anything else (or a file that changed size since it was listed) is left to
     :func:`documents`, which reads it again and decides as always."""
     try:
-        fd = os.open(t.path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY)
     except OSError:
         return False
     try:
-        data = os.read(fd, t.size + 1)
+        data = os.read(fd, size + 1)
     except OSError:
         return False
     finally:
         os.close(fd)
-    if len(data) != t.size or not plain(data):
+    if len(data) != size or not plain(data):
         return False
-    worker.add(Doc(t.path, len(data), data=data))
+    worker.add(Doc(path, size, data=data))
     worker.stats.files += 1
     return True
 
