@@ -225,6 +225,16 @@ class Command:
     argv: list[str]
     read: Callable[[bytes], Any]
     env: dict[str, str] = field(default_factory=dict)
+    note: str = ""
+    """What the table says of a peer's count (leakpatrol's runs say whether they were exact)."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """One leakpatrol run's result: the reported fingerprints and the scan's own clock."""
+
+    found: set[str]
+    seconds: float
 
 
 @dataclass
@@ -277,9 +287,9 @@ def leakpatrol_command(name: str, tree: Path, cfg: Path, jobs: int) -> Command:
     """A run's result: the reported fingerprints and the scan's own clock (``stats.seconds`` in the JSON
     report: from the listing to the merged findings, every process's work included; the interpreter's
     start-up, the imports, loading the rules and writing the report are outside it)."""
-    def read(out: bytes) -> tuple[set[str], float]:
+    def read(out: bytes) -> Report:
         report = json.loads(out)
-        return {f["fingerprint"] for f in report["findings"]}, report["stats"]["seconds"]
+        return Report({f["fingerprint"] for f in report["findings"]}, report["stats"]["seconds"])
 
     return Command(name, [PY, "-m", "crawler", "scan", str(tree), "-c", str(cfg), "--format", "json", "-j", str(jobs)],
                    read)
@@ -308,31 +318,27 @@ def betterleaks_command(name: str, binary: str, tree: Path, rules: Path | None, 
 
 def grep_command(name: str, tree: Path, prefixes: Path) -> Command:
     return Command(name, ["grep", "-rF", "-f", str(prefixes), str(tree)], lambda out: out.count(b"\n"),
-                   {"LC_ALL": "C"})
+                   {"LC_ALL": "C"}, "lines holding a prefix (tokens and decoys)")
 
 
 def summarise(command: Command, samples: Sequence[Sample], planted: set[str]) -> Run:
     """The table's row: medians of the rounds; leakpatrol's runs must all be exact."""
     wall = statistics.median(s.wall for s in samples)
     cpu = statistics.median(s.cpu for s in samples)
-    last = samples[-1].result
-    if not isinstance(last, tuple):  # a peer or grep: counts as they report them
-        note = "lines holding a prefix (tokens and decoys)" if command.argv[0] == "grep" else ""
-        return Run(wall, last, note, cpu)
-    missed = extra = 0
-    for s in samples:  # every run must be exact, not only the last
-        found, _ = s.result
-        missed, extra = max(missed, len(planted - found)), max(extra, len(found - planted))
+    reports = [s.result for s in samples]
+    if not all(isinstance(r, Report) for r in reports):  # a peer or grep: counts as they report them
+        return Run(wall, reports[-1], command.note, cpu)
+    missed = max(len(planted - r.found) for r in reports)  # every run must be exact, not only the last
+    extra = max(len(r.found - planted) for r in reports)
     note = "exact" if not (missed or extra) else f"NOT exact: {missed} missed, {extra} extra"
-    return Run(wall, len(last[0]), note, cpu, statistics.median(s.result[1] for s in samples))
+    return Run(wall, len(reports[-1].found), note, cpu, statistics.median(r.seconds for r in reports))
 
 
 def small_file_run(folder: Path, cfg: Path, repeat: int) -> Run:
     small = folder / "small.py"
     small.write_text("print('hello')\n", encoding="utf-8")
     command = Command("small", [PY, "-m", "crawler", "scan", str(small), "-c", str(cfg)], lambda out: 0)
-    _once(command.argv, ROOT, dict(os.environ))  # the first run fills the Hyperscan cache
-    [samples] = rounds([command], repeat)
+    [samples] = rounds([command], repeat)  # its untimed first run fills the caches
     return Run(statistics.median(s.wall for s in samples), 0, cpu=statistics.median(s.cpu for s in samples))
 
 
@@ -464,7 +470,7 @@ def main(argv: Sequence[str] = ()) -> str:
     fastest = min(peers, key=lambda p: p[0].wall) if peers else None
 
     def scan_clock(sample: Sample) -> float:
-        return float(sample.result[1])
+        return float(sample.result.seconds)
 
     ratios = ["- leakpatrol (1 process) vs the fastest peer configuration (by median wall time): "
               + (f"{ratio(fastest[1], samples[0]):.2f}× faster in wall time, the median of the {args.repeat} "

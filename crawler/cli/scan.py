@@ -147,7 +147,7 @@ def _scan_part(worker: Worker, part: Sequence[Target | Skipped | Entry], limits:
         if isinstance(t, Skipped):
             worker.add(t)
             continue
-        if limits.max_file_size is not None and t.size > limits.max_file_size:
+        if cap is not None and t.size > cap:
             worker.add(Skipped(t.path, OVER_SIZE))
             continue
         if t.size < CHUNK and not tried and _add_plain(worker, t.path, t.size):
