@@ -11,11 +11,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from crawler.kernel import lazylog
 
 if TYPE_CHECKING:
     from crawler.config.model import Config
+    from crawler.detect.rules import Rule
 
 EXIT_OK, EXIT_FOUND, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -46,12 +49,22 @@ def load(path: str | None) -> Config:
     """Load the config (``-c FILE``, ``$LEAKPATROL_CONFIG`` or ``./leakpatrol.toml``; a missing or
     invalid one raises ``ConfigError``) and let the log scrubber know its organisation rules too."""
     from crawler.detect.rules import load_rules
-    from crawler.engine.logs import scrub_with
     from crawler.plugins import load_config
 
     cfg = load_config(path)
-    scrub_with(load_rules(cfg))
+    scrub_logs_with(load_rules(cfg))
     return cfg
+
+
+def scrub_logs_with(rules: Sequence[Rule]) -> None:
+    """Give the log scrubber these rules: now, or as soon as ``scan``'s deferred logging is set up
+    (:mod:`crawler.kernel.lazylog`), before its first record."""
+    def give() -> None:
+        from crawler.engine.logs import scrub_with
+
+        scrub_with(rules)
+
+    lazylog.after_setup(give)
 
 
 def load_if_present(path: str | None) -> Config | None:

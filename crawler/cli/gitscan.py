@@ -16,7 +16,6 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 
 from crawler.cli.inputs import Doc, Limits, documents
 from crawler.cli.scan import Origin, ScanOutcome, Worker, add_file, finish
@@ -80,15 +79,15 @@ def _git_batch(repo: str, request: bytes) -> bytes:
     return proc.stdout
 
 
-@dataclass
 class Patch:
     """The changed lines of one file in one commit; ``lines[i]`` is the file line of document line i+1."""
 
-    commit: str
-    date: str
-    path: str
-    body: io.BytesIO = field(default_factory=io.BytesIO)
-    lines: list[int] = field(default_factory=list)
+    __slots__ = ("body", "commit", "date", "lines", "path")
+
+    def __init__(self, commit: str, date: str, path: str) -> None:
+        self.commit, self.date, self.path = commit, date, path
+        self.body = io.BytesIO()
+        self.lines: list[int] = []
 
     @property
     def data(self) -> bytes:

@@ -17,8 +17,7 @@ import codecs
 import functools
 import io
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from crawler.cli.walk import Skipped
 from crawler.detect.windows import WINDOW
@@ -61,36 +60,41 @@ Opener = Callable[[], Any]
 """Opens a binary file object (a file, an archive member, a decompressing reader)."""
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     max_file_size: int | None = None
     archive_depth: int = 3
     archive_bytes: int = 1 << 30
     """Decompressed bytes read from one archive named on the command line, nested ones included."""
 
 
-@dataclass
 class Doc:
-    """A document to scan: ``data`` whole, or ``chunks()`` for one larger than a window."""
+    """A document to scan: ``data`` whole, or ``chunks()`` for one larger than a window.
 
-    path: str
-    size: int
-    data: bytes | None = None
-    chunks: Callable[[], Iterator[bytes]] | None = None
-    counted: bool = True
-    """False for the decoded copy of a BOM file (its bytes are counted once)."""
-    problem: str | None = None
-    """Set when a stream stopped early (over the archive cap, unreadable): scanned up to there."""
+    ``counted`` is False for the decoded copy of a BOM file (its bytes are counted once); ``problem``
+    is set when a stream stopped early (over the archive cap, unreadable): scanned up to there.
+    (A plain class, as every class on ``scan``'s path: see :mod:`crawler.cli.scan` on start-up.)"""
+
+    __slots__ = ("chunks", "counted", "data", "path", "problem", "size")
+
+    def __init__(self, path: str, size: int, data: bytes | None = None,
+                 chunks: Callable[[], Iterator[bytes]] | None = None, counted: bool = True,
+                 problem: str | None = None) -> None:
+        self.path, self.size, self.data, self.chunks = path, size, data, chunks
+        self.counted, self.problem = counted, problem
+
+    def __repr__(self) -> str:
+        return f"Doc({self.path!r}, {self.size}, counted={self.counted}, problem={self.problem!r})"
 
 
 class _OverCap(Exception):
     pass
 
 
-@dataclass
 class _Budget:
-    left: int
-    spent: list[int] = field(default_factory=lambda: [0])
+    __slots__ = ("left",)
+
+    def __init__(self, left: int) -> None:
+        self.left = left
 
     def charge(self, n: int) -> None:
         self.left -= n

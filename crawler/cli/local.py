@@ -3,23 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawler.cli.common import EXIT_FOUND, EXIT_OK, EXIT_USAGE, err, load, load_if_present, out
+from crawler.kernel import lazylog
 
 if TYPE_CHECKING:
     from crawler.cli.walk import Listing
     from crawler.detect.rules import Rule
 
-logger = logging.getLogger(__name__)
+logger = lazylog.Logger(__name__)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     from crawler.detect.rules import DATA_DIR
     from crawler.kernel.partner import DeploymentKey
     from crawler.store.crypto import write_key_file
@@ -116,9 +117,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if args.verify and findings:
         findings = verify_findings(findings, cfg, rules)
     if not args.reveal:
-        from dataclasses import replace
-
-        findings = [replace(f, revealed=None) if f.revealed is not None else f for f in findings]
+        findings = [f._replace(revealed=None) if f.revealed is not None else f for f in findings]
     if args.write_baseline:
         write_baseline(args.write_baseline, findings)
         err(result.stats.summary())
@@ -133,7 +132,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         text = to_text(findings, colour=colour)
     if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(text + "\n")
     else:
         out(text)
     for skipped in result.stats.skipped:

@@ -8,8 +8,8 @@ stdout went away.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -17,9 +17,10 @@ from typing import NoReturn
 
 from crawler.cli.common import EXIT_USAGE, err
 from crawler.cli.parser import HANDLERS, build_parser
+from crawler.kernel import lazylog
 from crawler.kernel.errors import LeakpatrolError
 
-logger = logging.getLogger(__name__)
+logger = lazylog.Logger(__name__)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -29,16 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
+    level = lazylog.DEBUG if args.verbose else lazylog.INFO
     if args.command == "scan":
         from crawler.cli.local import start_listing
 
         args.listing = start_listing(args)  # before the imports below: git lists meanwhile
-    from crawler.detect.rules import load_rules
-    from crawler.engine.logs import setup_logging
-
-    # ``scan`` gives the log scrubber its rules itself, from its rule cache (it starts fast).
-    startup_rules = [] if args.command == "scan" else load_rules(None)
-    setup_logging(args.log_format, logging.DEBUG if args.verbose else logging.INFO, rules=startup_rules)
+        # A clean scan logs nothing: logging is imported and set up when its first record is due, and
+        # ``scan`` gives the log scrubber its rules itself, from its rule cache (it starts fast).
+        lazylog.defer(functools.partial(_setup_logging, args.log_format, level, False), level)
+    else:
+        _setup_logging(args.log_format, level, True)
     try:
         return HANDLERS[args.command](args)
     except LeakpatrolError as exc:
@@ -54,6 +55,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    finally:
+        lazylog.reset()
+
+
+def _setup_logging(fmt: str, level: int, pack: bool) -> None:
+    """The log handler, scrubbing the built-in pack's tokens (``pack``) from the start."""
+    from crawler.detect.rules import load_rules
+    from crawler.engine.logs import setup_logging
+
+    setup_logging(fmt, level, rules=load_rules(None) if pack else [])
 
 
 def run() -> NoReturn:
@@ -82,7 +93,8 @@ def run() -> NoReturn:
         code = 141
     with contextlib.suppress(OSError):
         sys.stderr.flush()
-    logging.shutdown()
+    if "logging" in sys.modules:  # imported only if something was logged
+        sys.modules["logging"].shutdown()
     os._exit(code)
 
 

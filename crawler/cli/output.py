@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from crawler import __version__
 from crawler.detect.rules import Rule
@@ -19,8 +18,7 @@ SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     rule: Rule
     fingerprint: str
     redacted: str

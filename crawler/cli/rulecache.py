@@ -19,22 +19,21 @@ no code.
 from __future__ import annotations
 
 import hashlib
-import logging
 import marshal
 import os
 import re
-from dataclasses import fields, is_dataclass
-from pathlib import Path
 from typing import Any
 
 import crawler
 from crawler import __version__
+from crawler.cli.common import scrub_logs_with
 from crawler.detect.rules import Allowlist, Companion, Lead, Rule, linear_pattern, linear_pattern_type, load_rules
 from crawler.detect.scanner import cache_dir
+from crawler.kernel import lazylog
 
-logger = logging.getLogger(__name__)
+logger = lazylog.Logger(__name__)
 _PARTS: dict[str, Any] = {cls.__name__: cls for cls in (Companion, Lead, Allowlist)}
-_FIELDS = tuple(f.name for f in fields(Rule))
+_FIELDS = Rule._fields
 FORMAT = 4
 """The cache file's layout (4: marshal, one tuple of field values per rule in ``Rule``'s field order);
 part of the key and of the file."""
@@ -54,8 +53,8 @@ def _encode(value: Any, shared: dict[bytes, bytes]) -> Any:
     if kind is frozenset:
         items = tuple(_encode(v, shared) for v in sorted(value))
         return frozenset(items) if all(type(v) is not dict for v in items) else {"fs": list(items)}
-    if type(value).__name__ in _PARTS and is_dataclass(value):  # a rule's companion, lead or allowlist
-        parts = {f.name: _encode(getattr(value, f.name), shared) for f in fields(value)}
+    if _PARTS.get(type(value).__name__) is type(value):  # a rule's companion, lead or allowlist
+        parts = {name: _encode(getattr(value, name), shared) for name in value._fields}
         return {"dc": type(value).__name__, "f": parts}
     if isinstance(value, linear_pattern_type()):  # a regex rule's body: RE2, and RE2 again when read back
         return {"re2": bytes(value.pattern)}
@@ -129,49 +128,57 @@ class LazyPattern:
         return hash(self._key())
 
 
-def _package() -> Any:
-    """The package's folder: the directory itself when it is one (every pip install, editable or not),
-    without importing importlib.resources (a tenth of the start-up); a zip's through it."""
-    here = Path(crawler.__file__).parent
-    if (here / "data" / "rules").is_dir():
-        return here
+def _read(path: str) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def _package_files() -> list[bytes]:
+    """What the key holds of the package: the rule and config models' source and the pack's files, read
+    from the package's folder when it is one (every pip install, editable or not), without importing
+    importlib.resources or pathlib (a good part of the start-up); from a zip through resources."""
+    here = os.path.dirname(crawler.__file__)
+    pack = os.path.join(here, "data", "rules")
+    if os.path.isdir(pack):
+        models = [os.path.join(here, "detect", "rules.py"), os.path.join(here, "config", "model.py")]
+        names = sorted(n for n in os.listdir(pack) if n.endswith(".toml"))
+        return ([_read(m) if os.path.isfile(m) else b"-" for m in models]
+                + [n.encode() + b"\0" + _read(os.path.join(pack, n)) for n in names])
     from importlib import resources
 
-    return resources.files("crawler")
+    pkg = resources.files("crawler")
+    parts = [pkg / "detect" / "rules.py", pkg / "config" / "model.py"]
+    files = sorted((f for f in (pkg / "data" / "rules").iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
+    return ([m.read_bytes() if m.is_file() else b"-" for m in parts]
+            + [f.name.encode() + b"\0" + f.read_bytes() for f in files])
 
 
-def _key(config: Path | None) -> str:
+def _key(config: str | None) -> str:
     h = hashlib.sha256(f"{__version__}|{FORMAT}|{_FIELDS}".encode())
-    pkg = _package()
-    for part in (pkg / "detect" / "rules.py", pkg / "config" / "model.py"):
-        h.update(part.read_bytes() if part.is_file() else b"-")
-    for f in sorted((f for f in (pkg / "data" / "rules").iterdir() if f.name.endswith(".toml")), key=lambda f: f.name):
-        h.update(f.name.encode() + b"\0" + f.read_bytes())
+    for part in _package_files():
+        h.update(part)
     if config is not None:
-        h.update(str(config.resolve()).encode() + b"\0" + config.read_bytes())
+        h.update(os.path.realpath(config).encode() + b"\0" + _read(config))
     env = sorted((k, v) for k, v in os.environ.items() if k.startswith("LEAKPATROL") and k != "LEAKPATROL_CACHE_DIR")
     h.update(repr(env).encode())
     return h.hexdigest()[:32]
 
 
-def cache_file(config: Path | None) -> Path:
+def cache_file(config: str | None) -> str:
     """Where the rules made from ``config`` (and the pack, and the environment) are cached."""
-    return cache_dir() / f"rules-{_key(config)}.bin"
+    return os.path.join(cache_dir(), f"rules-{_key(config)}.bin")
 
 
 def scan_rules(explicit: str | None) -> list[Rule]:
     """The rules of the config (``-c``, ``$LEAKPATROL_CONFIG`` or ``./leakpatrol.toml`` when present)."""
     # crawler.config.loading.config_path's rule, without importing the config model (pydantic)
     named = explicit or os.environ.get("LEAKPATROL_CONFIG")
-    default = Path("leakpatrol.toml")
-    path = Path(named) if named else (default if default.exists() else None)
-    file: Path | None = None
+    path = named or ("leakpatrol.toml" if os.path.exists("leakpatrol.toml") else None)
+    file: str | None = None
     try:
         file = cache_file(path)
-        rules = _load(file.read_bytes())
-        from crawler.engine.logs import scrub_with
-
-        scrub_with(rules)
+        rules = _load(_read(file))
+        scrub_logs_with(rules)
         return rules
     except (OSError, ValueError, TypeError, KeyError, IndexError, EOFError):
         pass  # no cache (or one this version cannot read, or a damaged one): validate
@@ -180,9 +187,10 @@ def scan_rules(explicit: str | None) -> list[Rule]:
         return rules
     try:
         data = _dump(rules)
-        file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = file.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(data)
+        os.makedirs(os.path.dirname(file), exist_ok=True)
+        tmp = f"{file}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(data)
         os.replace(tmp, file)
     except (OSError, TypeError, ValueError) as exc:
         logger.debug("rules not cached: %s", exc)
@@ -191,9 +199,8 @@ def scan_rules(explicit: str | None) -> list[Rule]:
 
 def _validated(named: str | None, present: bool) -> list[Rule]:
     from crawler.config.loading import read_config
-    from crawler.engine.logs import scrub_with
 
     cfg = read_config(named) if present else None
     rules = load_rules(cfg)
-    scrub_with(rules)
+    scrub_logs_with(rules)
     return rules

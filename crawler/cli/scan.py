@@ -12,14 +12,12 @@ same order as with one process.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import sys
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
 from stat import S_ISREG
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from crawler.cli.inputs import CHUNK, OVER_SIZE, Doc, Limits, documents, plain
 from crawler.cli.output import Finding
@@ -32,7 +30,6 @@ from crawler.detect.windows import Located, scan_documents, scan_stream
 if TYPE_CHECKING:
     from crawler.config.model import Config
 
-logger = logging.getLogger(__name__)
 BATCH = 1 << 20
 PART_BYTES = 4 << 20
 POOL_MIN_BYTES = 4 << 20
@@ -42,14 +39,12 @@ PART_FILES = 64
 MAX_PARTS = 4096
 
 
-@dataclass
-class ScanOutcome:
+class ScanOutcome(NamedTuple):
     findings: list[Finding]
     stats: Stats
 
 
-@dataclass(frozen=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a document came from in git history (``--git``)."""
 
     commit: str
@@ -129,7 +124,7 @@ def _scan_part(worker: Worker, part: Sequence[Target | Skipped | Entry], limits:
     cap = limits.max_file_size
     for t in part:
         tried = False  # read once already, and not plain text: straight to documents()
-        if isinstance(t, tuple):
+        if not isinstance(t, (Target, Skipped)):  # an Entry, not yet looked at
             try:
                 st = os.lstat(t[0])
             except OSError:
@@ -292,4 +287,4 @@ def verify_findings(findings: list[Finding], cfg: Config | None, rules: Sequence
     from crawler.engine.verification import verify_tokens
 
     verdicts = asyncio.run(verify_tokens(cfg, rules, [(f.rule, f.revealed or "") for f in findings]))
-    return [replace(f, status=v.status, status_reason=v.reason) for f, v in zip(findings, verdicts, strict=True)]
+    return [f._replace(status=v.status, status_reason=v.reason) for f, v in zip(findings, verdicts, strict=True)]

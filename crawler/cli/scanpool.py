@@ -20,11 +20,9 @@ again by this one: nothing is lost silently.
 from __future__ import annotations
 
 import contextlib
-import logging
 import marshal
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import fields
 from typing import Any, TypeVar
 
 from crawler.cli.inputs import Limits
@@ -32,13 +30,12 @@ from crawler.cli.output import Finding
 from crawler.cli.scanstats import Stats
 from crawler.cli.walk import Skipped
 from crawler.detect.rules import Rule
+from crawler.kernel import lazylog
 
-logger = logging.getLogger(__name__)
+logger = lazylog.Logger(__name__)
 P = TypeVar("P")
 Result = tuple[list[Finding], Stats]
 ScanPart = Callable[[Any, P, Limits], None]
-_FINDING = tuple(f.name for f in fields(Finding) if f.name != "rule")
-"""A finding's fields after its rule (the first one), as they travel."""
 _PIPE_BYTES = 1 << 20
 """What a result pipe is asked to hold (Linux), so a process seldom waits for this one to read."""
 
@@ -57,7 +54,7 @@ def _work_one(worker: Any, part: P, limits: Limits, scan_part: ScanPart[P]) -> R
 def _frame(i: int, result: Result, index: dict[int, int]) -> bytes:
     """Part ``i``'s results as one frame: four bytes of length, then the marshal data."""
     found, stats = result
-    data = marshal.dumps((i, [(index[id(f.rule)], *[getattr(f, n) for n in _FINDING]) for f in found],
+    data = marshal.dumps((i, [(index[id(f.rule)], *f[1:]) for f in found],
                           stats.files, stats.bytes, [(s.path, s.why) for s in stats.skipped]))
     return len(data).to_bytes(4, "little") + data
 

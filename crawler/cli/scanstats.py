@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from crawler.cli.output import Finding, printable
@@ -14,14 +12,18 @@ from crawler.cli.walk import Skipped
 from crawler.kernel.errors import ConfigError
 
 
-@dataclass
 class Stats:
     """What a scan read and what it did not (by reason)."""
 
-    files: int = 0
-    bytes: int = 0
-    seconds: float = 0.0
-    skipped: list[Skipped] = field(default_factory=list)
+    __slots__ = ("bytes", "files", "seconds", "skipped")
+
+    def __init__(self, files: int = 0, bytes: int = 0, seconds: float = 0.0,
+                 skipped: list[Skipped] | None = None) -> None:
+        self.files, self.bytes, self.seconds = files, bytes, seconds
+        self.skipped: list[Skipped] = [] if skipped is None else skipped
+
+    def __repr__(self) -> str:
+        return f"Stats(files={self.files}, bytes={self.bytes}, seconds={self.seconds}, skipped={self.skipped!r})"
 
     def add(self, other: Stats) -> None:
         self.files += other.files
@@ -49,7 +51,8 @@ class Stats:
 def load_baseline(path: str) -> set[str]:
     """A baseline is ``{"version": 1, "fingerprints": [...]}`` as ``--write-baseline`` writes it."""
     try:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
     except FileNotFoundError:
         raise ConfigError("baseline file not found", file=path) from None
     except (OSError, ValueError) as exc:
@@ -62,4 +65,5 @@ def load_baseline(path: str) -> set[str]:
 
 def write_baseline(path: str, findings: Sequence[Finding]) -> None:
     fps = sorted({f.fingerprint for f in findings})
-    Path(path).write_text(json.dumps({"version": 1, "fingerprints": fps}, indent=2) + "\n", encoding="utf-8")
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps({"version": 1, "fingerprints": fps}, indent=2) + "\n")

@@ -14,16 +14,11 @@ Every file not read is yielded as a :class:`Skipped` with its reason, so the cal
 from __future__ import annotations
 
 import errno
-import logging
 import os
 import stat
-import subprocess
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
-logger = logging.getLogger(__name__)
+from typing import NamedTuple
 
 SPECIAL = "special file"
 LOOP = "symlink loop"
@@ -32,30 +27,30 @@ UNREADABLE = "unreadable"
 GONE = "no longer there"
 
 
-@dataclass(frozen=True)
-class Skipped:
+class Skipped(NamedTuple):
     path: str
     why: str
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     """A regular file to read: ``path`` opens it, ``size`` is its size when listed."""
 
     path: str
     size: int
 
 
-def _git_files(directory: Path) -> list[str] | None:
+def _git_files(directory: str) -> list[str] | None:
     """Tracked + untracked-but-not-ignored files under ``directory``; ``None`` outside a work tree."""
+    import subprocess  # only for a folder: a scan of files starts without it
+
     try:
-        out = subprocess.run(["git", "-C", str(directory), "ls-files", "-z", "--cached", "--others",
+        out = subprocess.run(["git", "-C", directory, "ls-files", "-z", "--cached", "--others",
                               "--exclude-standard", "--deduplicate"], capture_output=True, timeout=120, check=False)
     except (OSError, subprocess.TimeoutExpired):
         return None
     if out.returncode != 0:
         return None
-    base = _prefix(str(directory))
+    base = _prefix(directory)
     return sorted(base + p for p in out.stdout.decode("utf-8", "surrogateescape").split("\0") if p)
 
 
@@ -68,12 +63,14 @@ def _prefix(directory: str) -> str:
 def _git_listing(directory: str) -> list[str] | None:
     """:func:`_git_files`, or ``None`` (walk it all) when git ignores this folder as a whole (``dist/``):
     named explicitly, it is read all the same. Both questions are asked of git at the same time."""
+    import subprocess
+
     try:
         check = subprocess.Popen(["git", "-C", directory, "check-ignore", "-q", "."], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
     except OSError:
         return None
-    listed = _git_files(Path(directory))
+    listed = _git_files(directory)
     try:
         ignored = check.wait(timeout=60) == 0
     except subprocess.TimeoutExpired:
@@ -83,7 +80,7 @@ def _git_listing(directory: str) -> list[str] | None:
     return None if ignored else listed
 
 
-def _walk(directory: Path, follow: bool) -> Iterator[str]:
+def _walk(directory: str, follow: bool) -> Iterator[str]:
     seen: set[tuple[int, int]] = set()
     for root, dirs, files in os.walk(directory, followlinks=follow):
         prefix = _prefix(root)
@@ -142,7 +139,7 @@ def list_entries(paths: list[str], *, no_ignore: bool = False, follow_symlinks: 
         if os.path.isdir(given):
             root = os.path.realpath(given)
             listed = None if no_ignore else _git_listing(given)
-            entries = listed if listed is not None else _walk(Path(given), follow_symlinks)
+            entries = listed if listed is not None else _walk(given, follow_symlinks)
             for path in entries:  # neither git nor the walk lists anything under .git/
                 yield path, root, follow_symlinks
         else:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -108,8 +108,7 @@ def _grafana_complete(prefix: str, body: str) -> str:
     return head + "_" + grafana_crc((prefix + head).encode("ascii"))
 
 
-@dataclass(frozen=True)
-class ChecksumKind:
+class ChecksumKind(NamedTuple):
     """``ok(prefix, body)`` checks a token; ``complete(prefix, body)`` rewrites a minted body so that it
     holds; ``min_body`` is the shortest body the kind can apply to; ``charset`` what it writes."""
 

@@ -20,9 +20,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 try:  # Python 3.11+: the parser moved; both names exist on 3.11 with a deprecation warning
     import re._constants as sre_constants  # type: ignore[import-not-found,unused-ignore]
@@ -36,6 +34,7 @@ from crawler.kernel.errors import ConfigError, RuleError
 
 if TYPE_CHECKING:  # pydantic is imported when a rule is validated, not to match tokens (``scan`` starts fast)
     from importlib.resources.abc import Traversable
+    from pathlib import Path
 
     from crawler.config.model import AllowConfig, CompanionConfig, Config, RuleConfig
 
@@ -92,40 +91,41 @@ def split_pair(token: str) -> tuple[str, str] | None:
     return (first, second) if sep and second else None
 
 
-@dataclass(frozen=True)
-class Companion:
+class Companion(NamedTuple):
     """The compiled :class:`~crawler.config.model.CompanionConfig`: the other half of a pair."""
 
-    allowed: bytes = field(repr=False)
+    allowed: bytes
     min_len: int
     max_len: int
     within: int
-    excluded: bytes | None = field(default=None, repr=False)
+    excluded: bytes | None = None
     name: str = "secret"
     charset: str = "base64"
 
 
-@dataclass(frozen=True)
-class Lead:
+class Lead(NamedTuple):
     """Characters before the literal prefix that belong to the token (``min_len``..``max_len`` of them),
     for formats whose fixed part is not at the start (Mailchimp's ``<32 hex>-us<dc>``)."""
 
-    allowed: bytes = field(repr=False)
+    allowed: bytes
     min_len: int
     max_len: int
     charset: str
 
 
-@dataclass(frozen=True)
 class Allowlist:
     """Published examples and placeholders a rule never reports: exact tokens, substrings, and runs
     of one character (``runs``: ``c`` repeated n times, looked for as a substring like ``contains``: a
     regex of one alternative per character, tried at every byte of a token, was the costliest step of
-    confirming one)."""
+    confirming one). Empty (false) by default."""
 
-    tokens: frozenset[bytes] = frozenset()
-    contains: tuple[bytes, ...] = ()
-    runs: tuple[bytes, ...] = ()
+    __slots__ = ("contains", "runs", "tokens")
+    _fields = ("tokens", "contains", "runs")
+    """As a named tuple's (the rule cache stores a rule's parts by their fields)."""
+
+    def __init__(self, tokens: frozenset[bytes] = frozenset(), contains: tuple[bytes, ...] = (),
+                 runs: tuple[bytes, ...] = ()) -> None:
+        self.tokens, self.contains, self.runs = tokens, contains, runs
 
     def __bool__(self) -> bool:
         return bool(self.tokens or self.contains or self.runs)
@@ -133,6 +133,18 @@ class Allowlist:
     def __contains__(self, token: bytes) -> bool:
         has = token.__contains__
         return token in self.tokens or any(map(has, self.contains)) or any(map(has, self.runs))
+
+    def _key(self) -> tuple[frozenset[bytes], tuple[bytes, ...], tuple[bytes, ...]]:
+        return self.tokens, self.contains, self.runs
+
+    def __eq__(self, other: object) -> bool:
+        return self._key() == other._key() if isinstance(other, Allowlist) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Allowlist({len(self.tokens)} tokens, {len(self.contains)} substrings, {len(self.runs)} runs)"
 
 
 class BodyMatch(Protocol):
@@ -148,8 +160,7 @@ class BodyPattern(Protocol):
     def match(self, text: bytes, pos: int, endpos: int) -> BodyMatch | None: ...
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """A compiled rule. ``allowed`` is the body charset as a 256-entry membership table."""
 
     id: str
@@ -158,8 +169,8 @@ class Rule:
     max_len: int
     checksum: str
     charset: str
-    allowed: bytes = field(repr=False)
-    body_regex: BodyPattern | None = field(default=None, repr=False)
+    allowed: bytes
+    body_regex: BodyPattern | None = None
     verifier: str | None = None
     severity: str = "high"
     name: str = ""
@@ -170,11 +181,15 @@ class Rule:
     companion: Companion | None = None
     lead: Lead | None = None
     priority: int = 0
-    head: bytes = field(default=b"", repr=False)
+    head: bytes = b""
     """The fixed-width start of a body regex as a set of allowed bytes per position, so that the
     Hyperscan engine can look for prefix + head instead of the bare prefix (``pat`` is everywhere;
     ``pat`` + 14 alphanumerics + ``.`` is not)."""
-    allow: Allowlist = field(default_factory=Allowlist, repr=False)
+    allow: Allowlist = Allowlist()
+
+    def __repr__(self) -> str:  # without the 256-byte tables, the regexes and the allowlist
+        return (f"Rule(id={self.id!r}, prefix={self.prefix!r}, min_len={self.min_len}, max_len={self.max_len}, "
+                f"checksum={self.checksum!r}, charset={self.charset!r}, severity={self.severity!r})")
 
     @property
     def prefix_bytes(self) -> bytes:
@@ -474,8 +489,7 @@ def _allowlist(rule_id: str, entries: Iterable[AllowConfig]) -> Allowlist:
                      runs=runs)
 
 
-@dataclass(frozen=True)
-class Pack:
+class Pack(NamedTuple):
     """The built-in pack: its rules and its allowlist (``[[allow]]`` tables), both validated."""
 
     rules: tuple[RuleConfig, ...]

@@ -31,22 +31,20 @@ import bisect
 import functools
 import hashlib
 import itertools
-import logging
 import os
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from crawler.detect.prefixes import FOLLOW, PrefixFinder
 from crawler.detect.prefixes import byte_class as _class
 from crawler.detect.prefixes import literal as _literal
 from crawler.detect.redaction import fingerprint, redact
 from crawler.detect.rules import PAIR_JOIN, WORD, BodyPattern, Companion, Rule, windowed
+from crawler.kernel import lazylog
 
-logger = logging.getLogger(__name__)
+logger = lazylog.Logger(__name__)
 
 _hs: Any
 try:  # pragma: no cover - depends on the platform wheel
@@ -63,18 +61,22 @@ ALONE_BYTES = 8 << 10  # Python engine: joining costs more than a search of its 
 SEPARATOR = b"\x00"
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """One token found in one document. ``token`` is plaintext: never log or print a Match's token."""
+class Match(NamedTuple):
+    """One token found in one document. ``token`` is plaintext: never log or print a Match's token
+    (its ``repr`` leaves it out)."""
 
     rule: Rule
     start: int
     end: int
     line: int
     column: int
-    token: bytes = field(repr=False)
+    token: bytes
     companion: tuple[int, int] | None = None
     """Where the companion secret of a paired rule is (its plaintext is in ``token`` after ``:``)."""
+
+    def __repr__(self) -> str:
+        return (f"Match(rule={self.rule.id!r}, start={self.start}, end={self.end}, line={self.line}, "
+                f"column={self.column}, companion={self.companion})")
 
     @property
     def spans(self) -> list[tuple[int, int]]:
@@ -96,13 +98,15 @@ class Match:
         return self.token.decode("ascii", "replace")
 
 
-@dataclass
 class ScanStats:
     """Counters the daemon exports as metrics (bad checksums are counted, never logged)."""
 
-    bad_checksum: Counter[str] = field(default_factory=Counter)
-    allowlisted: Counter[str] = field(default_factory=Counter)
-    bytes_scanned: int = 0
+    __slots__ = ("allowlisted", "bad_checksum", "bytes_scanned")
+
+    def __init__(self) -> None:
+        self.bad_checksum: Counter[str] = Counter()
+        self.allowlisted: Counter[str] = Counter()
+        self.bytes_scanned = 0
 
 
 @functools.cache
@@ -125,26 +129,28 @@ def _run_re(allowed: bytes) -> re.Pattern[bytes]:
     return re.compile(_table_class(allowed) + b"*")
 
 
-def cache_dir() -> Path:
+def cache_dir() -> str:
     """Where compiled Hyperscan databases are kept: ``$LEAKPATROL_CACHE_DIR``, else the XDG cache."""
     explicit = os.environ.get("LEAKPATROL_CACHE_DIR")
     if explicit:
-        return Path(explicit)
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "leakpatrol"
+        return explicit
+    return os.path.join(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"),
+                        "leakpatrol")
 
 
-def _cache_file(exprs: list[bytes]) -> Path:
+def _cache_file(exprs: list[bytes]) -> str:
     """One file per rule set: the key hashes the expressions (hence the rules) and the Hyperscan
     build, since a serialized database only loads into the version that wrote it."""
     h = hashlib.sha256(f"{_hs.__version__}|{_hs.HS_MODE_VECTORED}|".encode())
     for e in exprs:
         h.update(len(e).to_bytes(4, "big") + e)
-    return cache_dir() / f"hyperscan-{h.hexdigest()[:32]}.db"
+    return os.path.join(cache_dir(), f"hyperscan-{h.hexdigest()[:32]}.db")
 
 
 def _load_cached(exprs: list[bytes]) -> Any:
     try:
-        raw = _cache_file(exprs).read_bytes()
+        with open(_cache_file(exprs), "rb") as fh:
+            raw = fh.read()
         return _hs.loadb(raw, _hs.HS_MODE_VECTORED)
     except Exception:  # missing, unreadable or not a database of this build: compile instead
         return None
@@ -153,12 +159,13 @@ def _load_cached(exprs: list[bytes]) -> Any:
 def _store_cached(exprs: list[bytes], db: Any) -> None:
     path = _cache_file(exprs)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_bytes(_hs.dumpb(db))
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "wb") as fh:
+            fh.write(_hs.dumpb(db))
         os.replace(tmp, path)  # atomic: a parallel scan never reads half a file
     except OSError as exc:
-        logger.debug("cannot cache the compiled rules in %s: %s", path.parent, exc)
+        logger.debug("cannot cache the compiled rules in %s: %s", os.path.dirname(path), exc)
 
 
 class Scanner:

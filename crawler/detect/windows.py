@@ -12,7 +12,7 @@ column in UTF-16 code units (SARIF's default) and whether the line carries ``lea
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from crawler.detect.rules import Rule
 from crawler.detect.scanner import Match, Scanner
@@ -21,8 +21,7 @@ WINDOW = 8 << 20
 ALLOW = b"leakpatrol:allow"
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):
     match: Match
     column_utf16: int
     allowed: bool
@@ -36,7 +35,7 @@ def _locate(data: bytes, m: Match, line: int, column: int, start: int) -> Locate
     units = len(before.encode("utf-16-le", "surrogatepass")) // 2
     # A line that began before this window: the bytes not seen here are counted one unit each.
     col16 = units + 1 + (column - 1 - (start - lo))
-    moved = replace(m, line=line, column=column) if (line, column) != (m.line, m.column) else m
+    moved = m._replace(line=line, column=column) if (line, column) != (m.line, m.column) else m
     return Located(moved, col16, ALLOW in data[lo: hi if hi >= 0 else len(data)])
 
 
@@ -87,7 +86,7 @@ def scan_stream(scanner: Scanner, chunks: Iterable[bytes], window: int = WINDOW)
                 line = nl_before + m.line
                 column = m.column if m.line > 1 else base + m.start - last_nl
                 pair = (base + m.companion[0], base + m.companion[1]) if m.companion else None
-                moved = replace(m, start=base + m.start, end=base + m.end, companion=pair)
+                moved = m._replace(start=base + m.start, end=base + m.end, companion=pair)
                 yield _locate(data, moved, line, column, m.start)
 
     for chunk in chunks:

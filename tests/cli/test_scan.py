@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -315,6 +316,21 @@ def test_no_plaintext_token_in_a_real_process(tmp_path: Path, fmt: str) -> None:
     assert res.code == 1
     assert token not in res.out and token not in res.err
     assert hashlib.sha256(token.encode()).hexdigest()[:8] in res.out
+
+
+def test_scan_logs_only_when_a_record_is_due_and_then_scrubbed(tmp_path: Path) -> None:
+    """``scan`` sets its logging up on the first record due (:mod:`crawler.kernel.lazylog`); that record
+    is scrubbed all the same, with the config's organisation rules."""
+    write_config(tmp_path)
+    token = acme_token()
+    (tmp_path / f"dump-{token}.bin").write_bytes(b"\0" * 4096)  # skipped as binary: its name is logged
+    quiet = run_subprocess("scan", ".", cwd=tmp_path)
+    assert quiet.code == 0 and "skipped 1: 1 binary" in quiet.err and "dump-" not in quiet.err
+    loud = run_subprocess("--verbose", "scan", ".", cwd=tmp_path)
+    assert loud.code == 0
+    assert re.search(r"DEBUG +crawler\.cli\.local: skipped dump-acme_live_\w{0,4}…sha256:[0-9a-f]{8}\.bin: binary",
+                     loud.err), loud.err
+    assert token not in loud.err and token[-12:] not in loud.err
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

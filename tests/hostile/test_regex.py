@@ -10,7 +10,7 @@ import time
 import pytest
 
 from crawler.config.model import RuleConfig
-from crawler.detect.rules import Rule, compile_rule
+from crawler.detect.rules import compile_rule
 from crawler.detect.scanner import Scanner
 from crawler.kernel.errors import RuleError
 
@@ -43,7 +43,7 @@ def test_the_old_exponential_pattern_confirms_in_linear_time_on_the_body_engine(
     import crawler.detect.rules as rules
 
     base = compile_rule(RuleConfig(id="acme-org", prefix="acme_", regex="[a-b]{1,41}"))
-    hostile = Rule(**{**base.__dict__, "body_regex": rules._linear_time("acme-org", "(a|a){1,40}b")})
+    hostile = base._replace(body_regex=rules._linear_time("acme-org", "(a|a){1,40}b"))
     scanner = Scanner([hostile], use_hyperscan=engine)
     doc = b"acme_" + b"a" * 45  # 2^40 paths for a backtracking engine
     started = time.process_time()
