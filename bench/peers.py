@@ -9,6 +9,10 @@
   before the prefix). Files that already match a built-in rule are left out, so the planted tokens
   are the whole truth. The tree is its own git repository (untracked files: a fresh checkout for
   every tool's ignore handling) and is cached under ``bench/.corpus/`` (gitignored).
+* **leakpatrol as installed**: the wheel of this checkout, installed by pip into a venv of its own
+  under ``bench/.corpus/`` (:func:`installed`) and run through its ``leakpatrol`` console script, as a
+  user or a pre-commit hook runs it; not the editable install a developer works in, whose import
+  finder slows every import down.
 * **Runs** (median of ``--repeat`` after one untimed warm-up run; wall time of the whole process, CPU
   time of all its processes, forked ones included): leakpatrol with one process and with ``-j 2``;
   Kingfisher and Betterleaks with one thread, first with their defaults (their whole rule sets),
@@ -25,10 +29,12 @@
   process) and as whole processes. The time a one-process run spends outside its scan (the
   interpreter's start-up, the imports, loading the rules, the report) is paid once by either run, so
   it caps the whole-process ratio; the cap is printed with it.
-* **The machine's own ceiling**: in a fresh process holding every file of the tree in memory, one
-  ``scan_batch`` of all of them alone against the same in two processes at once, ``--repeat``
-  rounds: what two processes can get out of this machine's two vCPUs for the matching itself (their
-  shared caches, memory bandwidth and host), with no reading and no start-up.
+* **The machine's own ceilings**, for the two halves of a scan's work apart, in a fresh process,
+  ``--repeat`` rounds each: the *matching* (every file of the tree in memory, one ``scan_batch`` of
+  all of them alone against the same in two processes at once) and the *reading* (the ``lstat``,
+  ``open``, ``read`` and ``close`` of every file alone against the same in two processes at once):
+  what two processes can get out of this machine's two vCPUs (their shared caches, memory
+  bandwidth, kernel and host), with no start-up.
 * **Small file**: ``leakpatrol scan`` of a one-line file, second run on (the Hyperscan cache warm).
 * **Big file**: one ``--big-mb`` MB file (the tree's text repeated, tokens planted across it); peak
   RSS of the scanning process (``wait4``) and whether every planted token was found.
@@ -77,6 +83,28 @@ class Tree:
     size: int
     planted: set[str]
     decoys: int
+
+
+def installed() -> str:
+    """``leakpatrol`` as a user runs it: the wheel of this checkout installed by pip into a venv of its own
+    (``bench/.corpus/installed``; pip compiles the bytecode at install), its dependencies taken from
+    this environment. The editable install a developer works in puts a finder in front of every
+    import, which no user pays (about 20 ms of a scan's start-up on the 2026-12-01 VM)."""
+    venv = CACHE / "installed"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    deps = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
+    Path(site, "_leakpatrol_deps.pth").write_text("".join(f"{d}\n" for d in sorted(deps)), encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="lp-wheel-") as tmp:
+        subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", tmp,
+                        str(ROOT)], check=True, stdout=subprocess.DEVNULL)
+        [wheel] = Path(tmp).glob("leakpatrol-*.whl")
+        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                        "--force-reinstall", str(wheel)], check=True, stdout=subprocess.DEVNULL)
+    return str(venv / "bin" / "leakpatrol")
 
 
 def _bin(package: str, name: str) -> str | None:
@@ -283,7 +311,7 @@ def _count_json(out: bytes) -> int | None:
     return None
 
 
-def leakpatrol_command(name: str, tree: Path, cfg: Path, jobs: int) -> Command:
+def leakpatrol_command(name: str, exe: str, tree: Path, cfg: Path, jobs: int) -> Command:
     """A run's result: the reported fingerprints and the scan's own clock (``stats.seconds`` in the JSON
     report: from the listing to the merged findings, every process's work included; the interpreter's
     start-up, the imports, loading the rules and writing the report are outside it)."""
@@ -291,8 +319,7 @@ def leakpatrol_command(name: str, tree: Path, cfg: Path, jobs: int) -> Command:
         report = json.loads(out)
         return Report({f["fingerprint"] for f in report["findings"]}, report["stats"]["seconds"])
 
-    return Command(name, [PY, "-m", "crawler", "scan", str(tree), "-c", str(cfg), "--format", "json", "-j", str(jobs)],
-                   read)
+    return Command(name, [exe, "scan", str(tree), "-c", str(cfg), "--format", "json", "-j", str(jobs)], read)
 
 
 def kingfisher_command(name: str, binary: str, tree: Path, rules: Path | None, cache: Path) -> Command:
@@ -334,15 +361,15 @@ def summarise(command: Command, samples: Sequence[Sample], planted: set[str]) ->
     return Run(wall, len(reports[-1].found), note, cpu, statistics.median(r.seconds for r in reports))
 
 
-def small_file_run(folder: Path, cfg: Path, repeat: int) -> Run:
+def small_file_run(exe: str, folder: Path, cfg: Path, repeat: int) -> Run:
     small = folder / "small.py"
     small.write_text("print('hello')\n", encoding="utf-8")
-    command = Command("small", [PY, "-m", "crawler", "scan", str(small), "-c", str(cfg)], lambda out: 0)
+    command = Command("small", [exe, "scan", str(small), "-c", str(cfg)], lambda out: 0)
     [samples] = rounds([command], repeat)  # its untimed first run fills the caches
     return Run(statistics.median(s.wall for s in samples), 0, cpu=statistics.median(s.cpu for s in samples))
 
 
-def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -> tuple[Run, int]:
+def big_file_run(exe: str, tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -> tuple[Run, int]:
     """Scan one ``big_mb`` MB file; return the run and the scanning process's peak RSS in bytes."""
     rng = random.Random(11)
     big = folder / f"big-{big_mb}.log"
@@ -358,7 +385,7 @@ def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -
             chunk = body + b"\nKEY=" + token.encode() + b"\n"
             fh.write(chunk)
             written += len(chunk)
-    argv = [PY, "-m", "crawler", "scan", str(big), "-c", str(cfg), "--format", "json", "-j", "1"]
+    argv = [exe, "scan", str(big), "-c", str(cfg), "--format", "json", "-j", "1"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
@@ -375,15 +402,45 @@ def big_file_run(tree: Tree, folder: Path, cfg: Path, big_mb: int, n_org: int) -
     return Run(wall, len(got), f"{note} ({len(want)} planted)"), usage.ru_maxrss * 1024
 
 
-def ceiling(tree: Path, cfg: Path, repeat: int) -> list[float]:
-    """The machine's own two-process ceiling for this scan: in a fresh process holding every file of
-    the tree in memory and the scanner built, ``repeat`` rounds of one ``scan_batch`` of all of them
-    alone, then the same in this process and a forked one at once (fork to the later end); each
-    round's ratio ``2 × alone / at once``. No file is read, nothing else runs: what is left is the
-    two vCPUs' own sharing (caches, memory bandwidth, the host)."""
+def ceiling(tree: Path, cfg: Path, repeat: int) -> dict[str, list[float]]:
+    """The machine's own two-process ceilings for the two halves of this scan's work, measured in a
+    fresh process, ``repeat`` rounds each, each round's ratio ``2 × alone / at once`` (this process
+    and a forked one at once, to the later end):
+
+    * ``matching``: holding every file of the tree in memory and the scanner built, one
+      ``scan_batch`` of all of them; no file is read;
+    * ``reading``: ``lstat``, ``open``, ``read`` and ``close`` of every file (the system calls a scan
+      makes per file); nothing is matched.
+
+    What is left is the two vCPUs' own sharing (caches, memory bandwidth, the kernel, the host)."""
     out = subprocess.run([PY, __file__, "--ceiling-of", str(tree), str(cfg), str(repeat)], cwd=ROOT,
                          capture_output=True, check=True).stdout
-    return [float(x) for x in json.loads(out)]
+    return {k: [float(x) for x in v] for k, v in json.loads(out).items()}
+
+
+def _read_files(paths: Sequence[str]) -> int:
+    n = 0
+    for path in paths:
+        size = os.lstat(path).st_size
+        fd = os.open(path, os.O_RDONLY)
+        n += len(os.read(fd, size + 1))
+        os.close(fd)
+    return n
+
+
+def _two(work: Callable[[], Any]) -> float:
+    """One round: ``work`` alone, then in this process and a forked one at once; ``2 × alone / at once``."""
+    t0 = time.perf_counter()
+    work()
+    one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child
+        work()
+        os._exit(0)
+    work()
+    os.waitpid(pid, 0)
+    return 2 * one / (time.perf_counter() - t0)
 
 
 def _ceiling_run(tree: Path, cfg: Path, repeat: int) -> None:
@@ -391,21 +448,14 @@ def _ceiling_run(tree: Path, cfg: Path, repeat: int) -> None:
     from crawler.cli.rulecache import scan_rules
 
     scanner = Scanner(scan_rules(str(cfg)))
-    docs = [p.read_bytes() for p in sorted(tree.rglob("*")) if p.is_file() and ".git" not in p.parts]
+    paths = [str(p) for p in sorted(tree.rglob("*")) if p.is_file() and ".git" not in p.parts]
+    docs = [Path(p).read_bytes() for p in paths]
     scanner.scan_batch(docs)  # warm: RE2 and the rules' regexes compiled before any fork
-    ratios = []
+    _read_files(paths)
+    ratios: dict[str, list[float]] = {"matching": [], "reading": []}
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        scanner.scan_batch(docs)
-        alone = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - the child
-            scanner.scan_batch(docs)
-            os._exit(0)
-        scanner.scan_batch(docs)
-        os.waitpid(pid, 0)
-        ratios.append(2 * alone / (time.perf_counter() - t0))
+        ratios["matching"].append(_two(lambda: scanner.scan_batch(docs)))
+        ratios["reading"].append(_two(lambda: _read_files(paths)))
     print(json.dumps(ratios))
 
 
@@ -440,13 +490,14 @@ def main(argv: Sequence[str] = ()) -> str:
 
     _subreaper()
     tree = build_tree(args.mb, args.org_rules)
-    byte_compile()
+    byte_compile()  # the ceiling's process runs this checkout
+    exe = installed()
     folder = CACHE / "peers-rules"
     files = write_rule_files(folder, org_rules(args.org_rules))
     mb = tree.size / 1e6
-    commands = [leakpatrol_command("leakpatrol scan, 1 process (built-in pack + org rules)", tree.path,
+    commands = [leakpatrol_command("leakpatrol scan, 1 process (built-in pack + org rules)", exe, tree.path,
                                    files["leakpatrol"], 1),
-                leakpatrol_command("leakpatrol scan -j 2", tree.path, files["leakpatrol"], 2)]
+                leakpatrol_command("leakpatrol scan -j 2", exe, tree.path, files["leakpatrol"], 2)]
     scratch = Path(tempfile.mkdtemp(prefix="lp-peers-"))
     kf = _bin("kingfisher", "kingfisher")
     if kf:
@@ -492,16 +543,19 @@ def main(argv: Sequence[str] = ()) -> str:
         lines.append(f"| {name} | {r.wall:.3f} | {mb / r.wall:.0f} | {r.wall / lp1.wall:.2f}× | {r.cpu:.2f} | "
                      f"{'-' if r.found is None else r.found} | {r.note} |")
     calibration = ceiling(tree.path, files["leakpatrol"], args.repeat)
-    ratios.append(f"- the machine's own two-process ceiling for this scan (every file in memory, one `scan_batch` "
-                  f"of all of them alone vs two processes at once; no reading, nothing else): "
-                  f"{statistics.median(calibration):.2f}×, the median of {len(calibration)} rounds "
-                  f"(from {min(calibration):.2f}× to {max(calibration):.2f}×)")
+    for what, how in (("matching", "every file in memory, one `scan_batch` of all of them alone vs the same in two "
+                                   "processes at once; no reading"),
+                      ("reading", "`lstat`, `open`, `read` and `close` of every file alone vs the same in two "
+                                  "processes at once; no matching")):
+        got = calibration[what]
+        ratios.append(f"- the machine's own two-process ceiling for the {what} ({how}): {statistics.median(got):.2f}×, "
+                      f"the median of {len(got)} rounds (from {min(got):.2f}× to {max(got):.2f}×)")
     lines += ["", *ratios]
-    small = small_file_run(folder, files["leakpatrol"], max(args.repeat, 5))
+    small = small_file_run(exe, folder, files["leakpatrol"], max(args.repeat, 5))
     lines.append(f"- scan of one small file, cache warm: {small.wall * 1000:.0f} ms wall, {small.cpu * 1000:.0f} ms "
                  f"CPU, median of {max(args.repeat, 5)} (target ≤ 150 ms)")
     if args.big_mb:
-        big, rss = big_file_run(tree, folder, files["leakpatrol"], args.big_mb, args.org_rules)
+        big, rss = big_file_run(exe, tree, folder, files["leakpatrol"], args.big_mb, args.org_rules)
         lines.append(f"- one {args.big_mb} MB file: {big.wall:.1f} s, peak RSS {rss / 2**20:.0f} MiB, "
                      f"{big.note} (target ≤ 300 MB RSS)")
     table = "\n".join(lines)
