@@ -62,17 +62,22 @@ class Worker:
         self.scanner, self.reveal = scanner, reveal
         self.findings: list[Finding] = []
         self.stats = Stats()
-        self._pending: list[tuple[Doc, Origin | None]] = []
+        self._pending: list[tuple[str, bytes, bool, Origin | None]] = []
+        """Whole documents waiting for the next batch: path, bytes, counted, origin."""
         self._size = 0
+
+    def add_data(self, path: str, data: bytes, counted: bool = True, origin: Origin | None = None) -> None:
+        """One whole document (the common case: a small plain file, read once), scanned with the batch."""
+        self._pending.append((path, data, counted, origin))
+        self._size += len(data)
+        if self._size >= BATCH:
+            self.flush()
 
     def add(self, item: Doc | Skipped, origin: Origin | None = None) -> None:
         if isinstance(item, Skipped):
             self.stats.skipped.append(item)
         elif item.data is not None:
-            self._pending.append((item, origin))
-            self._size += len(item.data)
-            if self._size >= BATCH:
-                self.flush()
+            self.add_data(item.path, item.data, item.counted, origin)
         else:
             assert item.chunks is not None
             counted = _Counted(item.chunks())
@@ -82,11 +87,14 @@ class Worker:
                 self.stats.skipped.append(Skipped(item.path, item.problem))
 
     def flush(self) -> None:
-        docs = [d.data or b"" for d, _ in self._pending]
-        for (doc, origin), located in zip(self._pending, scan_documents(self.scanner, docs), strict=True):
-            self._keep(doc.path, located, origin)
-            self.stats.bytes += len(doc.data or b"") if doc.counted else 0
-        self._pending.clear()
+        pending = self._pending
+        for (path, data, counted, origin), located in zip(
+                pending, scan_documents(self.scanner, [p[1] for p in pending]), strict=True):
+            if located:
+                self._keep(path, located, origin)
+            if counted:
+                self.stats.bytes += len(data)
+        self._pending = []
         self._size = 0
 
     def _keep(self, path: str, located: Iterable[Located], origin: Origin | None) -> None:
@@ -167,7 +175,7 @@ def _add_plain(worker: Worker, path: str, size: int) -> bool:
         os.close(fd)
     if len(data) != size or not plain(data):
         return False
-    worker.add(Doc(path, size, data=data))
+    worker.add_data(path, data)
     worker.stats.files += 1
     return True
 

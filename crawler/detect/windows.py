@@ -46,7 +46,7 @@ def locate_all(data: bytes, matches: Iterable[Match]) -> list[Located]:
 
 def scan_documents(scanner: Scanner, docs: Sequence[bytes]) -> list[list[Located]]:
     """Whole documents, scanned together (one engine call per ~1 MiB)."""
-    return [locate_all(d, ms) for d, ms in zip(docs, scanner.scan_batch(docs), strict=True)]
+    return [locate_all(d, ms) if ms else [] for d, ms in zip(docs, scanner.scan_batch(docs), strict=True)]
 
 
 def overlap(scanner: Scanner) -> int:
