@@ -104,3 +104,19 @@ def test_reset_forgets_a_set_up_that_never_ran(deferred: list[str], caplog: pyte
     with caplog.at_level(logging.DEBUG, logger="crawler.test.lazy"):
         lazylog.Logger("crawler.test.lazy").debug("through")
     assert deferred == [] and [r.getMessage() for r in caplog.records if r.name == "crawler.test.lazy"] == ["through"]
+
+
+def test_ready_sets_up_now_so_a_library_logging_directly_is_scrubbed(
+        restore_logging: None, deferred: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    """``scan --verify`` calls ``ready`` before its HTTP client runs: that client logs through logging
+    itself, not through a lazy logger, and its records must meet the scrubbing handler too."""
+    rules = load_rules(None)
+    token = mint(find_rule(rules, "github-pat-classic"))  # type: ignore[arg-type]
+    lazylog.defer(lambda: (deferred.append("setup"), setup_logging("human", logging.INFO, rules=[])), lazylog.INFO)
+    lazylog.after_setup(lambda: scrub_with(rules))
+    lazylog.ready()
+    assert deferred == ["setup"]
+    logging.getLogger("some.library").warning("GET https://issuer.example/check?token=%s failed", token)
+    err = capsys.readouterr().err
+    assert "some.library: GET https://issuer.example/check?token=" in err
+    assert token not in err and token[:8] + "…sha256:" in err

@@ -115,6 +115,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                             follow_symlinks=args.follow_symlinks, progress=progress, listing=listing)
     findings = result.findings
     if args.verify and findings:
+        lazylog.ready()  # the HTTP client logs through logging itself: scrubbed like every record
         findings = verify_findings(findings, cfg, rules)
     if not args.reveal:
         findings = [f._replace(revealed=None) if f.revealed is not None else f for f in findings]

@@ -7,6 +7,7 @@ record at or above the level it asked for runs the set-up, then everything queue
 (:func:`after_setup`: the scrubber's rules), and only then is logged, through the same scrubbing
 handler as ever. Records below that level are dropped without importing anything.
 
+Code that logs through :mod:`logging` directly (a third-party library) is preceded by :func:`ready`.
 With nothing deferred (the daemon, tests, library use) a :class:`Logger` is a thin front for
 ``logging.getLogger(name)``: every record goes to :mod:`logging`, whose own levels and handlers
 decide, and :func:`after_setup` runs its function at once.
@@ -49,7 +50,9 @@ def reset() -> None:
     _threshold = 0
 
 
-def _ready() -> None:
+def ready() -> None:
+    """Run the deferred set-up now, and what waits for it: before code that logs through
+    :mod:`logging` itself (``scan --verify``'s HTTP client), whose records must be scrubbed too."""
     while _pending:
         _pending.pop(0)()
 
@@ -65,7 +68,7 @@ class Logger:
     def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
         if level < _threshold:
             return
-        _ready()
+        ready()
         import logging
 
         kwargs["stacklevel"] = kwargs.get("stacklevel", 1) + 2  # the caller's line, not this one
