@@ -419,3 +419,25 @@ def test_engines_agree_on_a_5mb_corpus() -> None:
 
 def test_checksum_len_constant_is_six() -> None:
     assert CHECKSUM_LEN == 6
+
+
+# -- a lead (characters before the prefix) -------------------------------------------------------
+
+LEADY = _rule(id="leady", prefix="Q~", charset="base62", length=31, lead_charset="base62", lead_min_length=4,
+              lead_max_length=4)
+
+
+def test_a_lead_is_confirmed_whole_in_a_batch(hs: bool) -> None:
+    """Both engines, documents scanned together: the lead is counted within its own document, never
+    in the one before it (Hyperscan's vectored mode scans them as one stream)."""
+    body = "A" * 31
+    docs = [b"x = 'abcdQ~" + body.encode() + b"'\n",  # found, lead included
+            b"no lead: ' Q~" + body.encode() + b"'\n",  # no lead at all: nothing
+            b"abc",  # ends with lead characters...
+            b"Q~" + body.encode() + b"\n",  # ...that must not lend this one a lead across documents
+            b"toolong: xabcdQ~" + body.encode() + b"\n",  # five lead characters: not this format
+            b"\n" * 10 + b"wxyzQ~" + body.encode()]  # at the very end
+    found = Scanner([LEADY], use_hyperscan=hs).scan_batch(docs)
+    assert [[(m.start, m.end, m.token) for m in ms] for ms in found] == [
+        [(5, 5 + 4 + 2 + 31, b"abcdQ~" + body.encode())], [], [], [], [],
+        [(10, 10 + 37, b"wxyzQ~" + body.encode())]]
