@@ -72,7 +72,7 @@ class Doc:
 
     ``counted`` is False for the decoded copy of a BOM file (its bytes are counted once); ``problem``
     is set when a stream stopped early (over the archive cap, unreadable): scanned up to there.
-    (A plain class, as every class on ``scan``'s path: see :mod:`crawler.cli.scan` on start-up.)"""
+    (A slotted class, not a dataclass: importing :mod:`dataclasses` was a good part of ``scan``'s start-up.)"""
 
     __slots__ = ("chunks", "counted", "data", "path", "problem", "size")
 

@@ -22,6 +22,7 @@ import hashlib
 import marshal
 import os
 import re
+from collections.abc import Callable
 from typing import Any
 
 import crawler
@@ -53,7 +54,7 @@ def _encode(value: Any, shared: dict[bytes, bytes]) -> Any:
     if kind is frozenset:
         items = tuple(_encode(v, shared) for v in sorted(value))
         return frozenset(items) if all(type(v) is not dict for v in items) else {"fs": list(items)}
-    if _PARTS.get(type(value).__name__) is type(value):  # a rule's companion, lead or allowlist
+    if type(value) in _PARTS.values():  # a rule's companion, lead or allowlist
         parts = {name: _encode(getattr(value, name), shared) for name in value._fields}
         return {"dc": type(value).__name__, "f": parts}
     if isinstance(value, linear_pattern_type()):  # a regex rule's body: RE2, and RE2 again when read back
@@ -138,19 +139,26 @@ def _package_files() -> list[bytes]:
     from the package's folder when it is one (every pip install, editable or not), without importing
     importlib.resources or pathlib (a good part of the start-up); from a zip through resources."""
     here = os.path.dirname(crawler.__file__)
-    pack = os.path.join(here, "data", "rules")
-    if os.path.isdir(pack):
-        models = [os.path.join(here, "detect", "rules.py"), os.path.join(here, "config", "model.py")]
-        names = sorted(n for n in os.listdir(pack) if n.endswith(".toml"))
-        return ([_read(m) if os.path.isfile(m) else b"-" for m in models]
-                + [n.encode() + b"\0" + _read(os.path.join(pack, n)) for n in names])
-    from importlib import resources
+    read: Callable[[str], bytes | None]
+    if os.path.isdir(os.path.join(here, "data", "rules")):
+        def read(rel: str) -> bytes | None:
+            path = os.path.join(here, *rel.split("/"))
+            return _read(path) if os.path.isfile(path) else None
 
-    pkg = resources.files("crawler")
-    parts = [pkg / "detect" / "rules.py", pkg / "config" / "model.py"]
-    files = sorted((f for f in (pkg / "data" / "rules").iterdir() if f.name.endswith(".toml")), key=lambda f: f.name)
-    return ([m.read_bytes() if m.is_file() else b"-" for m in parts]
-            + [f.name.encode() + b"\0" + f.read_bytes() for f in files])
+        names = os.listdir(os.path.join(here, "data", "rules"))
+    else:
+        from importlib import resources
+
+        pkg = resources.files("crawler")
+
+        def read(rel: str) -> bytes | None:
+            part = pkg.joinpath(*rel.split("/"))
+            return part.read_bytes() if part.is_file() else None
+
+        names = [f.name for f in pkg.joinpath("data", "rules").iterdir()]
+    models = [read(m) for m in ("detect/rules.py", "config/model.py")]
+    return ([b"-" if m is None else m for m in models]
+            + [n.encode() + b"\0" + (read(f"data/rules/{n}") or b"") for n in sorted(names) if n.endswith(".toml")])
 
 
 def _key(config: str | None) -> str:

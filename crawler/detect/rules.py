@@ -113,35 +113,22 @@ class Lead(NamedTuple):
     charset: str
 
 
-class Allowlist:
+class Allowlist(NamedTuple):
     """Published examples and placeholders a rule never reports: exact tokens, substrings, and runs
     of one character (``runs``: ``c`` repeated n times, looked for as a substring like ``contains``: a
     regex of one alternative per character, tried at every byte of a token, was the costliest step of
     confirming one). Empty (false) by default."""
 
-    __slots__ = ("contains", "runs", "tokens")
-    _fields = ("tokens", "contains", "runs")
-    """As a named tuple's (the rule cache stores a rule's parts by their fields)."""
-
-    def __init__(self, tokens: frozenset[bytes] = frozenset(), contains: tuple[bytes, ...] = (),
-                 runs: tuple[bytes, ...] = ()) -> None:
-        self.tokens, self.contains, self.runs = tokens, contains, runs
+    tokens: frozenset[bytes] = frozenset()
+    contains: tuple[bytes, ...] = ()
+    runs: tuple[bytes, ...] = ()
 
     def __bool__(self) -> bool:
         return bool(self.tokens or self.contains or self.runs)
 
-    def __contains__(self, token: bytes) -> bool:
+    def holds(self, token: bytes) -> bool:
         has = token.__contains__
         return token in self.tokens or any(map(has, self.contains)) or any(map(has, self.runs))
-
-    def _key(self) -> tuple[frozenset[bytes], tuple[bytes, ...], tuple[bytes, ...]]:
-        return self.tokens, self.contains, self.runs
-
-    def __eq__(self, other: object) -> bool:
-        return self._key() == other._key() if isinstance(other, Allowlist) else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._key())
 
     def __repr__(self) -> str:
         return f"Allowlist({len(self.tokens)} tokens, {len(self.contains)} substrings, {len(self.runs)} runs)"

@@ -263,7 +263,7 @@ class Scanner:
                 return -1, -1, None
         if rule.allow:
             token = doc[start:end]
-            if token in rule.allow or (pair is not None and doc[pair[0]:pair[1]] in rule.allow):
+            if rule.allow.holds(token) or (pair is not None and rule.allow.holds(doc[pair[0]:pair[1]])):
                 self.stats.allowlisted[rule.id] += 1
                 return -1, -1, None
         return start, end, pair
